@@ -1,0 +1,30 @@
+// Package proto is ferry's vocabulary and wire protocol.
+//
+// It holds the domain types every other package speaks (DeviceID, FileInfo,
+// Block, Vector), the protobuf wire messages and their conversion, and the
+// framing that carries messages over an encrypted connection.
+//
+// # Connection
+//
+// A connection is TCP, then a Noise_XX_25519_AESGCM_SHA256 handshake (see
+// package proto/noise); both sides learn the other's static key, which is the
+// device ID. Everything after the handshake is a stream of records:
+//
+//	uint32 length (big endian, of what follows) | uint8 type | payload
+//
+// The payload is a protobuf message, except for block responses, which carry
+// a small protobuf header followed by the raw block bytes so that block data
+// never passes through generic protobuf decoding. Every message type has a
+// size limit; a record over it ends the connection.
+//
+// # Conversation
+//
+// Both sides send Hello first: device name, version and, per shared folder,
+// the index ID and sequence each has already seen of the other's index. Each
+// side then sends IndexUpdate messages with its own file records whose
+// sequence is greater than the peer has seen (all of them when the index ID
+// changed), and further IndexUpdates as it scans changes. Requests ask for one
+// block by folder, name, offset, size and hash; many may be in flight at once
+// and each has an ID that its Response echoes. Ping keeps an idle connection
+// alive; Close says why a side hangs up.
+package proto

@@ -1,0 +1,73 @@
+package proto
+
+// Message is one application message on a connection.
+type Message interface{ isMessage() }
+
+// Hello is the first message each side sends after the handshake.
+type Hello struct {
+	DeviceName    string
+	ClientVersion string
+	Folders       []FolderHello
+}
+
+// FolderHello describes one folder the sender shares with the receiver.
+type FolderHello struct {
+	ID string
+	// IndexID identifies the sender's index of this folder; it changes when
+	// that index is recreated, which makes sequence numbers start over.
+	IndexID uint64
+	// MaxSequence is the sender's highest local sequence number.
+	MaxSequence int64
+	// SeenIndexID and SeenSequence say how much of the receiver's index the
+	// sender already holds; the receiver sends only what is newer.
+	SeenIndexID  uint64
+	SeenSequence int64
+}
+
+// IndexUpdate carries file records of the sender's own index of a folder.
+type IndexUpdate struct {
+	Folder  string
+	IndexID uint64
+	Files   []FileInfo
+}
+
+// Request asks for one block.
+type Request struct {
+	ID     uint32
+	Folder string
+	Name   string
+	Offset int64
+	Size   int32
+	Hash   Hash
+}
+
+// ErrorCode is the outcome of a Request.
+type ErrorCode int32
+
+const (
+	CodeOK ErrorCode = iota
+	CodeGeneric
+	CodeNoSuchFile
+	CodeInvalid // bad folder, name or range, or not shared with the requester
+	CodeChanged // the data no longer has the requested hash
+)
+
+// Response answers a Request with the block's bytes or an error code.
+type Response struct {
+	ID   uint32
+	Code ErrorCode
+	Data []byte
+}
+
+// Ping keeps a connection alive.
+type Ping struct{}
+
+// Close tells the peer why the connection ends.
+type Close struct{ Reason string }
+
+func (*Hello) isMessage()       {}
+func (*IndexUpdate) isMessage() {}
+func (*Request) isMessage()     {}
+func (*Response) isMessage()    {}
+func (*Ping) isMessage()        {}
+func (*Close) isMessage()       {}
