@@ -119,3 +119,6 @@ func (v Vector) String() string {
 	}
 	return "{" + strings.Join(parts, ",") + "}"
 }
+
+// Clone returns a copy of v.
+func (v Vector) Clone() Vector { return slices.Clone(v) }

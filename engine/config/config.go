@@ -1,0 +1,284 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"ferry/proto"
+)
+
+// Defaults and limits.
+const (
+	// CurrentVersion is the config format this package writes.
+	CurrentVersion = 1
+	// FileName is the config file's name inside the home directory.
+	FileName = "config.json"
+	// DefaultListen is where the daemon accepts device connections.
+	DefaultListen = "0.0.0.0:22110"
+	// DefaultGUI is where the local API and UI listen.
+	DefaultGUI = "127.0.0.1:8484"
+	// DefaultScanInterval is the period of full rescans.
+	DefaultScanInterval = Duration(10 * time.Second)
+	// MaxFolderIDLen is the longest folder ID allowed.
+	MaxFolderIDLen = 64
+)
+
+// Config is the daemon's persistent configuration.
+type Config struct {
+	Version      int      `json:"version"`
+	Name         string   `json:"name"`         // device name, default os.Hostname()
+	Listen       []string `json:"listen"`       // default [DefaultListen]
+	GUI          string   `json:"gui"`          // default DefaultGUI
+	ScanInterval Duration `json:"scanInterval"` // default DefaultScanInterval
+	Devices      []Device `json:"devices"`
+	Folders      []Folder `json:"folders"`
+}
+
+// Device is a trusted device.
+type Device struct {
+	ID    proto.DeviceID `json:"id"`
+	Name  string         `json:"name,omitempty"`
+	Addrs []string       `json:"addrs,omitempty"` // host:port; empty means discover
+}
+
+// Folder is a synced folder and the devices it is shared with.
+type Folder struct {
+	ID           string           `json:"id"`
+	Path         string           `json:"path"` // absolute and clean
+	Type         FolderType       `json:"type"`
+	Devices      []proto.DeviceID `json:"devices,omitempty"`
+	ScanInterval Duration         `json:"scanInterval,omitempty"` // 0 = the global interval
+}
+
+// FolderType says which way changes flow for a folder.
+type FolderType string
+
+// Folder types.
+const (
+	SendReceive FolderType = "send-receive" // the default
+	SendOnly    FolderType = "send-only"    // this device is the master
+	ReceiveOnly FolderType = "receive-only" // a backup target
+)
+
+// ParseFolderType accepts the three folder type names; "" means SendReceive.
+func ParseFolderType(s string) (FolderType, error) {
+	switch t := FolderType(s); t {
+	case "":
+		return SendReceive, nil
+	case SendReceive, SendOnly, ReceiveOnly:
+		return t, nil
+	}
+	return "", invalidf("folder type %q is unknown; use send-receive, send-only or receive-only", s)
+}
+
+// Default returns the configuration of a new device.
+func Default() Config {
+	var c Config
+	c.fillDefaults()
+	return c
+}
+
+// Validate fills in defaults and checks that c is usable.
+func (c *Config) Validate() error {
+	c.fillDefaults()
+	if c.Version > CurrentVersion {
+		return invalidf("config version %d is newer than this ferry understands (%d); upgrade ferry", c.Version, CurrentVersion)
+	}
+	if c.ScanInterval < 0 {
+		return invalidf("scanInterval %s is negative", c.ScanInterval)
+	}
+	for _, a := range c.Listen {
+		if err := checkAddr(a, false); err != nil {
+			return invalidf("listen address %q: %v", a, err)
+		}
+	}
+	if err := checkAddr(c.GUI, false); err != nil {
+		return invalidf("gui address %q: %v", c.GUI, err)
+	}
+	if err := c.validateDevices(); err != nil {
+		return err
+	}
+	return c.validateFolders()
+}
+
+func (c *Config) fillDefaults() {
+	if c.Version == 0 {
+		c.Version = CurrentVersion
+	}
+	c.Name = strings.TrimSpace(c.Name)
+	if c.Name == "" {
+		c.Name = defaultName()
+	}
+	if len(c.Listen) == 0 {
+		c.Listen = []string{DefaultListen}
+	}
+	if c.GUI == "" {
+		c.GUI = DefaultGUI
+	}
+	if c.ScanInterval == 0 {
+		c.ScanInterval = DefaultScanInterval
+	}
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		if f.Type == "" {
+			f.Type = SendReceive
+		}
+		if f.Path != "" {
+			f.Path = filepath.Clean(f.Path)
+		}
+	}
+}
+
+func defaultName() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "ferry"
+}
+
+func (c *Config) validateDevices() error {
+	seen := make(map[proto.DeviceID]bool, len(c.Devices))
+	for _, d := range c.Devices {
+		if d.ID.IsZero() {
+			return invalidf("a device has no ID")
+		}
+		if seen[d.ID] {
+			return invalidf("device %s is listed twice", d.ID)
+		}
+		seen[d.ID] = true
+		for _, a := range d.Addrs {
+			if err := checkAddr(a, true); err != nil {
+				return invalidf("device %s address %q: %v", d.ID, a, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateFolders() error {
+	seen := make(map[string]bool, len(c.Folders))
+	for i, f := range c.Folders {
+		if err := c.validateFolder(f); err != nil {
+			return err
+		}
+		if seen[f.ID] {
+			return invalidf("folder %q is listed twice", f.ID)
+		}
+		seen[f.ID] = true
+		for _, g := range c.Folders[:i] {
+			if within(g.Path, f.Path) || within(f.Path, g.Path) {
+				return invalidf("folder %q (%s) and folder %q (%s) overlap; a folder cannot be inside another", g.ID, g.Path, f.ID, f.Path)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateFolder(f Folder) error {
+	if err := CheckFolderID(f.ID); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(f.Path) {
+		return invalidf("folder %q path %q is not absolute", f.ID, f.Path)
+	}
+	if _, err := ParseFolderType(string(f.Type)); err != nil {
+		return invalidf("folder %q: %v", f.ID, err)
+	}
+	if f.ScanInterval < 0 {
+		return invalidf("folder %q scanInterval %s is negative", f.ID, f.ScanInterval)
+	}
+	shared := make(map[proto.DeviceID]bool, len(f.Devices))
+	for _, id := range f.Devices {
+		if _, ok := c.Device(id); !ok {
+			return notFoundf("folder %q is shared with device %s, which is not a known device; add it first", f.ID, id)
+		}
+		if shared[id] {
+			return invalidf("folder %q lists device %s twice", f.ID, id)
+		}
+		shared[id] = true
+	}
+	return nil
+}
+
+var folderIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// CheckFolderID reports whether id is a valid folder ID: 1 to 64 letters,
+// digits, '.', '_' or '-', and not only dots.
+func CheckFolderID(id string) error {
+	if len(id) == 0 || len(id) > MaxFolderIDLen || !folderIDPattern.MatchString(id) || strings.Trim(id, ".") == "" {
+		return invalidf("folder ID %q is not valid; use 1-%d letters, digits, '.', '_' or '-'", id, MaxFolderIDLen)
+	}
+	return nil
+}
+
+// checkAddr checks a host:port address. Listen addresses may omit the host
+// and use port 0; device addresses need both.
+func checkAddr(addr string, dial bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port")
+	}
+	if strings.ContainsAny(host, " \t\r\n/") {
+		return fmt.Errorf("host %q is not a host name or IP address", host)
+	}
+	if dial && host == "" {
+		return fmt.Errorf("missing host")
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || (dial && n == 0) {
+		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return nil
+}
+
+// within reports whether path is parent or inside it. Both are clean and
+// absolute.
+func within(parent, path string) bool {
+	rel, err := filepath.Rel(parent, path)
+	if err != nil {
+		return false
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)))
+}
+
+// Device returns the trusted device with the given ID.
+func (c *Config) Device(id proto.DeviceID) (Device, bool) {
+	for _, d := range c.Devices {
+		if d.ID == id {
+			return d, true
+		}
+	}
+	return Device{}, false
+}
+
+// Folder returns the folder with the given ID.
+func (c *Config) Folder(id string) (Folder, bool) {
+	for _, f := range c.Folders {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return Folder{}, false
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() Config {
+	out := *c
+	out.Listen = slices.Clone(c.Listen)
+	out.Devices = slices.Clone(c.Devices)
+	for i := range out.Devices {
+		out.Devices[i].Addrs = slices.Clone(out.Devices[i].Addrs)
+	}
+	out.Folders = slices.Clone(c.Folders)
+	for i := range out.Folders {
+		out.Folders[i].Devices = slices.Clone(out.Folders[i].Devices)
+	}
+	return out
+}

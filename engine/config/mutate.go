@@ -1,0 +1,128 @@
+package config
+
+import (
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"ferry/proto"
+)
+
+// AddDevice adds a trusted device.
+func (c *Config) AddDevice(d Device) error {
+	if _, ok := c.Device(d.ID); ok {
+		return invalidf("device %s already added", d.ID)
+	}
+	d.Name = strings.TrimSpace(d.Name)
+	d.Addrs = slices.Clone(d.Addrs)
+	return c.apply(func(n *Config) { n.Devices = append(n.Devices, d) })
+}
+
+// RemoveDevice forgets a device and stops sharing every folder with it.
+func (c *Config) RemoveDevice(id proto.DeviceID) error {
+	if _, ok := c.Device(id); !ok {
+		return notFoundf("device %s is not a known device", id)
+	}
+	return c.apply(func(n *Config) {
+		n.Devices = slices.DeleteFunc(n.Devices, func(d Device) bool { return d.ID == id })
+		for i := range n.Folders {
+			n.Folders[i].Devices = slices.DeleteFunc(n.Folders[i].Devices, func(d proto.DeviceID) bool { return d == id })
+		}
+	})
+}
+
+// AddFolder adds a folder and returns its ID. The path is made absolute and
+// clean; an empty ID becomes a slug of the path's last element, made unique
+// with a numeric suffix; an empty type is SendReceive.
+func (c *Config) AddFolder(f Folder) (string, error) {
+	if strings.TrimSpace(f.Path) == "" {
+		return "", invalidf("folder path is empty")
+	}
+	abs, err := filepath.Abs(f.Path)
+	if err != nil {
+		return "", invalidf("folder path %q: %v", f.Path, err)
+	}
+	f.Path = abs
+	if f.Type, err = ParseFolderType(string(f.Type)); err != nil {
+		return "", err
+	}
+	if f.ID == "" {
+		f.ID = c.uniqueFolderID(slug(filepath.Base(abs)))
+	} else if _, ok := c.Folder(f.ID); ok {
+		return "", invalidf("folder %q already exists", f.ID)
+	}
+	f.Devices = slices.Clone(f.Devices)
+	if err := c.apply(func(n *Config) { n.Folders = append(n.Folders, f) }); err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// ShareFolder shares a folder with a known device. Sharing it again with the
+// same device changes nothing.
+func (c *Config) ShareFolder(folderID string, dev proto.DeviceID) error {
+	f, ok := c.Folder(folderID)
+	if !ok {
+		return notFoundf("folder %q does not exist", folderID)
+	}
+	if _, ok := c.Device(dev); !ok {
+		return notFoundf("device %s is not a known device; add it first", dev)
+	}
+	if slices.Contains(f.Devices, dev) {
+		return nil
+	}
+	return c.apply(func(n *Config) {
+		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
+		n.Folders[i].Devices = append(n.Folders[i].Devices, dev)
+	})
+}
+
+// apply makes a change on a copy and keeps it only if the result is valid.
+func (c *Config) apply(change func(*Config)) error {
+	next := c.Clone()
+	change(&next)
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	*c = next
+	return nil
+}
+
+// uniqueFolderID returns base, or base-2, base-3, … whichever is unused.
+func (c *Config) uniqueFolderID(base string) string {
+	id := base
+	for n := 2; ; n++ {
+		if _, taken := c.Folder(id); !taken {
+			return id
+		}
+		suffix := "-" + strconv.Itoa(n)
+		id = base[:min(len(base), MaxFolderIDLen-len(suffix))] + suffix
+	}
+}
+
+// slug turns a name into a folder ID: lower case, runs of other characters
+// replaced by '-', at most MaxFolderIDLen long, "folder" if nothing is left.
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		switch {
+		case ok:
+			b.WriteRune(r)
+			dash = false
+		case !dash:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	s := strings.Trim(b.String(), "-.")
+	if len(s) > MaxFolderIDLen {
+		s = strings.Trim(s[:MaxFolderIDLen], "-.")
+	}
+	if s == "" {
+		return "folder"
+	}
+	return s
+}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"fmt"
+
+	"ferry/proto"
+)
+
+// Engine is one folder's decision maker. It is not safe for concurrent use:
+// one driver goroutine owns it.
+type Engine struct {
+	cfg     Config
+	store   Store
+	devices map[proto.DeviceID]bool
+	now     int64
+
+	indexID uint64
+	seq     int64
+	files   *table
+	peers   map[proto.DeviceID]*peer
+	sync    *syncer
+	scans   *scanner
+
+	rd Ready
+}
+
+// peer is what the engine knows of one device it shares the folder with.
+type peer struct {
+	connected bool
+	sentSeq   int64     // highest local sequence sent on this connection
+	index     PeerIndex // how much of its index we hold
+}
+
+// New starts an engine from the committed state in store.
+func New(cfg Config, store Store, st State) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cfg:     cfg,
+		store:   store,
+		indexID: st.IndexID,
+		seq:     st.LastSequence,
+		files:   newTable(),
+		peers:   make(map[proto.DeviceID]*peer),
+	}
+	e.setDevices(cfg.Devices)
+	for dev, pi := range st.Peers {
+		if p := e.peers[dev]; p != nil {
+			p.index = pi
+		}
+	}
+	err := store.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
+		if dev.IsZero() {
+			e.files.setLocal(f)
+		} else {
+			e.files.setRemote(dev, f)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("folder %s: load index: %w", cfg.Folder, err)
+	}
+	e.sync = newSyncer(e)
+	e.scans = newScanner(e)
+	e.sync.recomputeAll()
+	return e, nil
+}
+
+func (e *Engine) setDevices(devs []proto.DeviceID) {
+	e.devices = make(map[proto.DeviceID]bool, len(devs))
+	for _, d := range devs {
+		e.devices[d] = true
+		if e.peers[d] == nil {
+			e.peers[d] = &peer{}
+		}
+	}
+	for d := range e.peers {
+		if !e.devices[d] {
+			delete(e.peers, d)
+		}
+	}
+}
+
+// Step feeds one input to the engine.
+func (e *Engine) Step(in Input) {
+	switch in := in.(type) {
+	case Tick:
+		e.onTick(in)
+	case PeerUp:
+		e.onPeerUp(in)
+	case PeerDown:
+		e.onPeerDown(in)
+	case Received:
+		e.onReceived(in)
+	case ScanRequest:
+		e.scans.request(in)
+	case ScanResult:
+		e.scans.onScanResult(in)
+	case HashResult:
+		e.scans.onHashResult(in)
+	case OpResult:
+		e.sync.onResult(in)
+	case ConfigChange:
+		e.onConfigChange(in)
+	}
+	e.scans.schedule()
+	e.sync.schedule()
+}
+
+// HasReady reports whether Ready would return work.
+func (e *Engine) HasReady() bool { return !e.rd.Empty() }
+
+// Ready returns the work accumulated since the last Advance.
+func (e *Engine) Ready() Ready { return e.rd }
+
+// Advance tells the engine the last Ready was handled: writes committed,
+// messages sent, operations started.
+func (e *Engine) Advance() { e.rd = Ready{} }
+
+// Hello returns this folder's part of the Hello for dev, or false when the
+// folder is not shared with dev.
+func (e *Engine) Hello(dev proto.DeviceID) (proto.FolderHello, bool) {
+	p := e.peers[dev]
+	if p == nil {
+		return proto.FolderHello{}, false
+	}
+	return proto.FolderHello{
+		ID:           e.cfg.Folder,
+		IndexID:      e.indexID,
+		MaxSequence:  e.seq,
+		SeenIndexID:  p.index.IndexID,
+		SeenSequence: p.index.Sequence,
+	}, true
+}
+
+func (e *Engine) onTick(t Tick) {
+	e.now = t.Now
+	e.scans.tick()
+	e.sync.tick()
+}
+
+func (e *Engine) onConfigChange(c ConfigChange) {
+	cfg := c.Config
+	if err := cfg.Validate(); err != nil {
+		return
+	}
+	e.cfg = cfg
+	e.setDevices(cfg.Devices)
+	e.sync.recomputeAll()
+}
+
+// nowSeconds is the clock reading used for version counters.
+func (e *Engine) nowSeconds() uint64 {
+	if e.now <= 0 {
+		return 0
+	}
+	return uint64(e.now / 1e9)
+}
+
+// commitLocal records a new local version: next sequence number, index
+// write, announcement to connected peers, need recalculation.
+func (e *Engine) commitLocal(f proto.FileInfo) {
+	e.seq++
+	f.Sequence = e.seq
+	e.files.setLocal(f)
+	e.rd.Writes.Local = append(e.rd.Writes.Local, f)
+	if e.cfg.Type != ReceiveOnly {
+		e.announce(f)
+	}
+	e.sync.recompute(f.Name)
+}
+
+// announce queues f for every connected peer, appending to the last
+// IndexUpdate for that peer when it has room.
+func (e *Engine) announce(f proto.FileInfo) {
+	for dev, p := range e.peers {
+		if !p.connected || f.Sequence <= p.sentSeq {
+			continue
+		}
+		p.sentSeq = f.Sequence
+		e.queueFile(dev, f)
+	}
+}
+
+func (e *Engine) queueFile(dev proto.DeviceID, f proto.FileInfo) {
+	msgs := e.rd.Messages
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].To != dev {
+			continue
+		}
+		if u, ok := msgs[i].Msg.(*proto.IndexUpdate); ok && len(u.Files) < e.cfg.BatchFiles {
+			u.Files = append(u.Files, f)
+			return
+		}
+		break
+	}
+	e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Msg: &proto.IndexUpdate{
+		Folder: e.cfg.Folder, IndexID: e.indexID, Files: []proto.FileInfo{f},
+	}})
+}

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+
+	"ferry/proto"
+)
+
+// onPeerUp starts the index exchange with a device that just connected: its
+// records are dropped if its index was recreated, and it is sent every local
+// record newer than what its Hello says it has seen.
+func (e *Engine) onPeerUp(in PeerUp) {
+	p := e.peers[in.Device]
+	if p == nil {
+		return
+	}
+	p.connected = true
+	if in.Hello.IndexID != p.index.IndexID {
+		if p.index.IndexID != 0 {
+			e.rd.Writes.DropRemote = append(e.rd.Writes.DropRemote, in.Device)
+			for _, name := range e.files.dropRemote(in.Device) {
+				e.sync.recompute(name)
+			}
+		}
+		p.index = PeerIndex{IndexID: in.Hello.IndexID}
+		e.writePeer(in.Device, p)
+	}
+	from := in.Hello.SeenSequence
+	if in.Hello.SeenIndexID != e.indexID {
+		from = 0
+	}
+	var out []proto.FileInfo
+	for _, en := range e.files.entries {
+		if en.local != nil && en.local.Sequence > from {
+			out = append(out, *en.local)
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	p.sentSeq = e.seq
+	if e.cfg.Type == ReceiveOnly {
+		return
+	}
+	for _, f := range out {
+		e.queueFile(in.Device, f)
+	}
+	if len(out) == 0 {
+		// An empty update tells the peer our index is complete.
+		e.rd.Messages = append(e.rd.Messages, Outgoing{To: in.Device, Msg: &proto.IndexUpdate{
+			Folder: e.cfg.Folder, IndexID: e.indexID,
+		}})
+	}
+}
+
+func (e *Engine) onPeerDown(in PeerDown) {
+	if p := e.peers[in.Device]; p != nil {
+		p.connected = false
+		p.sentSeq = 0
+	}
+}
+
+// onReceived stores a peer's records and recomputes what is needed.
+func (e *Engine) onReceived(in Received) {
+	p := e.peers[in.From]
+	if p == nil || !p.connected || in.Update.IndexID != p.index.IndexID {
+		return
+	}
+	for _, f := range in.Update.Files {
+		f.Inode = 0
+		e.files.setRemote(in.From, f)
+		e.rd.Writes.Remote = append(e.rd.Writes.Remote, RemoteFile{Device: in.From, File: f})
+		p.index.Sequence = max(p.index.Sequence, f.Sequence)
+		e.sync.recompute(f.Name)
+	}
+	e.writePeer(in.From, p)
+}
+
+func (e *Engine) writePeer(dev proto.DeviceID, p *peer) {
+	if e.rd.Writes.Peers == nil {
+		e.rd.Writes.Peers = make(map[proto.DeviceID]PeerIndex)
+	}
+	e.rd.Writes.Peers[dev] = p.index
+}

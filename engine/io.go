@@ -1,0 +1,186 @@
+package engine
+
+import "ferry/proto"
+
+// Input is something that happened, fed to the engine through Step.
+type Input interface{ isInput() }
+
+// Tick carries the injected clock's reading in Unix nanoseconds.
+type Tick struct{ Now int64 }
+
+// PeerUp says a device the folder is shared with connected and sent its Hello.
+type PeerUp struct {
+	Device proto.DeviceID
+	Hello  proto.FolderHello
+}
+
+// PeerDown says a device disconnected.
+type PeerDown struct{ Device proto.DeviceID }
+
+// Received carries an index update from a peer.
+type Received struct {
+	From   proto.DeviceID
+	Update *proto.IndexUpdate
+}
+
+// ScanRequest asks for a scan of a subtree ("" = the whole folder). ID, if
+// not zero, is echoed in a ScanDone event when the scan's results are applied.
+type ScanRequest struct {
+	ID      uint64
+	Subtree string
+}
+
+// ScanResult is what the driver found walking a subtree.
+type ScanResult struct {
+	Subtree string
+	Entries []Stat
+	Err     error
+}
+
+// HashResult is a hashed file, or why it could not be hashed.
+type HashResult struct {
+	Stat   Stat
+	Blocks []proto.Block
+	Err    error
+}
+
+// OpResult is the outcome of a file operation (pull, mkdir, symlink, delete).
+type OpResult struct {
+	Name     string
+	Version  proto.Vector // the version the operation wrote
+	Stat     Stat         // what is on disk at Name now (zero after a delete)
+	Conflict *Stat        // the conflict copy made, if any
+	Err      error
+	// NotEmpty says a directory delete failed because it still has entries.
+	NotEmpty bool
+	// Changed says the local file changed since the operation was planned.
+	Changed bool
+}
+
+// ConfigChange replaces the folder's configuration.
+type ConfigChange struct{ Config Config }
+
+func (Tick) isInput()         {}
+func (PeerUp) isInput()       {}
+func (PeerDown) isInput()     {}
+func (Received) isInput()     {}
+func (ScanRequest) isInput()  {}
+func (ScanResult) isInput()   {}
+func (HashResult) isInput()   {}
+func (OpResult) isInput()     {}
+func (ConfigChange) isInput() {}
+
+// Ready is the work the engine hands out, to be done in field order.
+type Ready struct {
+	Writes   Writes
+	Messages []Outgoing
+	Ops      []Op
+	Events   []Event
+}
+
+// Empty reports whether there is nothing to do.
+func (r *Ready) Empty() bool {
+	return r.Writes.Empty() && len(r.Messages) == 0 && len(r.Ops) == 0 && len(r.Events) == 0
+}
+
+// Writes are index changes, committed in one transaction in this order:
+// drops, remote records, local records, peer positions.
+type Writes struct {
+	DropRemote []proto.DeviceID
+	Remote     []RemoteFile
+	Local      []proto.FileInfo
+	Peers      map[proto.DeviceID]PeerIndex
+}
+
+// Empty reports whether there is nothing to write.
+func (w *Writes) Empty() bool {
+	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Peers) == 0
+}
+
+// RemoteFile is a record a peer announced.
+type RemoteFile struct {
+	Device proto.DeviceID
+	File   proto.FileInfo
+}
+
+// Outgoing is a message for one peer.
+type Outgoing struct {
+	To  proto.DeviceID
+	Msg proto.Message
+}
+
+// Op is a piece of I/O for the driver.
+type Op interface{ isOp() }
+
+// ScanOp asks the driver to walk a subtree and report a ScanResult.
+type ScanOp struct{ Subtree string }
+
+// HashOp asks the driver to hash a file whose stat was seen as Stat and
+// report a HashResult; if the file changes while it is read, Err says so.
+type HashOp struct{ Stat Stat }
+
+// PullOp asks the driver to build File at File.Name: copy blocks from Local
+// where given, fetch the rest from Peers, verify every block, and commit only
+// if Expect still holds. ConflictName, if set, receives what is there now.
+type PullOp struct {
+	File         proto.FileInfo
+	Local        []LocalBlock // parallel to File.Blocks; empty Name = none
+	Peers        []proto.DeviceID
+	Expect       Expect
+	ConflictName string
+}
+
+// LocalBlock is where a block can be copied from locally.
+type LocalBlock struct {
+	Name   string
+	Offset int64
+}
+
+// MkdirOp creates a directory (or updates its permissions and mtime).
+type MkdirOp struct {
+	File         proto.FileInfo
+	Expect       Expect
+	ConflictName string
+}
+
+// SymlinkOp creates a symbolic link.
+type SymlinkOp struct {
+	File         proto.FileInfo
+	Expect       Expect
+	ConflictName string
+}
+
+// DeleteOp removes what is at File.Name if it is still as expected.
+type DeleteOp struct {
+	File   proto.FileInfo
+	Expect Expect
+}
+
+func (ScanOp) isOp()    {}
+func (HashOp) isOp()    {}
+func (PullOp) isOp()    {}
+func (MkdirOp) isOp()   {}
+func (SymlinkOp) isOp() {}
+func (DeleteOp) isOp()  {}
+
+// Event is something worth telling the user or a waiting caller.
+type Event interface{ isEvent() }
+
+// ScanDone says the scan requested with ID has been applied.
+type ScanDone struct {
+	ID  uint64
+	Err error
+}
+
+// ConflictEvent says a conflict copy was made.
+type ConflictEvent struct{ Name, Copy string }
+
+// OpFailed says a file operation failed and will be retried.
+type OpFailed struct {
+	Name string
+	Err  error
+}
+
+func (ScanDone) isEvent()      {}
+func (ConflictEvent) isEvent() {}
+func (OpFailed) isEvent()      {}

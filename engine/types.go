@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"ferry/proto"
+)
+
+// FolderType says which way changes flow.
+type FolderType int
+
+const (
+	SendReceive FolderType = iota
+	SendOnly               // local changes are sent, remote ones never pulled
+	ReceiveOnly            // remote changes are pulled, local ones never sent
+)
+
+// Config is the immutable configuration of one folder engine.
+type Config struct {
+	Folder       string
+	Local        proto.DeviceID
+	Type         FolderType
+	Devices      []proto.DeviceID // devices the folder is shared with
+	ScanInterval time.Duration    // 0: no periodic scans
+	MaxPulls     int              // file operations in flight; default 32
+	MaxHashes    int              // hash jobs in flight; default 64
+	BatchFiles   int              // records per IndexUpdate; default 1000
+	RetryAfter   time.Duration    // wait before retrying a failed operation; default 5s
+}
+
+// Validate fills defaults and checks the config.
+func (c *Config) Validate() error {
+	if c.Folder == "" {
+		return fmt.Errorf("config: folder ID is empty")
+	}
+	if c.Local.IsZero() {
+		return fmt.Errorf("config: local device ID is empty")
+	}
+	if c.MaxPulls <= 0 {
+		c.MaxPulls = 32
+	}
+	if c.MaxHashes <= 0 {
+		c.MaxHashes = 64
+	}
+	if c.BatchFiles <= 0 {
+		c.BatchFiles = 1000
+	}
+	if c.RetryAfter <= 0 {
+		c.RetryAfter = 5 * time.Second
+	}
+	return nil
+}
+
+// Stat is what the driver saw on disk at a name.
+type Stat struct {
+	Name    string
+	Type    proto.FileType
+	Size    int64
+	ModTime int64
+	Mode    uint32
+	Target  string
+	Inode   uint64
+}
+
+// Expect says what must be on disk at a name before the driver may change it.
+type Expect struct {
+	Absent bool
+	Stat   Stat
+}
+
+// PeerIndex says how much of a peer's index of this folder is stored.
+type PeerIndex struct {
+	IndexID  uint64
+	Sequence int64
+}
+
+// State is what a driver loads from the index to start an engine.
+type State struct {
+	IndexID      uint64
+	LastSequence int64
+	Peers        map[proto.DeviceID]PeerIndex
+}
+
+// Store is the engine's read-only view of the committed index.
+type Store interface {
+	// Each calls fn for every record; local records have the zero device.
+	Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error
+	// BlockSource finds a local file holding the block with hash h.
+	BlockSource(h proto.Hash) (name string, offset int64, ok bool, err error)
+}
