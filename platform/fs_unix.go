@@ -1,0 +1,69 @@
+//go:build unix
+
+package platform
+
+import (
+	"io/fs"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// inodeOf returns the inode number in fi, 0 if unknown.
+func inodeOf(fi fs.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint64(st.Ino)
+	}
+	return 0
+}
+
+// sameFile reports whether a and b describe the same file (device and inode).
+func sameFile(a, b fs.FileInfo) bool {
+	sa, oka := a.Sys().(*syscall.Stat_t)
+	sb, okb := b.Sys().(*syscall.Stat_t)
+	return oka && okb && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// syncDir fsyncs directory dir of root so that a rename in it is durable.
+func syncDir(root *os.Root, dir string) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// lutimes sets the modification time of the symlink base in directory dir of
+// root, without following it.
+func lutimes(root *os.Root, dir, base string, mtime int64) error {
+	d, err := root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	t := unix.NsecToTimespec(mtime)
+	ts := []unix.Timespec{t, t} // access time = modification time
+	return unix.UtimesNanoAt(int(d.Fd()), base, ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+// syncPath fsyncs the directory at path.
+func syncPath(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// privateEnough reports whether a key file mode keeps the key to its owner:
+// no permission bits for group or others.
+func privateEnough(mode fs.FileMode) bool { return mode.Perm()&0o077 == 0 }

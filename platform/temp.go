@@ -1,0 +1,157 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// maxComponent is the longest file name component most filesystems accept.
+const maxComponent = 255
+
+// TempName returns the temp file name used while writing name:
+// ".ferry-tmp-<base>-<tag>" in name's directory. A base too long for a
+// 255-byte component is cut (at a UTF-8 boundary) and followed by "~" and a
+// hash of the whole base, so different long names keep different temps.
+func (f *Folder) TempName(name, tag string) string {
+	dir, base := path.Split(name)
+	room := maxComponent - len(tempPrefix) - len("-") - len(tag)
+	if len(base) > room {
+		h := fnv.New32a()
+		h.Write([]byte(base))
+		suffix := fmt.Sprintf("~%08x", h.Sum32())
+		base = cutUTF8(base, max(room-len(suffix), 0)) + suffix
+	}
+	return dir + tempPrefix + base + "-" + tag
+}
+
+// cutUTF8 returns the longest prefix of s of at most n bytes that does not
+// split a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// OpenTemp opens the temp file for writing name (see TempName) for reading
+// and writing, creating missing parent directories (0755) and the file
+// (0600). A temp file left by an earlier run is reused as it is and existed
+// is true; the caller decides what of its content to keep.
+func (f *Folder) OpenTemp(name, tag string) (tmp *os.File, existed bool, err error) {
+	if err := f.prepare(name); err != nil {
+		return nil, false, fmt.Errorf("open temp: %w", err)
+	}
+	tn := f.TempName(name, tag)
+	if dir := parentDir(name); dir != "." {
+		if err := f.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
+		}
+	}
+	tmp, err = f.root.OpenFile(tn, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return tmp, false, nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
+	}
+	tmp, err = f.openRegular(tn, os.O_RDWR)
+	if err != nil {
+		return nil, false, fmt.Errorf("reuse temp %s: %w", tn, err)
+	}
+	return tmp, true, nil
+}
+
+// tempRel returns the folder-relative name of a temp file opened by
+// OpenTemp for name, checking that it is one.
+func (f *Folder) tempRel(tmp *os.File, name string) (string, error) {
+	rel, ok := strings.CutPrefix(tmp.Name(), f.root.Name()+string(os.PathSeparator))
+	if !ok || !strings.HasPrefix(path.Base(rel), tempPrefix) || path.Dir(rel) != parentDir(name) {
+		return "", fmt.Errorf("%s is not a temp file for %s in this folder", tmp.Name(), name)
+	}
+	return rel, nil
+}
+
+// CommitTemp makes tmp, opened by OpenTemp(name, ...), the file at name: it
+// fsyncs and closes tmp, sets its permission bits and modification time,
+// checks that name still shows e (else it returns ErrChanged and leaves the
+// temp in place), moves what is at name to conflictName if conflictName is
+// set (failing, rather than overwriting, if conflictName exists), renames
+// the temp over name and fsyncs the directory. At no time is a partly
+// written file visible at name. tmp is closed in every case.
+func (f *Folder) CommitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
+	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName); err != nil {
+		return fmt.Errorf("commit %s: %w", name, err)
+	}
+	return nil
+}
+
+func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
+	err := tmp.Sync()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.prepare(name); err != nil {
+		return err
+	}
+	if conflictName != "" {
+		if err := f.prepare(conflictName); err != nil {
+			return fmt.Errorf("conflict name: %w", err)
+		}
+	}
+	rel, err := f.tempRel(tmp, name)
+	if err != nil {
+		return err
+	}
+	if err := f.setMeta(rel, mtime, mode); err != nil {
+		return err
+	}
+	if err := f.check(name, e); err != nil {
+		return err
+	}
+	if err := f.moveAside(name, conflictName); err != nil {
+		return err
+	}
+	if err := f.root.Rename(rel, name); err != nil {
+		return err
+	}
+	return syncDir(f.root, parentDir(name))
+}
+
+// moveAside renames what is at name to conflictName, if both exist.
+func (f *Folder) moveAside(name, conflictName string) error {
+	if conflictName == "" {
+		return nil
+	}
+	if _, err := f.root.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := renameNoReplace(f.root, name, conflictName); err != nil {
+		return fmt.Errorf("keep conflicting copy: %w", err)
+	}
+	if parentDir(conflictName) != parentDir(name) {
+		return syncDir(f.root, parentDir(conflictName))
+	}
+	return nil
+}
+
+// setMeta sets the permission bits and modification time of name, leaving
+// its access time alone.
+func (f *Folder) setMeta(name string, mtime int64, mode uint32) error {
+	if err := f.root.Chmod(name, fs.FileMode(mode&0o777)); err != nil {
+		return err
+	}
+	return f.root.Chtimes(name, time.Time{}, time.Unix(0, mtime))
+}

@@ -1,0 +1,184 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"ferry/proto"
+)
+
+// Walk calls fn for every directory, regular file and symlink in the folder,
+// or in subtree ("" for all; the subtree itself is reported too), without
+// following symlinks. The order is lexical and depth first, as
+// filepath.WalkDir: a directory comes before its children, and entries of a
+// directory are sorted by name. Names are slash separated and relative to
+// the folder root.
+//
+// Left out, without descending: anything with a component starting with
+// ".ferry", special files (sockets, fifos, devices), and invalid names,
+// which are reported to OnSkip along with directories that cannot be read.
+// An error from fn stops the walk and is returned. If subtree does not
+// exist, the error wraps fs.ErrNotExist.
+func (f *Folder) Walk(subtree string, fn func(Entry) error) error {
+	if err := f.Verify(); err != nil {
+		return fmt.Errorf("walk: %w", err)
+	}
+	if subtree == "" {
+		return f.walkDir("", nil, true, fn)
+	}
+	if err := f.prepare(subtree); err != nil {
+		return fmt.Errorf("walk: %w", err)
+	}
+	fi, err := f.root.Lstat(subtree)
+	if err != nil {
+		return fmt.Errorf("walk %s: %w", subtree, err)
+	}
+	return f.walkEntry(subtree, fi, true, fn)
+}
+
+// walkEntry reports name, whose Lstat result is fi, and walks it if it is a
+// directory. top says name is where the walk started.
+func (f *Folder) walkEntry(name string, fi fs.FileInfo, top bool, fn func(Entry) error) error {
+	e, ok := entryOf(name, fi)
+	if !ok {
+		return nil
+	}
+	if e.Type == proto.FileTypeSymlink {
+		t, err := f.root.Readlink(name)
+		if err != nil {
+			f.skip(name, err)
+			return nil
+		}
+		e.Target = t
+	}
+	if err := fn(e); err != nil {
+		return err
+	}
+	if e.Type != proto.FileTypeDir {
+		return nil
+	}
+	return f.walkDir(name, fi, top, fn)
+}
+
+// walkDir walks the children of directory dir ("" for the root). If want is
+// not nil, dir must still be that directory when opened. A directory that
+// cannot be read is an error at the top of the walk and skipped below it.
+func (f *Folder) walkDir(dir string, want fs.FileInfo, top bool, fn func(Entry) error) error {
+	ents, err := f.readDir(dir, want)
+	if err != nil && top {
+		return fmt.Errorf("walk %s: %w", rootName(dir), err)
+	}
+	if err != nil {
+		f.skip(dir, err)
+		return nil
+	}
+	for _, de := range ents {
+		name := joinName(dir, de.Name())
+		if proto.IsInternalName(de.Name()) {
+			continue
+		}
+		if err := proto.ValidName(name); err != nil {
+			f.skip(name, err)
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			f.skip(name, err)
+			continue
+		}
+		if err := f.walkEntry(name, fi, false, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readDir returns the entries of directory dir sorted by name, with their
+// Lstat results loaded. If want is not nil, the opened directory must be the
+// same file.
+func (f *Folder) readDir(dir string, want fs.FileInfo) ([]os.DirEntry, error) {
+	d, err := f.root.Open(rootName(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if want != nil {
+		fi, err := d.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() || !sameFile(want, fi) {
+			return nil, fmt.Errorf("replaced while walking: %w", ErrChanged)
+		}
+	}
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(ents, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, nil
+}
+
+func (f *Folder) skip(name string, err error) {
+	if f.OnSkip != nil {
+		f.OnSkip(name, err)
+	}
+}
+
+// joinName joins a directory ("" for the root) and a base name.
+func joinName(dir, base string) string {
+	if dir == "" {
+		return base
+	}
+	return dir + "/" + base
+}
+
+// rootName maps "" to ".", the name os.Root uses for its own directory.
+func rootName(dir string) string {
+	if dir == "" {
+		return "."
+	}
+	return dir
+}
+
+// CleanTemps removes temp files (".ferry-tmp-*") anywhere in the folder
+// whose modification time is older than maxAge, and returns how many it
+// removed. Directories Walk would skip are not searched. It continues past
+// errors and returns them joined.
+func (f *Folder) CleanTemps(maxAge time.Duration) (removed int, err error) {
+	cutoff := time.Now().Add(-maxAge)
+	var errs []error
+	var clean func(dir string)
+	clean = func(dir string) {
+		ents, err := f.readDir(dir, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("clean temps in %s: %w", rootName(dir), err))
+			return
+		}
+		for _, de := range ents {
+			name := joinName(dir, de.Name())
+			if de.IsDir() && proto.ValidName(name) == nil {
+				clean(name)
+				continue
+			}
+			if !strings.HasPrefix(de.Name(), tempPrefix) || de.IsDir() {
+				continue
+			}
+			if fi, ierr := de.Info(); ierr != nil || fi.ModTime().After(cutoff) {
+				continue
+			}
+			if err := f.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("clean temp %s: %w", name, err))
+				continue
+			}
+			removed++
+		}
+	}
+	clean("")
+	return removed, errors.Join(errs...)
+}

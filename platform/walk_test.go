@@ -1,0 +1,155 @@
+package platform
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/proto"
+)
+
+// walkTree builds a tree that exercises ordering and skipping.
+func walkTree(t *testing.T) (*Folder, string) {
+	f, dir := newFolder(t)
+	for _, p := range []string{"a/b.txt", "a/z/deep", "a-c", "B", ".ferry-tmp-x-1", "a/.ferry-tmp-y-2", ".ferry/state", "bad\x01name/inside", "nfd/e\u0301"} {
+		writeFile(t, dir, p, "data:"+p)
+	}
+	if err := os.Symlink("a", filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	return f, dir
+}
+
+func TestWalkOrderAndSkips(t *testing.T) {
+	f, _ := walkTree(t)
+	var skipped []string
+	f.OnSkip = func(name string, err error) {
+		if !errors.Is(err, proto.ErrInvalidName) {
+			t.Errorf("skip %q: %v", name, err)
+		}
+		skipped = append(skipped, name)
+	}
+	got := walkNames(t, f, "")
+	want := []string{"B", "a", "a/b.txt", "a/z", "a/z/deep", "a-c", "l", "nfd"}
+	if !slices.Equal(got, want) {
+		t.Errorf("walk = %q\nwant %q", got, want)
+	}
+	wantSkipped := []string{"bad\x01name", "nfd/e\u0301"}
+	if !slices.Equal(skipped, wantSkipped) {
+		t.Errorf("skipped = %q, want %q", skipped, wantSkipped)
+	}
+}
+
+func TestWalkEntries(t *testing.T) {
+	f, dir := walkTree(t)
+	mt := time.Unix(1_650_000_000, 123456789)
+	if err := os.Chtimes(filepath.Join(dir, "a/b.txt"), mt, mt); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(dir, "a/b.txt"), 0o640)
+	byName := map[string]Entry{}
+	f.Walk("", func(e Entry) error { byName[e.Name] = e; return nil })
+	file := byName["a/b.txt"]
+	if file.Type != proto.FileTypeFile || file.Size != int64(len("data:a/b.txt")) ||
+		file.ModTime != mt.UnixNano() || file.Mode != 0o640 || file.Inode == 0 {
+		t.Errorf("file entry = %+v", file)
+	}
+	if l := byName["l"]; l.Type != proto.FileTypeSymlink || l.Target != "a" || l.Size != 0 {
+		t.Errorf("symlink entry = %+v", l)
+	}
+	if d := byName["a"]; d.Type != proto.FileTypeDir || d.Size != 0 {
+		t.Errorf("dir entry = %+v", d)
+	}
+	if lst := mustLstat(t, f, "a/b.txt"); lst != file {
+		t.Errorf("Lstat = %+v, Walk = %+v", lst, file)
+	}
+}
+
+func TestWalkSubtree(t *testing.T) {
+	f, _ := walkTree(t)
+	if got, want := walkNames(t, f, "a"), []string{"a", "a/b.txt", "a/z", "a/z/deep"}; !slices.Equal(got, want) {
+		t.Errorf("walk a = %q, want %q", got, want)
+	}
+	if got, want := walkNames(t, f, "a/b.txt"), []string{"a/b.txt"}; !slices.Equal(got, want) {
+		t.Errorf("walk a/b.txt = %q, want %q", got, want)
+	}
+	if got, want := walkNames(t, f, "l"), []string{"l"}; !slices.Equal(got, want) {
+		t.Errorf("walk l = %q, want %q (symlink not followed)", got, want)
+	}
+	err := f.Walk("missing/x", func(Entry) error { return nil })
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("walk missing = %v, want ErrNotExist", err)
+	}
+	if err := f.Walk("l/b.txt", func(Entry) error { return nil }); err == nil {
+		t.Error("walk through a symlink succeeded")
+	}
+}
+
+func TestWalkStopsOnError(t *testing.T) {
+	f, _ := walkTree(t)
+	stop := errors.New("stop")
+	n := 0
+	err := f.Walk("", func(e Entry) error {
+		n++
+		if e.Name == "a/b.txt" {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Errorf("walk = %v after %d calls, want stop after 3", err, n)
+	}
+}
+
+func TestCleanTemps(t *testing.T) {
+	f, dir := walkTree(t)
+	old := time.Now().Add(-2 * time.Hour)
+	for _, p := range []string{".ferry-tmp-x-1", "a/.ferry-tmp-y-2"} {
+		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, dir, "a/z/.ferry-tmp-fresh-3", "fresh")
+	writeFile(t, dir, ".ferry/.ferry-tmp-own-4", "own")
+	os.Chtimes(filepath.Join(dir, ".ferry/.ferry-tmp-own-4"), old, old)
+	n, err := f.CleanTemps(time.Hour)
+	if err != nil || n != 2 {
+		t.Fatalf("CleanTemps = %d, %v; want 2, nil", n, err)
+	}
+	for p, want := range map[string]bool{
+		".ferry-tmp-x-1": false, "a/.ferry-tmp-y-2": false,
+		"a/z/.ferry-tmp-fresh-3": true, ".ferry/.ferry-tmp-own-4": true, "a/b.txt": true,
+	} {
+		if exists(dir, p) != want {
+			t.Errorf("%s exists = %v, want %v", p, !want, want)
+		}
+	}
+}
+
+func TestWalkRefusesVanishedFolder(t *testing.T) {
+	f, dir := walkTree(t)
+	if err := os.RemoveAll(filepath.Join(dir, ".ferry")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Walk("", func(Entry) error { return nil }); err == nil || !strings.Contains(err.Error(), ".ferry") {
+		t.Errorf("walk without marker = %v", err)
+	}
+	g, dir2 := newFolder(t)
+	moved := dir2 + ".moved"
+	if err := os.Rename(dir2, moved); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(moved) })
+	os.Mkdir(dir2, 0o755)
+	if err := g.Walk("", func(Entry) error { return nil }); err == nil {
+		t.Error("walk of a replaced folder succeeded")
+	}
+	if err := g.Verify(); err == nil {
+		t.Error("Verify of a replaced folder succeeded")
+	}
+}
