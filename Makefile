@@ -1,0 +1,41 @@
+# ferry — see README.md.
+GO      ?= go
+BIN     := bin/ferry
+PROTOC_GEN_GO := $(shell $(GO) env GOPATH)/bin/protoc-gen-go
+
+.PHONY: build run test bench lint proto bench-deps clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/ferry
+
+# Starts the daemon in the foreground with the default home and config; it
+# prints the web UI address on start.
+run: build
+	./$(BIN) serve
+
+# Unit, end-to-end and race tests. Needs only Go.
+test: lint
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Benchmarks: in-package Go benchmarks, then the whole-process comparisons
+# with cp, rsync and Syncthing (installed from Debian when missing).
+bench: bench-deps
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./index/chunker ./proto/... ./index
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./cmd/ferry/e2e
+
+bench-deps:
+	@command -v syncthing >/dev/null && command -v rsync >/dev/null && [ -x /usr/bin/time ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syncthing rsync time; }
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+proto:
+	@[ -x $(PROTOC_GEN_GO) ] || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+	protoc --plugin=$(PROTOC_GEN_GO) --go_out=. --go_opt=module=ferry proto/pb/ferry.proto
+
+clean:
+	rm -rf bin

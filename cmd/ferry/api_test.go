@@ -1,0 +1,181 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"ferry/engine/config"
+	"ferry/platform"
+	"ferry/web"
+	"ferry/web/webtest"
+)
+
+// daemonHome is a home whose config points at a fake daemon's API.
+type daemonHome struct {
+	home    string
+	addr    string
+	backend *webtest.Backend
+}
+
+// startFakeDaemon serves the API over a fake backend on a loopback port and
+// writes a home that points at it through config.json's gui address.
+func startFakeDaemon(t *testing.T) daemonHome {
+	t.Helper()
+	home := t.TempDir()
+	key, err := web.LoadOrCreateAPIKey(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := webtest.New(web.Status{
+		Device:  web.ThisDevice{ID: otherID(9), Name: "box"},
+		Folders: []web.FolderStatus{{ID: "photos", Path: "/p", Type: "send-receive", State: "syncing", NeedFiles: 3, NeedBytes: 4096, Errors: []string{"a.jpg: permission denied"}}},
+		Devices: []web.DeviceStatus{{ID: otherID(1), Name: "laptop", Connected: true, Address: "10.0.0.2:22110", InBytes: 1 << 20}},
+		Pending: []web.PendingDevice{{ID: otherID(7), Address: "10.0.0.7:5000", LastSeen: "2025-05-01T12:00:00Z"}},
+	})
+	srv := httptest.NewServer(web.NewServer(b, key, nil))
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+	cfg := config.Default()
+	cfg.GUI = addr
+	if err := config.Save(home, cfg); err != nil {
+		t.Fatal(err)
+	}
+	return daemonHome{home: home, addr: addr, backend: b}
+}
+
+func TestCommandsGoThroughTheAPI(t *testing.T) {
+	d := startFakeDaemon(t)
+	got := ok(t, d.home, "status", "--json")
+	if want := rawStatus(t, d); got != want {
+		t.Fatalf("status --json:\n%s\nwant exactly the API's answer:\n%s", got, want)
+	}
+	human := ok(t, d.home, "status")
+	for _, want := range []string{"Folder photos", "syncing, out of sync", "need       3 files, 4.0 KiB", "error      a.jpg: permission denied", "Device " + otherID(1) + " (laptop)", "received   1.0 MiB",
+		"Pending device " + otherID(7), "last at 2025-05-01T12:00:00Z", "trust it with: ferry device add " + otherID(7)} {
+		if !strings.Contains(human, want) {
+			t.Errorf("status lacks %q:\n%s", want, human)
+		}
+	}
+	dev := otherID(2)
+	ok(t, d.home, "device", "add", dev, "--name", "nas", "--addr", "nas:1", "--addr", "nas:2")
+	fails(t, d.home, "device "+dev+" already added", "device", "add", dev)
+	ok(t, d.home, "folder", "share", "photos", dev)
+	ok(t, d.home, "device", "remove", dev)
+	if id := ok(t, d.home, "folder", "add", t.TempDir(), "--type", "send-only"); id != "folder-2\n" {
+		t.Fatalf("folder add printed %q, want the daemon's ID", id)
+	}
+	ok(t, d.home, "scan", "photos", "sub/dir/")
+	fails(t, d.home, `folder "nope" does not exist. See`+" `ferry folder list`", "scan", "nope")
+
+	calls := d.backend.Calls()
+	for _, want := range []string{
+		"AddDevice " + dev + " nas nas:1,nas:2",
+		"ShareFolder photos " + dev,
+		"RemoveDevice " + dev,
+		"Scan photos sub/dir",
+	} {
+		if !slices.Contains(calls, want) {
+			t.Errorf("backend calls %q lack %q", calls, want)
+		}
+	}
+	if cfg, _ := config.Load(d.home); len(cfg.Devices) != 0 || len(cfg.Folders) != 0 {
+		t.Fatalf("config.json was edited although a daemon runs: %+v", cfg)
+	}
+}
+
+// rawStatus fetches /api/status the way any HTTP client would.
+func rawStatus(t *testing.T, d daemonHome) string {
+	t.Helper()
+	key, _ := web.ReadAPIKey(d.home)
+	req, _ := http.NewRequest("GET", "http://"+d.addr+"/api/status", nil)
+	req.Header.Set(web.APIKeyHeader, key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return string(body)
+}
+
+func TestRecordedAPIAddressWins(t *testing.T) {
+	d := startFakeDaemon(t)
+	cfg, _ := config.Load(d.home)
+	cfg.GUI = closedPort(t)
+	if err := config.Save(d.home, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAPIAddr(d.home, d.addr); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, d.home, "status")
+	removeAPIAddr(d.home)
+	fails(t, d.home, "no ferry daemon is running", "status")
+}
+
+func TestWrongAPIKey(t *testing.T) {
+	d := startFakeDaemon(t)
+	if err := os.WriteFile(filepath.Join(d.home, web.APIKeyFile), []byte("another-key-from-another-home\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, d.home, "refused the API key", "status")
+	fails(t, d.home, "refused the API key", "device", "add", otherID(5))
+}
+
+func TestDirectEditRefusedWhileHomeIsLocked(t *testing.T) {
+	home := t.TempDir()
+	cfg := config.Default()
+	cfg.GUI = closedPort(t)
+	if err := config.Save(home, cfg); err != nil {
+		t.Fatal(err)
+	}
+	writeKey(t, home)
+	unlock, err := platform.LockHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	fails(t, home, "already running", "device", "add", otherID(6))
+}
+
+func TestAPIAddr(t *testing.T) {
+	home := t.TempDir()
+	tests := map[string]string{
+		"127.0.0.1:8484": "127.0.0.1:8484",
+		"0.0.0.0:8484":   "127.0.0.1:8484",
+		":8484":          "127.0.0.1:8484",
+		"[::]:8484":      "[::1]:8484",
+		"[::1]:9":        "[::1]:9",
+		"localhost:1":    "localhost:1",
+	}
+	for gui, want := range tests {
+		if got := apiAddr(home, config.Config{GUI: gui}); got != want {
+			t.Errorf("apiAddr(%q) = %q, want %q", gui, got, want)
+		}
+	}
+}
+
+// closedPort returns a loopback address where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeKey(t *testing.T, home string) {
+	t.Helper()
+	if _, err := web.LoadOrCreateAPIKey(home); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"ferry/engine/config"
+	"ferry/proto"
+	"ferry/web"
+)
+
+var (
+	folderAddUsage = usage{
+		name:     "folder add",
+		synopsis: "PATH [--id ID] [--type send-receive|send-only|receive-only]",
+		help:     "Sync the existing directory PATH and print its folder ID (by default made from the directory's name).",
+	}
+	folderShareUsage = usage{
+		name:     "folder share",
+		synopsis: "FOLDER-ID DEVICE-ID",
+		help:     "Share a folder with a trusted device. The other device must add and share the folder too.",
+	}
+	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path and the devices each is shared with."}
+)
+
+func runFolder(g *globals, args []string) int {
+	return group{name: "folder", subs: []subcommand{
+		{folderAddUsage, runFolderAdd},
+		{folderShareUsage, runFolderShare},
+		{folderListUsage, runFolderList},
+	}}.run(g, args)
+}
+
+func runFolderAdd(g *globals, args []string) int {
+	fs := newFlagSet("folder add")
+	id := fs.String("id", "", "the folder `ID` (1-64 letters, digits, '.', '_' or '-')")
+	typ := config.SendReceive
+	fs.Func("type", "the folder `TYPE`: send-receive (default), send-only or receive-only", func(s string) (err error) {
+		typ, err = config.ParseFolderType(s)
+		return err
+	})
+	pos, code, ok := g.parse(folderAddUsage, fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	path, err := existingDir(pos[0])
+	if err != nil {
+		return g.fail("folder add", err, "Create the directory first, or check the path")
+	}
+	ctx, cancel := callContext()
+	defer cancel()
+	var added string
+	err = g.change(
+		func(c *web.Client) (err error) {
+			added, err = c.AddFolder(ctx, web.FolderRequest{ID: *id, Path: path, Type: string(typ)})
+			return err
+		},
+		func(cfg *config.Config) (err error) {
+			added, err = cfg.AddFolder(config.Folder{ID: *id, Path: path, Type: typ})
+			return err
+		})
+	if err != nil {
+		return g.fail("folder add", err, "")
+	}
+	fmt.Fprintln(g.stdout, added)
+	return exitOK
+}
+
+// existingDir returns path made absolute if it is an existing directory.
+func existingDir(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(abs)
+	if os.IsNotExist(err) {
+		return "", fmt.Errorf("%s does not exist", abs)
+	}
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a directory", abs)
+	}
+	return abs, nil
+}
+
+func runFolderShare(g *globals, args []string) int {
+	pos, code, ok := g.parse(folderShareUsage, newFlagSet("folder share"), args, 2, 2)
+	if !ok {
+		return code
+	}
+	folder := pos[0]
+	dev, err := proto.ParseDeviceID(pos[1])
+	if err != nil {
+		return g.fail("folder share", err, idHint)
+	}
+	ctx, cancel := callContext()
+	defer cancel()
+	err = g.change(
+		func(c *web.Client) error { return c.ShareFolder(ctx, folder, dev.String()) },
+		func(cfg *config.Config) error { return cfg.ShareFolder(folder, dev) })
+	if err != nil {
+		return g.fail("folder share", err, hintIfNotFound(err, "See `ferry folder list` and `ferry device list`"))
+	}
+	return exitOK
+}
+
+func runFolderList(g *globals, args []string) int {
+	if _, code, ok := g.parse(folderListUsage, newFlagSet("folder list"), args, 0, 0); !ok {
+		return code
+	}
+	cfg, err := config.Load(g.home)
+	if err != nil {
+		return g.fail("folder list", err, "")
+	}
+	if len(cfg.Folders) == 0 {
+		fmt.Fprintln(g.stderr, "no folders yet; add one with `ferry folder add PATH`")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	for _, f := range cfg.Folders {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.ID, f.Type, f.Path, orDash(sharedWith(cfg, f)))
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// sharedWith names a folder's devices: the first group of each ID and the
+// device's name if it has one.
+func sharedWith(cfg config.Config, f config.Folder) string {
+	names := make([]string, 0, len(f.Devices))
+	for _, id := range f.Devices {
+		s := id.Abbrev()
+		if d, ok := cfg.Device(id); ok && d.Name != "" {
+			s += "(" + d.Name + ")"
+		}
+		names = append(names, s)
+	}
+	return strings.Join(names, ",")
+}

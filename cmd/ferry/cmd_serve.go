@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"ferry/engine/node"
+)
+
+var serveUsage = usage{
+	name:     "serve",
+	synopsis: "[--listen ADDR]... [--gui ADDR] [--log-format text|json] [--log-level LEVEL]",
+	help:     "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.",
+}
+
+func runServe(g *globals, args []string) int {
+	fs := newFlagSet("serve")
+	var listen stringList
+	fs.Var(&listen, "listen", "address to accept device connections on (repeatable; default from config)")
+	gui := fs.String("gui", "", "address of the web UI and API (default from config, 127.0.0.1:8484)")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
+		return code
+	}
+	logger, err := newLogger(g, *logFormat, *logLevel)
+	if err != nil {
+		return g.usageError(serveUsage, fs, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer removeAPIAddr(g.home)
+	err = node.Run(ctx, node.Options{
+		Home: g.home, Listen: listen, GUI: *gui, Logger: logger,
+		Ready: func(addr string) {
+			if err := writeAPIAddr(g.home, addr); err != nil {
+				logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
+			}
+			fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/\n", addr)
+		},
+	})
+	if err != nil {
+		return g.fail("serve", err, "")
+	}
+	return exitOK
+}
+
+func newLogger(g *globals, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
+}

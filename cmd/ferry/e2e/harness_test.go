@@ -1,0 +1,359 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var ferryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ferryBin = filepath.Join(dir, "ferry")
+	build := exec.Command("go", "build", "-o", ferryBin, "ferry/cmd/ferry")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build ferry:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// device is one ferry home with a daemon that may be running.
+type device struct {
+	t      testing.TB
+	name   string
+	home   string
+	folder string
+	listen string
+	gui    string
+	id     string
+	cmd    *exec.Cmd
+	log    *bytes.Buffer
+	exited chan struct{}
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// newDevice makes a home and a folder directory and adds the folder as "docs".
+func newDevice(t testing.TB, name string) *device {
+	t.Helper()
+	base := t.TempDir()
+	d := &device{
+		t: t, name: name, home: filepath.Join(base, "home"), folder: filepath.Join(base, "folder"),
+		listen: freePort(t), gui: freePort(t),
+	}
+	if err := os.MkdirAll(d.folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.id = strings.TrimSpace(d.ferry("id"))
+	d.ferry("folder", "add", d.folder, "--id", "docs")
+	t.Cleanup(func() { d.stop() })
+	return d
+}
+
+// ferry runs a CLI command against this home and returns its stdout; a
+// non-zero exit fails the test.
+func (d *device) ferry(args ...string) string {
+	d.t.Helper()
+	out, errOut, code := d.try(args...)
+	if code != 0 {
+		d.t.Fatalf("%s: ferry %s: exit %d: %s%s", d.name, strings.Join(args, " "), code, errOut, out)
+	}
+	return out
+}
+
+func (d *device) try(args ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(ferryBin, append([]string{"--home", d.home}, args...)...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		d.t.Fatalf("run ferry: %v", err)
+	}
+	return o.String(), e.String(), 0
+}
+
+// pair makes a and b trust each other and share "docs".
+func pair(a, b *device) {
+	a.ferry("device", "add", b.id, "--name", b.name, "--addr", b.listen)
+	b.ferry("device", "add", a.id, "--name", a.name, "--addr", a.listen)
+	a.ferry("folder", "share", "docs", b.id)
+	b.ferry("folder", "share", "docs", a.id)
+}
+
+// start runs the daemon and waits until its API answers.
+func (d *device) start() {
+	d.t.Helper()
+	d.log = &bytes.Buffer{}
+	d.cmd = exec.Command(ferryBin, "--home", d.home, "serve", "--listen", d.listen, "--gui", d.gui)
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	d.exited = make(chan struct{})
+	go func() { d.cmd.Wait(); close(d.exited) }()
+	waitFor(d.t, 20*time.Second, d.name+" API up", func() bool {
+		select {
+		case <-d.exited:
+			d.t.Fatalf("%s exited at start: %s", d.name, d.log)
+		default:
+		}
+		_, _, code := d.try("status", "--json")
+		return code == 0
+	})
+}
+
+// stop ends the daemon with SIGTERM and waits for it.
+func (d *device) stop() {
+	if d.cmd == nil {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.exited
+		d.t.Errorf("%s did not stop within 15s of SIGTERM", d.name)
+	}
+	d.cmd = nil
+}
+
+// kill ends the daemon with SIGKILL.
+func (d *device) kill() {
+	d.cmd.Process.Kill()
+	<-d.exited
+	d.cmd = nil
+}
+
+type folderStatus struct {
+	ID        string   `json:"id"`
+	State     string   `json:"state"`
+	InSync    bool     `json:"inSync"`
+	NeedFiles int      `json:"needFiles"`
+	NeedBytes int64    `json:"needBytes"`
+	Errors    []string `json:"errors"`
+	Conflicts int      `json:"conflicts"`
+}
+
+type deviceStatus struct {
+	ID        string `json:"id"`
+	Connected bool   `json:"connected"`
+	InBytes   int64  `json:"inBytes"`
+	OutBytes  int64  `json:"outBytes"`
+}
+
+type status struct {
+	Folders []folderStatus `json:"folders"`
+	Devices []deviceStatus `json:"devices"`
+	Pending []struct {
+		ID string `json:"id"`
+	} `json:"pending"`
+}
+
+func (d *device) status() status {
+	d.t.Helper()
+	var s status
+	if err := json.Unmarshal([]byte(d.ferry("status", "--json")), &s); err != nil {
+		d.t.Fatalf("%s: status --json: %v", d.name, err)
+	}
+	return s
+}
+
+func (d *device) peer(id string) deviceStatus {
+	for _, p := range d.status().Devices {
+		if p.ID == id {
+			return p
+		}
+	}
+	d.t.Fatalf("%s: device %s not in status", d.name, id)
+	return deviceStatus{}
+}
+
+func (d *device) inSync() bool {
+	for _, f := range d.status().Folders {
+		if !f.InSync {
+			return false
+		}
+	}
+	return true
+}
+
+func (d *device) path(name string) string { return filepath.Join(d.folder, filepath.FromSlash(name)) }
+
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// converge scans every device and waits until all folders hold the same tree.
+func converge(t testing.TB, timeout time.Duration, devs ...*device) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var diff string
+	for ctx.Err() == nil {
+		for _, d := range devs {
+			d.ferry("scan", "docs")
+		}
+		diff = ""
+		want, err := trySnapshot(devs[0].folder)
+		if err != nil {
+			// A tree that changes while it is read is not settled yet.
+			diff = err.Error()
+			time.Sleep(200 * time.Millisecond)
+			continue
+		}
+		for _, d := range devs[1:] {
+			got, err := trySnapshot(d.folder)
+			if err != nil {
+				diff = err.Error()
+				break
+			}
+			if diff = compare(want, got); diff != "" {
+				diff = d.name + ": " + diff
+				break
+			}
+		}
+		if diff == "" {
+			all := true
+			for _, d := range devs {
+				all = all && d.inSync()
+			}
+			if all {
+				return
+			}
+			diff = "not all in sync"
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, d := range devs {
+		t.Logf("%s status: %+v\nlog:\n%s", d.name, d.status(), tail(d.log.String(), 3000))
+	}
+	t.Fatalf("devices did not converge within %v: %s", timeout, diff)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// node is one entry of a folder snapshot.
+type node struct {
+	kind   string
+	mode   fs.FileMode
+	mtime  int64
+	sum    [32]byte
+	target string
+}
+
+// snapshot describes a folder tree, leaving out ferry's own names.
+func snapshot(t testing.TB, root string) map[string]node {
+	t.Helper()
+	out, err := trySnapshot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func trySnapshot(root string) (map[string]node, error) {
+	out := map[string]node{}
+	err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if rel == "." {
+			return nil
+		}
+		if strings.HasPrefix(de.Name(), ".ferry") {
+			if de.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		n := node{mode: fi.Mode().Perm()}
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			n.kind = "symlink"
+			n.target, _ = os.Readlink(p)
+			n.mode = 0
+		case fi.IsDir():
+			n.kind = "dir"
+		default:
+			n.kind = "file"
+			n.mtime = fi.ModTime().UnixNano()
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			n.sum = sha256.Sum256(data)
+		}
+		out[filepath.ToSlash(rel)] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", root, err)
+	}
+	return out, nil
+}
+
+func compare(want, got map[string]node) string {
+	for name, w := range want {
+		g, ok := got[name]
+		if !ok {
+			return fmt.Sprintf("%s missing", name)
+		}
+		if g != w {
+			return fmt.Sprintf("%s differs: want %+v, got %+v", name, w, g)
+		}
+	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			return fmt.Sprintf("%s unexpected", name)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,360 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"ferry/proto"
+	"ferry/proto/noise"
+)
+
+const (
+	handshakeTimeout = 10 * time.Second
+	dialMinBackoff   = 500 * time.Millisecond
+	dialMaxBackoff   = 30 * time.Second
+)
+
+// connHandler is what the connection manager needs from the node.
+type connHandler interface {
+	trusted(dev proto.DeviceID) bool
+	addrs(dev proto.DeviceID) []string
+	hello(dev proto.DeviceID) *proto.Hello
+	up(c *peerConn, h *proto.Hello)
+	down(c *peerConn)
+	index(c *peerConn, u *proto.IndexUpdate)
+	serveBlock(c *peerConn, req *proto.Request) *proto.Response
+}
+
+// pendingDevice is an unknown device that tried to connect.
+type pendingDevice struct {
+	addr     string
+	lastSeen time.Time
+}
+
+// connManager keeps one connection per trusted device.
+type connManager struct {
+	key  noise.Keypair
+	self proto.DeviceID
+	h    connHandler
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu      sync.Mutex
+	conns   map[proto.DeviceID]*peerConn
+	stats   map[proto.DeviceID]*counters
+	pending map[proto.DeviceID]pendingDevice
+	backoff map[proto.DeviceID]dialState
+	wg      sync.WaitGroup
+}
+
+type dialState struct {
+	next    time.Time
+	wait    time.Duration
+	dialing bool
+}
+
+func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func() time.Time) *connManager {
+	return &connManager{
+		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now,
+		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
+		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
+	}
+}
+
+// serveListener accepts connections until ctx ends.
+func (m *connManager) serveListener(ctx context.Context, ln net.Listener) {
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				m.log.Error("accept failed", "err", err)
+			}
+			return
+		}
+		m.wg.Go(func() { m.handle(ctx, nc, false, proto.DeviceID{}) })
+	}
+}
+
+// dialLoop dials trusted devices that are not connected, with backoff.
+func (m *connManager) dialLoop(ctx context.Context, devices func() []proto.DeviceID) {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, dev := range devices() {
+			m.maybeDial(ctx, dev)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
+	addrs := m.h.addrs(dev)
+	m.mu.Lock()
+	st := m.backoff[dev]
+	if m.conns[dev] != nil || st.dialing || len(addrs) == 0 || m.now().Before(st.next) {
+		m.mu.Unlock()
+		return
+	}
+	st.dialing = true
+	m.backoff[dev] = st
+	m.mu.Unlock()
+	m.wg.Go(func() {
+		ok := false
+		for _, addr := range addrs {
+			if ok = m.dial(ctx, dev, addr); ok {
+				break
+			}
+		}
+		m.mu.Lock()
+		st := m.backoff[dev]
+		st.dialing = false
+		if ok {
+			st.wait = 0
+		} else {
+			st.wait = min(max(dialMinBackoff, st.wait*2), dialMaxBackoff)
+			st.next = m.now().Add(st.wait)
+		}
+		m.backoff[dev] = st
+		m.mu.Unlock()
+	})
+}
+
+// dial connects to addr and serves the connection in a new goroutine; it
+// reports whether the connection came up.
+func (m *connManager) dial(ctx context.Context, dev proto.DeviceID, addr string) bool {
+	d := net.Dialer{Timeout: handshakeTimeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		m.log.Debug("dial failed", "device", dev.Abbrev(), "addr", addr, "err", err)
+		return false
+	}
+	up := make(chan bool, 1)
+	m.wg.Go(func() { m.handleDialed(ctx, nc, dev, up) })
+	return <-up
+}
+
+func (m *connManager) handleDialed(ctx context.Context, nc net.Conn, dev proto.DeviceID, up chan<- bool) {
+	m.handle(ctx, nc, true, dev, up)
+}
+
+// handle runs the handshake and Hello exchange, registers the connection
+// and reads from it until it ends.
+func (m *connManager) handle(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID, up ...chan<- bool) {
+	report := func(ok bool) {
+		if len(up) > 0 {
+			up[0] <- ok
+		}
+	}
+	c, hello, err := m.open(ctx, nc, dialed, want)
+	if err != nil {
+		nc.Close()
+		m.log.Info("connection refused", "addr", nc.RemoteAddr().String(), "err", err)
+		report(false)
+		return
+	}
+	if !m.register(c, hello) {
+		report(false)
+		return
+	}
+	report(true)
+	m.log.Info("device connected", "device", c.dev.Abbrev(), "name", hello.DeviceName, "addr", c.addr)
+	go c.writeLoop()
+	err = m.readLoop(ctx, c)
+	c.close(errText(err))
+	m.unregister(c)
+	m.log.Info("device disconnected", "device", c.dev.Abbrev(), "reason", c.closeReason())
+}
+
+// open authenticates the connection and exchanges Hellos.
+func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID) (*peerConn, *proto.Hello, error) {
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	var sc *noise.Conn
+	var err error
+	if dialed {
+		sc, err = noise.Client(hctx, nc, m.key, nil)
+	} else {
+		sc, err = noise.Server(hctx, nc, m.key, nil)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("handshake: %w", err)
+	}
+	dev := sc.RemoteStatic()
+	if dialed && dev != want {
+		sc.Close()
+		return nil, nil, fmt.Errorf("expected device %s, found %s", want.Abbrev(), dev.Abbrev())
+	}
+	if !m.h.trusted(dev) {
+		m.addPending(dev, nc.RemoteAddr().String())
+		sc.SetWriteDeadline(time.Now().Add(time.Second))
+		proto.WriteMessage(sc, &proto.Close{Reason: "unknown device"})
+		sc.Close()
+		return nil, nil, fmt.Errorf("device %s is not trusted", dev)
+	}
+	dialer := m.self
+	if !dialed {
+		dialer = dev
+	}
+	c := newPeerConn(sc, dev, dialer, m.counters(dev))
+	hello, err := m.exchangeHello(c)
+	if err != nil {
+		sc.Close()
+		return nil, nil, err
+	}
+	return c, hello, nil
+}
+
+func (m *connManager) exchangeHello(c *peerConn) (*proto.Hello, error) {
+	c.nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	defer c.nc.SetDeadline(time.Time{})
+	if err := proto.WriteMessage(countWriter{c.nc, &c.stats.out}, m.h.hello(c.dev)); err != nil {
+		return nil, fmt.Errorf("send hello: %w", err)
+	}
+	msg, err := proto.NewMessageReader(c.nc).Read()
+	if err != nil {
+		return nil, fmt.Errorf("read hello: %w", err)
+	}
+	switch msg := msg.(type) {
+	case *proto.Hello:
+		return msg, nil
+	case *proto.Close:
+		return nil, fmt.Errorf("peer closed: %s", msg.Reason)
+	}
+	return nil, fmt.Errorf("expected hello, got %T", msg)
+}
+
+// register makes c the device's connection unless a preferred one exists:
+// when both sides dialled, both keep the connection dialled by the smaller
+// device ID; a new connection in the same direction replaces a stale one.
+func (m *connManager) register(c *peerConn, hello *proto.Hello) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old := m.conns[c.dev]; old != nil {
+		if old.dialer != c.dialer && bytes.Compare(old.dialer[:], c.dialer[:]) < 0 {
+			c.close("duplicate connection")
+			return false
+		}
+		delete(m.conns, c.dev)
+		old.close("replaced by a new connection")
+		m.h.down(old)
+	}
+	m.conns[c.dev] = c
+	delete(m.pending, c.dev)
+	m.h.up(c, hello)
+	return true
+}
+
+func (m *connManager) unregister(c *peerConn) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conns[c.dev] == c {
+		delete(m.conns, c.dev)
+		m.h.down(c)
+	}
+}
+
+// readLoop dispatches messages until the connection fails.
+func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
+	r := proto.NewMessageReader(countReader{c.nc, &c.stats.in})
+	for {
+		c.nc.SetReadDeadline(time.Now().Add(readTimeout))
+		msg, err := r.Read()
+		if err != nil {
+			return err
+		}
+		switch msg := msg.(type) {
+		case *proto.IndexUpdate:
+			m.h.index(c, msg)
+		case *proto.Request:
+			m.serveRequest(ctx, c, msg)
+		case *proto.Response:
+			c.deliver(msg)
+		case *proto.Close:
+			return fmt.Errorf("closed by peer: %s", msg.Reason)
+		case *proto.Ping:
+		case *proto.Hello:
+			return errors.New("unexpected second hello")
+		}
+	}
+}
+
+// serveRequest answers a block request in its own goroutine, a bounded
+// number at a time, so reading never waits on the disk.
+func (m *connManager) serveRequest(ctx context.Context, c *peerConn, req *proto.Request) {
+	go func() {
+		select {
+		case c.serve <- struct{}{}:
+		case <-c.closed:
+			return
+		}
+		defer func() { <-c.serve }()
+		resp := m.h.serveBlock(c, req)
+		resp.ID = req.ID
+		c.send(resp)
+	}()
+}
+
+func (m *connManager) conn(dev proto.DeviceID) *peerConn {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.conns[dev]
+}
+
+func (m *connManager) counters(dev proto.DeviceID) *counters {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats[dev]
+	if s == nil {
+		s = &counters{}
+		m.stats[dev] = s
+	}
+	return s
+}
+
+func (m *connManager) addPending(dev proto.DeviceID, addr string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending[dev] = pendingDevice{addr: addr, lastSeen: m.now()}
+}
+
+// closeDevice drops dev's connection (for example when its trust changed).
+func (m *connManager) closeDevice(dev proto.DeviceID, reason string) {
+	if c := m.conn(dev); c != nil {
+		c.close(reason)
+	}
+}
+
+// closeAll ends every connection and waits for their goroutines.
+func (m *connManager) closeAll() {
+	m.mu.Lock()
+	conns := make([]*peerConn, 0, len(m.conns))
+	for _, c := range m.conns {
+		conns = append(conns, c)
+	}
+	m.mu.Unlock()
+	for _, c := range conns {
+		c.close("shutting down")
+	}
+	m.wg.Wait()
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "closed"
+	}
+	return err.Error()
+}

@@ -1,0 +1,244 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"ferry/engine"
+	"ferry/index"
+	"ferry/platform"
+	"ferry/proto"
+)
+
+// tickEvery is how often a folder runner feeds the clock to its engine.
+const tickEvery = 250 * time.Millisecond
+
+// network is what a folder runner needs from the connection manager.
+type network interface {
+	send(dev proto.DeviceID, m proto.Message)
+	request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error)
+}
+
+// folderRunner drives one folder's engine.
+type folderRunner struct {
+	id   string
+	fs   *platform.Folder
+	idx  *index.Folder
+	net  network
+	log  *slog.Logger
+	now  func() time.Time
+	in   *inbox
+	work sync.WaitGroup
+
+	mu  sync.Mutex // guards eng
+	eng *engine.Engine
+
+	hashes chan engine.HashOp
+
+	waitMu  sync.Mutex
+	waiters map[uint64]chan error
+	nextID  atomic.Uint64
+}
+
+func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, net network, log *slog.Logger, now func() time.Time) (*folderRunner, error) {
+	meta, err := idx.Meta()
+	if err != nil {
+		return nil, fmt.Errorf("folder %s: read index: %w", cfg.Folder, err)
+	}
+	st := engine.State{IndexID: meta.IndexID, LastSequence: meta.LastSequence, Peers: map[proto.DeviceID]engine.PeerIndex{}}
+	for dev, p := range meta.Peers {
+		st.Peers[dev] = engine.PeerIndex{IndexID: p.IndexID, Sequence: p.Sequence}
+	}
+	eng, err := engine.New(cfg, storeView{idx}, st)
+	if err != nil {
+		return nil, err
+	}
+	return &folderRunner{
+		id: cfg.Folder, fs: fs, idx: idx, net: net, now: now, in: newInbox(), eng: eng,
+		log:     log.With("folder", cfg.Folder),
+		hashes:  make(chan engine.HashOp, 1024),
+		waiters: make(map[uint64]chan error),
+	}, nil
+}
+
+// run steps the engine until ctx ends or an index write fails.
+func (r *folderRunner) run(ctx context.Context) error {
+	defer r.work.Wait()
+	workCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range hashWorkers() {
+		r.work.Go(func() { r.hashWorker(workCtx) })
+	}
+	ticker := time.NewTicker(tickEvery)
+	defer ticker.Stop()
+	r.in.put(engine.Tick{Now: r.now().UnixNano()})
+	r.in.put(engine.ScanRequest{})
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			r.in.put(engine.Tick{Now: r.now().UnixNano()})
+		case <-r.in.wake:
+		}
+		if err := r.step(workCtx); err != nil {
+			return err
+		}
+	}
+}
+
+// step feeds queued inputs and handles the resulting work.
+func (r *folderRunner) step(ctx context.Context) error {
+	inputs := r.in.take()
+	if len(inputs) == 0 {
+		return nil
+	}
+	r.mu.Lock()
+	for _, in := range inputs {
+		r.eng.Step(in)
+	}
+	has := r.eng.HasReady()
+	var rd engine.Ready
+	if has {
+		rd = r.eng.Ready()
+		r.eng.Advance()
+	}
+	r.mu.Unlock()
+	if !has {
+		return nil
+	}
+	return r.handle(ctx, rd)
+}
+
+// handle does a Ready's work in order: commit, send, start operations.
+func (r *folderRunner) handle(ctx context.Context, rd engine.Ready) error {
+	if !rd.Writes.Empty() {
+		if err := commitWrites(r.idx, rd.Writes); err != nil {
+			return fmt.Errorf("folder %s: commit index: %w", r.id, err)
+		}
+	}
+	for _, m := range rd.Messages {
+		r.net.send(m.To, m.Msg)
+	}
+	for _, op := range rd.Ops {
+		r.start(ctx, op)
+	}
+	for _, ev := range rd.Events {
+		r.event(ev)
+	}
+	return nil
+}
+
+func (r *folderRunner) start(ctx context.Context, op engine.Op) {
+	switch op := op.(type) {
+	case engine.HashOp:
+		select {
+		case r.hashes <- op:
+		default:
+			r.work.Go(func() {
+				select {
+				case r.hashes <- op:
+				case <-ctx.Done():
+				}
+			})
+		}
+	case engine.ScanOp:
+		r.work.Go(func() { r.in.put(r.walk(op)) })
+	default:
+		r.work.Go(func() { r.in.put(r.fileOp(ctx, op)) })
+	}
+}
+
+func (r *folderRunner) event(ev engine.Event) {
+	switch ev := ev.(type) {
+	case engine.ScanDone:
+		r.waitMu.Lock()
+		ch := r.waiters[ev.ID]
+		delete(r.waiters, ev.ID)
+		r.waitMu.Unlock()
+		if ch != nil {
+			ch <- ev.Err
+		}
+		if ev.Err != nil {
+			r.log.Error("scan failed", "err", ev.Err)
+		}
+	case engine.ConflictEvent:
+		r.log.Warn("conflict: both versions kept", "name", ev.Name, "copy", ev.Copy)
+	case engine.OpFailed:
+		r.log.Warn("file operation failed, will retry", "name", ev.Name, "err", ev.Err)
+	}
+}
+
+// scan requests a scan of subtree and waits until it has been applied.
+func (r *folderRunner) scan(ctx context.Context, subtree string) error {
+	id := r.nextID.Add(1)
+	ch := make(chan error, 1)
+	r.waitMu.Lock()
+	r.waiters[id] = ch
+	r.waitMu.Unlock()
+	r.in.put(engine.ScanRequest{ID: id, Subtree: subtree})
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		r.waitMu.Lock()
+		delete(r.waiters, id)
+		r.waitMu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (r *folderRunner) status() engine.Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eng.Status()
+}
+
+func (r *folderRunner) hello(dev proto.DeviceID) (proto.FolderHello, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eng.Hello(dev)
+}
+
+// commitWrites applies an engine's index writes in one transaction.
+func commitWrites(idx *index.Folder, w engine.Writes) error {
+	return idx.Update(func(tx *index.Tx) error {
+		for _, dev := range w.DropRemote {
+			if err := tx.DropRemote(dev); err != nil {
+				return err
+			}
+		}
+		for _, rf := range w.Remote {
+			if err := tx.PutRemote(rf.Device, rf.File); err != nil {
+				return err
+			}
+		}
+		for _, f := range w.Local {
+			if err := tx.PutLocal(f); err != nil {
+				return err
+			}
+		}
+		for dev, p := range w.Peers {
+			if err := tx.SetPeer(dev, index.PeerMeta{IndexID: p.IndexID, Sequence: p.Sequence}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// storeView adapts an index folder to the engine's Store.
+type storeView struct{ f *index.Folder }
+
+func (s storeView) Each(fn func(proto.DeviceID, proto.FileInfo) error) error { return s.f.Each(fn) }
+
+func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
+	return s.f.BlockSource(h)
+}
+
+var errNoFolder = errors.New("no such folder")

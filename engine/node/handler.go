@@ -1,0 +1,113 @@
+package node
+
+import (
+	"errors"
+	"io/fs"
+
+	"ferry/engine"
+	"ferry/index/chunker"
+	"ferry/proto"
+)
+
+// runnerFor returns the runner of folder id if it is shared with dev.
+func (n *Node) runnerFor(id string, dev proto.DeviceID) *folderRunner {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	h := n.folders[id]
+	if h == nil || !h.shared[dev] {
+		return nil
+	}
+	return h.runner
+}
+
+// sharedWith returns the runners of the folders shared with dev.
+func (n *Node) sharedWith(dev proto.DeviceID) []*folderRunner {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var out []*folderRunner
+	for _, h := range n.folders {
+		if h.shared[dev] && h.runner != nil {
+			out = append(out, h.runner)
+		}
+	}
+	return out
+}
+
+func (n *Node) trusted(dev proto.DeviceID) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	_, ok := n.cfg.Device(dev)
+	return ok
+}
+
+func (n *Node) addrs(dev proto.DeviceID) []string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	d, _ := n.cfg.Device(dev)
+	return d.Addrs
+}
+
+func (n *Node) hello(dev proto.DeviceID) *proto.Hello {
+	n.mu.RLock()
+	name := n.cfg.Name
+	n.mu.RUnlock()
+	h := &proto.Hello{DeviceName: name, ClientVersion: Version}
+	for _, r := range n.sharedWith(dev) {
+		if fh, ok := r.hello(dev); ok {
+			h.Folders = append(h.Folders, fh)
+		}
+	}
+	return h
+}
+
+func (n *Node) up(c *peerConn, h *proto.Hello) {
+	for _, fh := range h.Folders {
+		if r := n.runnerFor(fh.ID, c.dev); r != nil {
+			r.in.put(engine.PeerUp{Device: c.dev, Hello: fh})
+		} else {
+			n.log.Info("device shares a folder we do not share with it", "device", c.dev.Abbrev(), "folder", fh.ID)
+		}
+	}
+}
+
+func (n *Node) down(c *peerConn) {
+	for _, r := range n.sharedWith(c.dev) {
+		r.in.put(engine.PeerDown{Device: c.dev})
+	}
+}
+
+func (n *Node) index(c *peerConn, u *proto.IndexUpdate) {
+	if r := n.runnerFor(u.Folder, c.dev); r != nil {
+		r.in.put(engine.Received{From: c.dev, Update: u})
+	}
+}
+
+// serveBlock answers a block request from a device the folder is shared with.
+// The block is hashed before it is sent, so a file that changed since it was
+// announced yields CodeChanged rather than wrong data.
+func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
+	n.mu.RLock()
+	h := n.folders[req.Folder]
+	var r *folderRunner
+	if h != nil && h.shared[c.dev] {
+		r = h.runner
+	}
+	n.mu.RUnlock()
+	if r == nil || req.Size <= 0 || req.Size > maxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
+		return &proto.Response{Code: proto.CodeInvalid}
+	}
+	buf := make([]byte, req.Size)
+	if err := r.fs.ReadAt(req.Name, buf, req.Offset); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &proto.Response{Code: proto.CodeNoSuchFile}
+		}
+		return &proto.Response{Code: proto.CodeGeneric}
+	}
+	if chunker.HashBlock(buf) != req.Hash {
+		return &proto.Response{Code: proto.CodeChanged}
+	}
+	return &proto.Response{Code: proto.CodeOK, Data: buf}
+}
+
+// maxBlockSize bounds a requested block.
+const maxBlockSize = 16 << 20

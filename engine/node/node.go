@@ -1,0 +1,291 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"ferry/engine"
+	"ferry/engine/config"
+	"ferry/index"
+	"ferry/platform"
+	"ferry/proto"
+	"ferry/proto/noise"
+	"ferry/web"
+)
+
+// Version is the client version sent in Hello.
+const Version = "0.1.0"
+
+// Options configure a Node. Listen and GUI, when set, override the config.
+type Options struct {
+	Home   string
+	Listen []string
+	GUI    string
+	Logger *slog.Logger
+	Now    func() time.Time // injected clock; time.Now if nil
+	// Ready, if set, is called once the node listens, with the GUI address.
+	Ready func(gui string)
+}
+
+// Node is a running ferry daemon.
+type Node struct {
+	opts  Options
+	log   *slog.Logger
+	key   noise.Keypair
+	id    proto.DeviceID
+	db    *index.DB
+	conns *connManager
+
+	mu      sync.RWMutex
+	cfg     config.Config
+	folders map[string]*folderHandle
+	runCtx  context.Context
+	wg      sync.WaitGroup
+}
+
+// folderHandle is a running folder: its runner and what it is shared with.
+type folderHandle struct {
+	cfg    config.Folder
+	fs     *platform.Folder
+	runner *folderRunner
+	shared map[proto.DeviceID]bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Run starts the daemon and serves until ctx ends, then shuts down cleanly.
+func Run(ctx context.Context, opts Options) error {
+	n, cleanup, err := open(opts)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return n.serve(ctx)
+}
+
+func open(opts Options) (*Node, func(), error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	unlock, err := platform.LockHome(opts.Home)
+	if err != nil {
+		return nil, nil, err
+	}
+	priv, pub, err := platform.LoadOrCreateKey(opts.Home)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	cfg, err := config.Load(opts.Home)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	db, err := index.Open(filepath.Join(opts.Home, "index.db"))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	n := &Node{
+		opts: opts, log: opts.Logger, key: noise.Keypair{Private: priv, Public: pub},
+		id: proto.DeviceID(pub), db: db, cfg: cfg, folders: make(map[string]*folderHandle),
+	}
+	n.conns = newConnManager(n.key, n, n.log, opts.Now)
+	return n, func() { db.Close(); unlock() }, nil
+}
+
+func (n *Node) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n.runCtx = ctx
+	listen := n.cfg.Listen
+	if len(n.opts.Listen) > 0 {
+		listen = n.opts.Listen
+	}
+	n.mu.Lock()
+	for _, f := range n.cfg.Folders {
+		n.startFolder(f)
+	}
+	n.mu.Unlock()
+	fail := func(err error) error {
+		cancel()
+		n.shutdown()
+		return err
+	}
+	gui, err := n.startGUI(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	for _, addr := range listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fail(fmt.Errorf("listen on %s: %w (is another program using the port? set another with --listen)", addr, err))
+		}
+		n.log.Info("listening", "addr", ln.Addr().String(), "device", n.id.String())
+		n.wg.Go(func() { n.conns.serveListener(ctx, ln) })
+	}
+	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
+	if n.opts.Ready != nil {
+		n.opts.Ready(gui)
+	}
+	<-ctx.Done()
+	n.shutdown()
+	return nil
+}
+
+func (n *Node) startGUI(ctx context.Context) (string, error) {
+	addr := n.cfg.GUI
+	if n.opts.GUI != "" {
+		addr = n.opts.GUI
+	}
+	key, err := web.LoadOrCreateAPIKey(n.opts.Home)
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("web UI: listen on %s: %w (set another address with --gui)", addr, err)
+	}
+	srv := &http.Server{Handler: web.NewServer(n, key, n.log), ReadHeaderTimeout: 10 * time.Second}
+	n.wg.Go(func() { srv.Serve(ln) })
+	n.wg.Go(func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	})
+	return ln.Addr().String(), nil
+}
+
+func (n *Node) shutdown() {
+	n.mu.Lock()
+	handles := make([]*folderHandle, 0, len(n.folders))
+	for _, h := range n.folders {
+		handles = append(handles, h)
+	}
+	n.mu.Unlock()
+	for _, h := range handles {
+		h.cancel()
+		<-h.done
+	}
+	n.conns.closeAll()
+	n.wg.Wait()
+}
+
+// startFolder opens a folder and runs it under a supervisor that reopens
+// it after a failure. n.mu must be held. The first runner is made before
+// startFolder returns, so a peer connecting right after start finds it.
+func (n *Node) startFolder(f config.Folder) {
+	ctx, cancel := context.WithCancel(n.runCtx)
+	h := &folderHandle{cfg: f, shared: deviceSet(f.Devices), cancel: cancel, done: make(chan struct{})}
+	n.folders[f.ID] = h
+	err := n.openFolder(h)
+	go func() {
+		defer close(h.done)
+		for {
+			if err == nil {
+				err = h.runner.run(ctx)
+				h.fs.Close()
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			n.log.Error("folder stopped, restarting", "folder", f.ID, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+			n.mu.Lock()
+			err = n.openFolder(h)
+			n.mu.Unlock()
+			if err == nil {
+				// Peers must see the new runner's Hello before it gets their updates.
+				for _, dev := range h.cfg.Devices {
+					n.conns.closeDevice(dev, "folder restarted")
+				}
+			}
+		}
+	}()
+}
+
+// openFolder makes h's runner. n.mu must be held.
+func (n *Node) openFolder(h *folderHandle) error {
+	h.runner, h.fs = nil, nil
+	fs, err := platform.OpenFolder(h.cfg.Path)
+	if err != nil {
+		return fmt.Errorf("open folder: %w", err)
+	}
+	idx, err := n.db.Folder(h.cfg.ID)
+	if err != nil {
+		fs.Close()
+		return err
+	}
+	r, err := newFolderRunner(n.engineConfig(h.cfg), fs, idx, n, n.log, n.opts.Now)
+	if err != nil {
+		fs.Close()
+		return err
+	}
+	h.fs, h.runner = fs, r
+	return nil
+}
+
+func (n *Node) engineConfig(f config.Folder) engine.Config {
+	iv := time.Duration(f.ScanInterval)
+	if iv == 0 {
+		iv = time.Duration(n.cfg.ScanInterval)
+	}
+	t := engine.SendReceive
+	switch f.Type {
+	case config.SendOnly:
+		t = engine.SendOnly
+	case config.ReceiveOnly:
+		t = engine.ReceiveOnly
+	}
+	return engine.Config{Folder: f.ID, Local: n.id, Type: t, Devices: f.Devices, ScanInterval: iv}
+}
+
+func (n *Node) trustedDevices() []proto.DeviceID {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]proto.DeviceID, 0, len(n.cfg.Devices))
+	for _, d := range n.cfg.Devices {
+		out = append(out, d.ID)
+	}
+	return out
+}
+
+func deviceSet(devs []proto.DeviceID) map[proto.DeviceID]bool {
+	m := make(map[proto.DeviceID]bool, len(devs))
+	for _, d := range devs {
+		m[d] = true
+	}
+	return m
+}
+
+// send and request implement network for folder runners.
+func (n *Node) send(dev proto.DeviceID, m proto.Message) {
+	if c := n.conns.conn(dev); c != nil {
+		c.send(m)
+	}
+}
+
+func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error) {
+	c := n.conns.conn(dev)
+	if c == nil {
+		return nil, errNotConnected
+	}
+	return c.request(ctx, req)
+}
+
+var errStopped = errors.New("folder is not running")

@@ -1,0 +1,171 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/zeebo/blake3"
+	"golang.org/x/sync/errgroup"
+
+	"ferry/engine"
+	"ferry/index/chunker"
+	"ferry/platform"
+	"ferry/proto"
+)
+
+// blocksInFlight is how many blocks of one file are fetched at once.
+const blocksInFlight = 32
+
+// pull builds op.File in a temp file beside its name — blocks copied from
+// local files where the engine found them, the rest fetched from peers, each
+// verified against its hash — then commits it if the name still holds what
+// the engine expects. A temp file left by an interrupted pull of the same
+// version is reused: blocks it already holds are not fetched again.
+func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.OpResult) error {
+	f := op.File
+	ex := expect(op.Expect)
+	if !op.Expect.Absent && op.Expect.Stat.Type != proto.FileTypeFile && op.ConflictName == "" {
+		if err := r.clearWay(f.Name, op.Expect, "", proto.FileTypeFile, res); err != nil {
+			return err
+		}
+		ex = platform.Expect{Absent: true}
+	}
+	tmp, existed, err := r.fs.OpenTemp(f.Name, tempTag(&f))
+	if err != nil {
+		return err
+	}
+	if err := r.fill(ctx, tmp, existed, op); err != nil {
+		tmp.Close()
+		return fmt.Errorf("pull %s: %w", f.Name, err)
+	}
+	if err := r.fs.CommitTemp(tmp, f.Name, ex, f.ModTime, f.Mode, op.ConflictName); err != nil {
+		return err
+	}
+	if op.ConflictName != "" {
+		if e, err := r.fs.Lstat(op.ConflictName); err == nil {
+			st := engine.Stat(e)
+			res.Conflict = &st
+		}
+	}
+	return nil
+}
+
+// fill writes every block of op.File into tmp.
+func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op engine.PullOp) error {
+	f := &op.File
+	if err := tmp.Truncate(f.Size); err != nil {
+		return fmt.Errorf("size temp file: %w", err)
+	}
+	src := newLocalFiles(r.fs)
+	defer src.close()
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(blocksInFlight)
+	for i, b := range f.Blocks {
+		if existed && holds(tmp, b) {
+			continue
+		}
+		g.Go(func() error {
+			data, err := r.block(ctx, op, i, src)
+			if err != nil {
+				return err
+			}
+			if _, err := tmp.WriteAt(data, b.Offset); err != nil {
+				return fmt.Errorf("write temp file: %w", err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// holds reports whether tmp already has block b at its offset.
+func holds(tmp *os.File, b proto.Block) bool {
+	buf := make([]byte, b.Size)
+	if _, err := tmp.ReadAt(buf, b.Offset); err != nil {
+		return false
+	}
+	return chunker.HashBlock(buf) == b.Hash
+}
+
+// block gets block i of op.File: from a local copy when one verifies, else
+// from the peers that hold the version, starting at a different peer for
+// each block so the load spreads; a block whose hash does not match is
+// rejected and asked of the next peer.
+func (r *folderRunner) block(ctx context.Context, op engine.PullOp, i int, src *localFiles) ([]byte, error) {
+	b := op.File.Blocks[i]
+	if i < len(op.Local) && op.Local[i].Name != "" {
+		if data, err := src.read(op.Local[i].Name, op.Local[i].Offset, int(b.Size)); err == nil && chunker.HashBlock(data) == b.Hash {
+			return data, nil
+		}
+	}
+	errs := []error{errors.New("no connected device has this version")}
+	for k := range op.Peers {
+		dev := op.Peers[(i+k)%len(op.Peers)]
+		data, err := r.net.request(ctx, dev, &proto.Request{
+			Folder: r.id, Name: op.File.Name, Offset: b.Offset, Size: b.Size, Hash: b.Hash,
+		})
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", dev.Abbrev(), err))
+		case chunker.HashBlock(data) != b.Hash:
+			errs = append(errs, fmt.Errorf("%s: block at %d: hash mismatch", dev.Abbrev(), b.Offset))
+		default:
+			return data, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	return nil, fmt.Errorf("block at offset %d: %w", b.Offset, errors.Join(errs[1:]...))
+}
+
+// tempTag names the temp file of one version of a file, so an interrupted
+// pull of the same version finds it again.
+func tempTag(f *proto.FileInfo) string {
+	h := blake3.New()
+	h.Write([]byte(f.Version.String()))
+	for _, b := range f.Blocks {
+		h.Write(b.Hash[:])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// localFiles keeps local source files open for the duration of one pull.
+type localFiles struct {
+	fs    *platform.Folder
+	mu    sync.Mutex
+	files map[string]*os.File
+}
+
+func newLocalFiles(fs *platform.Folder) *localFiles {
+	return &localFiles{fs: fs, files: make(map[string]*os.File)}
+}
+
+func (l *localFiles) read(name string, off int64, size int) ([]byte, error) {
+	l.mu.Lock()
+	f, ok := l.files[name]
+	if !ok {
+		var err error
+		if f, err = l.fs.Open(name); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.files[name] = f
+	}
+	l.mu.Unlock()
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+func (l *localFiles) close() {
+	for _, f := range l.files {
+		f.Close()
+	}
+}

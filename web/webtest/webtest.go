@@ -1,0 +1,145 @@
+// Package webtest provides an in-memory web.Backend for tests of the API and
+// of its clients.
+package webtest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"ferry/web"
+)
+
+// Backend is a web.Backend that keeps devices and folders in memory and
+// records every call. Unknown folders or devices are web.NotFound errors,
+// duplicates web.BadRequest errors, as a daemon would answer.
+type Backend struct {
+	mu      sync.Mutex
+	status  web.Status
+	devices []string // trusted device IDs
+	folders []string // folder IDs
+	calls   []string
+	fail    error
+}
+
+// New returns a backend whose Status is st; the devices and folders in st
+// are known.
+func New(st web.Status) *Backend {
+	b := &Backend{status: st}
+	for _, d := range st.Devices {
+		b.devices = append(b.devices, d.ID)
+	}
+	for _, f := range st.Folders {
+		b.folders = append(b.folders, f.ID)
+	}
+	return b
+}
+
+// FailWith makes every later call return err (nil restores normal answers).
+func (b *Backend) FailWith(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail = err
+}
+
+// Calls returns the calls so far, one line each, such as
+// "AddDevice ID name addr1,addr2" or "Scan photos sub/dir".
+func (b *Backend) Calls() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.calls)
+}
+
+// record notes a call and returns the error to fail it with, if any.
+func (b *Backend) record(format string, args ...any) error {
+	b.calls = append(b.calls, fmt.Sprintf(format, args...))
+	return b.fail
+}
+
+// Status returns the status given to New.
+func (b *Backend) Status(ctx context.Context) (web.Status, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Status"); err != nil {
+		return web.Status{}, err
+	}
+	return b.status, nil
+}
+
+// Scan succeeds for a known folder.
+func (b *Backend) Scan(ctx context.Context, folder, path string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Scan %s %s", folder, path); err != nil {
+		return err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return nil
+}
+
+// AddDevice trusts a new device.
+func (b *Backend) AddDevice(ctx context.Context, d web.DeviceRequest) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("AddDevice %s %s %s", d.ID, d.Name, strings.Join(d.Addrs, ",")); err != nil {
+		return err
+	}
+	if slices.Contains(b.devices, d.ID) {
+		return web.BadRequest(fmt.Errorf("device %s already added", d.ID))
+	}
+	b.devices = append(b.devices, d.ID)
+	return nil
+}
+
+// RemoveDevice forgets a trusted device.
+func (b *Backend) RemoveDevice(ctx context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("RemoveDevice %s", id); err != nil {
+		return err
+	}
+	i := slices.Index(b.devices, id)
+	if i < 0 {
+		return web.NotFound(fmt.Errorf("device %s is not a known device", id))
+	}
+	b.devices = slices.Delete(b.devices, i, i+1)
+	return nil
+}
+
+// AddFolder adds a folder; an empty ID becomes "folder-N".
+func (b *Backend) AddFolder(ctx context.Context, f web.FolderRequest) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("AddFolder %s %s %s", f.ID, f.Path, f.Type); err != nil {
+		return "", err
+	}
+	id := f.ID
+	if id == "" {
+		id = fmt.Sprintf("folder-%d", len(b.folders)+1)
+	}
+	if slices.Contains(b.folders, id) {
+		return "", web.BadRequest(fmt.Errorf("folder %q already exists", id))
+	}
+	b.folders = append(b.folders, id)
+	return id, nil
+}
+
+// ShareFolder succeeds for a known folder and device.
+func (b *Backend) ShareFolder(ctx context.Context, folder, device string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("ShareFolder %s %s", folder, device); err != nil {
+		return err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	if !slices.Contains(b.devices, device) {
+		return web.NotFound(fmt.Errorf("device %s is not a known device", device))
+	}
+	return nil
+}
