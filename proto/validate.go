@@ -1,0 +1,156 @@
+package proto
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MaxBlockSize is the largest block a FileInfo may list and a Request may ask
+// for: a Response carrying it stays within MaxResponseSize.
+const MaxBlockSize = MaxResponseSize - maxResponseHeader - 1
+
+// maxMode holds every bit FileInfo.Mode may carry: permissions plus setuid,
+// setgid and sticky.
+const maxMode = 0o7777
+
+// Validate checks the rules every file record on the wire must follow: a
+// valid name (ValidName), a known type, no negative size or sequence, mode
+// bits only, a version vector that is not empty, sorted by device and free of
+// zero counters, and a block list that starts at offset 0, runs without gaps
+// or overlaps and, for a live regular file, adds up to its size. Directories
+// and symlinks have no blocks; only symlinks have a target. The error wraps
+// ErrMalformed (and ErrInvalidName for a bad name).
+func (f *FileInfo) Validate() error {
+	if err := ValidName(f.Name); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if reason := fileProblem(f); reason != "" {
+		return fmt.Errorf("%w: %s %.100q: %s", ErrMalformed, f.Type, f.Name, reason)
+	}
+	return nil
+}
+
+func fileProblem(f *FileInfo) string {
+	switch {
+	case f.Type > FileTypeSymlink:
+		return "unknown type"
+	case f.Size < 0:
+		return fmt.Sprintf("negative size %d", f.Size)
+	case f.Sequence < 0:
+		return fmt.Sprintf("negative sequence %d", f.Sequence)
+	case f.Mode&^maxMode != 0:
+		return fmt.Sprintf("mode %o has bits other than permissions", f.Mode)
+	case f.Type != FileTypeSymlink && f.Target != "":
+		return "target on a non-symlink"
+	case strings.IndexByte(f.Target, 0) >= 0:
+		return "NUL in symlink target"
+	case f.Type != FileTypeFile && len(f.Blocks) > 0:
+		return "blocks on a non-file"
+	}
+	if reason := vectorProblem(f.Version); reason != "" {
+		return reason
+	}
+	return blocksProblem(f)
+}
+
+// vectorProblem checks that v is a non-empty version vector whose counters
+// are sorted by strictly increasing ID and none is zero.
+func vectorProblem(v Vector) string {
+	if len(v) == 0 {
+		return "empty version vector"
+	}
+	for i, c := range v {
+		if c.Value == 0 {
+			return fmt.Sprintf("zero counter for %s in version", c.ID)
+		}
+		if i > 0 && v[i-1].ID >= c.ID {
+			return fmt.Sprintf("version vector not sorted at %d", i)
+		}
+	}
+	return ""
+}
+
+// blocksProblem checks that f's blocks are contiguous from offset 0, each
+// between 1 and MaxBlockSize bytes, and cover a live regular file exactly.
+func blocksProblem(f *FileInfo) string {
+	var next int64
+	for i, b := range f.Blocks {
+		if b.Offset != next {
+			return fmt.Sprintf("block %d at offset %d, want %d", i, b.Offset, next)
+		}
+		if b.Size <= 0 || b.Size > MaxBlockSize {
+			return fmt.Sprintf("block %d has size %d", i, b.Size)
+		}
+		next += int64(b.Size) // blocks are < 2^24 bytes: no overflow
+	}
+	if f.IsFile() && next != f.Size {
+		return fmt.Sprintf("blocks cover %d bytes of %d", next, f.Size)
+	}
+	return ""
+}
+
+// validateMessage applies the rules of m's type.
+func validateMessage(m Message) error {
+	switch m := m.(type) {
+	case *Hello:
+		return validateHello(m)
+	case *IndexUpdate:
+		return validateIndexUpdate(m)
+	case *Request:
+		return validateRequest(m)
+	case *Response:
+		return validateResponse(m)
+	case *Ping, *Close:
+		return nil
+	case nil:
+		return fmt.Errorf("%w: nil message", ErrMalformed)
+	}
+	return fmt.Errorf("%w: unknown message type %T", ErrMalformed, m)
+}
+
+func validateHello(h *Hello) error {
+	for i, f := range h.Folders {
+		switch {
+		case f.ID == "":
+			return fmt.Errorf("%w: hello: folder %d has no ID", ErrMalformed, i)
+		case f.MaxSequence < 0 || f.SeenSequence < 0:
+			return fmt.Errorf("%w: hello: folder %q has a negative sequence", ErrMalformed, f.ID)
+		}
+	}
+	return nil
+}
+
+func validateIndexUpdate(u *IndexUpdate) error {
+	if u.Folder == "" {
+		return fmt.Errorf("%w: index update without folder", ErrMalformed)
+	}
+	for i := range u.Files {
+		if err := u.Files[i].Validate(); err != nil {
+			return fmt.Errorf("index update of %q: file %d: %w", u.Folder, i, err)
+		}
+	}
+	return nil
+}
+
+func validateRequest(r *Request) error {
+	if r.Folder == "" {
+		return fmt.Errorf("%w: request %d without folder", ErrMalformed, r.ID)
+	}
+	if err := ValidName(r.Name); err != nil {
+		return fmt.Errorf("%w: request %d: %w", ErrMalformed, r.ID, err)
+	}
+	if r.Offset < 0 || r.Size <= 0 || r.Size > MaxBlockSize {
+		return fmt.Errorf("%w: request %d: bad range %d+%d", ErrMalformed, r.ID, r.Offset, r.Size)
+	}
+	return nil
+}
+
+func validateResponse(r *Response) error {
+	if r.Code < CodeOK || r.Code > CodeChanged {
+		return fmt.Errorf("%w: response %d: unknown code %d", ErrMalformed, r.ID, r.Code)
+	}
+	if r.Code != CodeOK && len(r.Data) > 0 {
+		return fmt.Errorf("%w: response %d: data with error code %d", ErrMalformed, r.ID, r.Code)
+	}
+	return nil
+}
