@@ -18,9 +18,9 @@ var _ web.Backend = (*Node)(nil)
 func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	n.mu.RLock()
 	cfg := n.cfg.Clone()
-	handles := make(map[string]*folderHandle, len(n.folders))
+	runners := make(map[string]*folderRunner, len(n.folders))
 	for id, h := range n.folders {
-		handles[id] = h
+		runners[id] = h.runner
 	}
 	n.mu.RUnlock()
 	st := web.Status{
@@ -28,7 +28,7 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 		Folders: []web.FolderStatus{}, Devices: []web.DeviceStatus{}, Pending: []web.PendingDevice{},
 	}
 	for _, f := range cfg.Folders {
-		st.Folders = append(st.Folders, folderStatus(f, handles[f.ID]))
+		st.Folders = append(st.Folders, folderStatus(f, runners[f.ID]))
 	}
 	for _, d := range cfg.Devices {
 		st.Devices = append(st.Devices, n.deviceStatus(d))
@@ -42,16 +42,16 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	return st, nil
 }
 
-func folderStatus(f config.Folder, h *folderHandle) web.FolderStatus {
+func folderStatus(f config.Folder, r *folderRunner) web.FolderStatus {
 	fs := web.FolderStatus{ID: f.ID, Path: f.Path, Type: string(f.Type), State: "error", Errors: []string{}, Devices: []string{}}
 	for _, d := range f.Devices {
 		fs.Devices = append(fs.Devices, d.String())
 	}
-	if h == nil || h.runner == nil {
+	if r == nil {
 		fs.Errors = append(fs.Errors, "folder is not running (is the path there?)")
 		return fs
 	}
-	s := h.runner.status()
+	s := r.status()
 	fs.State, fs.InSync = s.State, s.InSync
 	fs.NeedFiles, fs.NeedBytes = s.NeedFiles, s.NeedBytes
 	fs.LocalFiles, fs.LocalBytes = s.LocalFiles, s.LocalBytes
@@ -77,18 +77,23 @@ func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
 func (n *Node) Scan(ctx context.Context, folder, path string) error {
 	n.mu.RLock()
 	h := n.folders[folder]
+	var r *folderRunner
+	var root string
+	if h != nil {
+		r, root = h.runner, h.cfg.Path
+	}
 	n.mu.RUnlock()
 	if h == nil {
 		return web.NotFound(fmt.Errorf("no folder %q", folder))
 	}
-	if h.runner == nil {
-		return fmt.Errorf("folder %s is not running (is %s there?)", folder, h.cfg.Path)
+	if r == nil {
+		return fmt.Errorf("folder %s is not running (is %s there?)", folder, root)
 	}
-	rel, err := relName(h.cfg.Path, path)
+	rel, err := relName(root, path)
 	if err != nil {
 		return web.BadRequest(err)
 	}
-	return h.runner.scan(ctx, rel)
+	return r.scan(ctx, rel)
 }
 
 // relName turns a path given by the user (absolute inside the folder, or

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -240,5 +239,3 @@ func (s storeView) Each(fn func(proto.DeviceID, proto.FileInfo) error) error { r
 func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
 	return s.f.BlockSource(h)
 }
-
-var errNoFolder = errors.New("no such folder")

@@ -93,7 +93,7 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 		r = h.runner
 	}
 	n.mu.RUnlock()
-	if r == nil || req.Size <= 0 || req.Size > maxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
+	if r == nil || req.Size <= 0 || req.Size > proto.MaxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
 		return &proto.Response{Code: proto.CodeInvalid}
 	}
 	buf := make([]byte, req.Size)
@@ -108,6 +108,3 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	}
 	return &proto.Response{Code: proto.CodeOK, Data: buf}
 }
-
-// maxBlockSize bounds a requested block.
-const maxBlockSize = 16 << 20

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -287,5 +286,3 @@ func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Reque
 	}
 	return c.request(ctx, req)
 }
-
-var errStopped = errors.New("folder is not running")
