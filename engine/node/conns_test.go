@@ -1,0 +1,155 @@
+package node
+
+import (
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"ferry/index/chunker"
+	"ferry/proto"
+	"ferry/proto/noise"
+)
+
+type recordingHandler struct {
+	events []string
+}
+
+func (h *recordingHandler) trusted(proto.DeviceID) bool                          { return true }
+func (h *recordingHandler) addrs(proto.DeviceID) []string                        { return nil }
+func (h *recordingHandler) hello(proto.DeviceID) *proto.Hello                    { return &proto.Hello{} }
+func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate)                  {}
+func (h *recordingHandler) up(c *peerConn, _ *proto.Hello)                       { h.events = append(h.events, "up "+c.addr) }
+func (h *recordingHandler) down(c *peerConn)                                     { h.events = append(h.events, "down "+c.addr) }
+func (h *recordingHandler) serveBlock(*peerConn, *proto.Request) *proto.Response { return nil }
+
+type namedAddr string
+
+func (a namedAddr) Network() string { return "test" }
+func (a namedAddr) String() string  { return string(a) }
+
+type addrConn struct {
+	net.Conn
+	addr string
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return namedAddr(c.addr) }
+
+func testConn(t *testing.T, name string, dev, dialer proto.DeviceID) *peerConn {
+	a, b := net.Pipe()
+	t.Cleanup(func() { a.Close(); b.Close() })
+	go func() { // drain what the conn writes (a Close on close)
+		buf := make([]byte, 1024)
+		for {
+			if _, err := b.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return newPeerConn(addrConn{a, name}, dev, dialer, &counters{})
+}
+
+// When both devices dial each other, both keep the connection dialled by
+// the smaller device ID; a newer connection in the same direction replaces
+// the old one, and the old one goes down before the new one comes up.
+func TestRegisterKeepsOneConnection(t *testing.T) {
+	self, peer := proto.DeviceID{9}, proto.DeviceID{3} // peer is smaller
+	h := &recordingHandler{}
+	m := newConnManager(testKeypair(t, self), h, slog.Default(), time.Now)
+	m.self = self
+
+	ours := testConn(t, "dialled-by-us", peer, self)
+	if !m.register(ours, &proto.Hello{}) {
+		t.Fatal("first connection refused")
+	}
+	theirs := testConn(t, "dialled-by-peer", peer, peer)
+	if !m.register(theirs, &proto.Hello{}) {
+		t.Fatal("connection dialled by the smaller ID refused")
+	}
+	if !isClosed(ours.closed) {
+		t.Fatal("replaced connection left open")
+	}
+	again := testConn(t, "dialled-by-us-again", peer, self)
+	if m.register(again, &proto.Hello{}) {
+		t.Fatal("connection dialled by the larger ID replaced the preferred one")
+	}
+	newer := testConn(t, "dialled-by-peer-again", peer, peer)
+	if !m.register(newer, &proto.Hello{}) {
+		t.Fatal("a newer connection in the same direction was refused")
+	}
+	want := []string{"up dialled-by-us", "down dialled-by-us", "up dialled-by-peer", "down dialled-by-peer", "up dialled-by-peer-again"}
+	if len(h.events) != len(want) {
+		t.Fatalf("events %v, want %v", h.events, want)
+	}
+	for i := range want {
+		if h.events[i] != want[i] {
+			t.Fatalf("events %v, want %v", h.events, want)
+		}
+	}
+	if m.conn(peer) != newer {
+		t.Fatal("current connection is not the newest preferred one")
+	}
+	m.unregister(theirs) // a stale connection ending changes nothing
+	if m.conn(peer) != newer || len(h.events) != len(want) {
+		t.Fatal("a stale connection's end took down the current one")
+	}
+}
+
+func TestServeBlockChecksEverything(t *testing.T) {
+	r, dir := testRunner(t, &fakeNet{})
+	data := []byte("block content that a trusted peer may read")
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(filepath.Dir(dir), "outside.txt")
+	if err := os.WriteFile(outside, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{folders: map[string]*folderHandle{"docs": {runner: r, fs: r.fs, shared: map[proto.DeviceID]bool{devA: true}}}}
+	good := proto.Request{Folder: "docs", Name: "f.txt", Size: int32(len(data)), Hash: chunker.HashBlock(data)}
+	cases := []struct {
+		name string
+		dev  proto.DeviceID
+		edit func(*proto.Request)
+		want proto.ErrorCode
+	}{
+		{"ok", devA, func(*proto.Request) {}, proto.CodeOK},
+		{"not shared with device", devB, func(*proto.Request) {}, proto.CodeInvalid},
+		{"unknown folder", devA, func(r *proto.Request) { r.Folder = "nope" }, proto.CodeInvalid},
+		{"dot dot", devA, func(r *proto.Request) { r.Name = "../outside.txt" }, proto.CodeInvalid},
+		{"absolute", devA, func(r *proto.Request) { r.Name = outside }, proto.CodeInvalid},
+		{"internal", devA, func(r *proto.Request) { r.Name = ".ferry/x" }, proto.CodeInvalid},
+		{"negative offset", devA, func(r *proto.Request) { r.Offset = -1 }, proto.CodeInvalid},
+		{"missing", devA, func(r *proto.Request) { r.Name = "missing.txt" }, proto.CodeNoSuchFile},
+		{"wrong hash", devA, func(r *proto.Request) { r.Hash[0] ^= 1 }, proto.CodeChanged},
+		{"past the end", devA, func(r *proto.Request) { r.Offset = 10 }, proto.CodeGeneric},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := good
+			tc.edit(&req)
+			c := &peerConn{dev: tc.dev}
+			resp := n.serveBlock(c, &req)
+			if resp.Code != tc.want {
+				t.Fatalf("code %v, want %v", resp.Code, tc.want)
+			}
+			if tc.want == proto.CodeOK && string(resp.Data) != string(data) {
+				t.Fatalf("data %q", resp.Data)
+			}
+			if tc.want != proto.CodeOK && resp.Data != nil {
+				t.Fatal("error response carries data")
+			}
+		})
+	}
+}
+
+func testKeypair(t *testing.T, _ proto.DeviceID) noise.Keypair {
+	t.Helper()
+	k, err := noise.GenerateKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
