@@ -54,7 +54,8 @@ func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.O
 	return nil
 }
 
-// fill writes every block of op.File into tmp.
+// fill writes every block of op.File into tmp. A block that occurs several
+// times in the file (runs of zeros, repeated records) is fetched once.
 func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op engine.PullOp) error {
 	f := &op.File
 	if err := tmp.Truncate(f.Size); err != nil {
@@ -64,22 +65,39 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 	defer src.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(blocksInFlight)
-	for i, b := range f.Blocks {
-		if existed && holds(tmp, b) {
-			continue
-		}
+	for i, offsets := range missingBlocks(tmp, existed, f.Blocks) {
 		g.Go(func() error {
 			data, err := r.block(ctx, op, i, src)
 			if err != nil {
 				return err
 			}
-			if _, err := tmp.WriteAt(data, b.Offset); err != nil {
-				return fmt.Errorf("write temp file: %w", err)
+			for _, off := range offsets {
+				if _, err := tmp.WriteAt(data, off); err != nil {
+					return fmt.Errorf("write temp file: %w", err)
+				}
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// missingBlocks maps the index of the first occurrence of each block hash
+// that tmp lacks to every offset where that block belongs.
+func missingBlocks(tmp *os.File, existed bool, blocks []proto.Block) map[int][]int64 {
+	first := make(map[proto.Hash]int, len(blocks))
+	out := make(map[int][]int64)
+	for i, b := range blocks {
+		if existed && holds(tmp, b) {
+			continue
+		}
+		j, seen := first[b.Hash]
+		if !seen {
+			first[b.Hash], j = i, i
+		}
+		out[j] = append(out[j], b.Offset)
+	}
+	return out
 }
 
 // holds reports whether tmp already has block b at its offset.
