@@ -40,12 +40,7 @@ func (n *Node) trusted(dev proto.DeviceID) bool {
 	return ok
 }
 
-func (n *Node) addrs(dev proto.DeviceID) []string {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	d, _ := n.cfg.Device(dev)
-	return d.Addrs
-}
+func (n *Node) addrs(dev proto.DeviceID) []string { return n.resolver.Lookup(dev) }
 
 func (n *Node) hello(dev proto.DeviceID) *proto.Hello {
 	n.mu.RLock()

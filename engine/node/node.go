@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"ferry/discovery"
 	"ferry/engine"
 	"ferry/engine/config"
 	"ferry/index"
@@ -41,6 +42,8 @@ type Node struct {
 	id    proto.DeviceID
 	db    *index.DB
 	conns *connManager
+	// resolver knows where devices are; configured addresses for now.
+	resolver *discovery.Static
 
 	mu      sync.RWMutex
 	cfg     config.Config
@@ -100,6 +103,8 @@ func open(opts Options) (*Node, func(), error) {
 		id: proto.DeviceID(pub), db: db, cfg: cfg, folders: make(map[string]*folderHandle),
 	}
 	n.conns = newConnManager(n.key, n, n.log, opts.Now)
+	n.resolver = discovery.NewStatic()
+	n.setAddrs(config.Config{}, cfg)
 	return n, func() { db.Close(); unlock() }, nil
 }
 
@@ -285,4 +290,16 @@ func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Reque
 		return nil, errNotConnected
 	}
 	return c.request(ctx, req)
+}
+
+// setAddrs updates the resolver from a config change.
+func (n *Node) setAddrs(prev, next config.Config) {
+	for _, d := range prev.Devices {
+		if _, ok := next.Device(d.ID); !ok {
+			n.resolver.Set(d.ID, nil)
+		}
+	}
+	for _, d := range next.Devices {
+		n.resolver.Set(d.ID, d.Addrs)
+	}
 }

@@ -32,6 +32,7 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	prev := n.cfg
 	n.cfg = next
 	reconnect := n.applyFolders(prev, next)
+	n.setAddrs(prev, next)
 	n.mu.Unlock()
 	for _, d := range prev.Devices {
 		if _, ok := next.Device(d.ID); !ok {
