@@ -35,7 +35,9 @@ func (f *Folder) mkdir(name string, mode uint32, mtime int64) error {
 	if err := f.mkdirParents(name); err != nil {
 		return err
 	}
-	err := f.root.Mkdir(name, 0o700)
+	// Created with its final mode (less the umask, which setMeta lifts), so
+	// a scan that sees it before setMeta does not find a mode nobody chose.
+	err := f.root.Mkdir(name, fs.FileMode(mode&0o777))
 	if errors.Is(err, fs.ErrExist) {
 		cur, lerr := f.lstat(name)
 		if lerr != nil {

@@ -37,7 +37,8 @@ type folderRunner struct {
 	mu  sync.Mutex // guards eng
 	eng *engine.Engine
 
-	hashes chan engine.HashOp
+	hashes     chan engine.HashOp
+	blockSlots chan struct{} // see folderBlocksInFlight
 
 	waitMu  sync.Mutex
 	waiters map[uint64]chan error
@@ -59,9 +60,10 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 	}
 	return &folderRunner{
 		id: cfg.Folder, fs: fs, idx: idx, net: net, now: now, in: newInbox(), eng: eng,
-		log:     log.With("folder", cfg.Folder),
-		hashes:  make(chan engine.HashOp, 1024),
-		waiters: make(map[uint64]chan error),
+		log:        log.With("folder", cfg.Folder),
+		hashes:     make(chan engine.HashOp, 1024),
+		blockSlots: make(chan struct{}, folderBlocksInFlight),
+		waiters:    make(map[uint64]chan error),
 	}, nil
 }
 

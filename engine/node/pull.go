@@ -17,8 +17,13 @@ import (
 	"ferry/proto"
 )
 
-// blocksInFlight is how many blocks of one file are fetched at once.
-const blocksInFlight = 32
+const (
+	// blocksInFlight is how many blocks of one file are fetched at once.
+	blocksInFlight = 32
+	// folderBlocksInFlight bounds the blocks one folder fetches at once
+	// across all its pulls, and so the memory they hold.
+	folderBlocksInFlight = 256
+)
 
 // pull builds op.File in a temp file beside its name — blocks copied from
 // local files where the engine found them, the rest fetched from peers, each
@@ -67,6 +72,10 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 	g.SetLimit(blocksInFlight)
 	for i, offsets := range missingBlocks(tmp, existed, f.Blocks) {
 		g.Go(func() error {
+			if err := r.acquireBlock(ctx); err != nil {
+				return err
+			}
+			defer r.releaseBlock()
 			data, err := r.block(ctx, op, i, src)
 			if err != nil {
 				return err
@@ -187,3 +196,14 @@ func (l *localFiles) close() {
 		f.Close()
 	}
 }
+
+func (r *folderRunner) acquireBlock(ctx context.Context) error {
+	select {
+	case r.blockSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *folderRunner) releaseBlock() { <-r.blockSlots }

@@ -60,7 +60,7 @@ func testRunner(t *testing.T, net network) (*folderRunner, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fs.Close() })
-	return &folderRunner{id: "docs", fs: fs, net: net}, dir
+	return &folderRunner{id: "docs", fs: fs, net: net, blockSlots: make(chan struct{}, folderBlocksInFlight)}, dir
 }
 
 func testFile(t *testing.T, name string, size int) ([]byte, proto.FileInfo) {

@@ -1,0 +1,68 @@
+// Package watch turns filesystem events under a folder into debounced,
+// coalesced lists of subtrees to scan.
+//
+// [Watch] watches a folder recursively (through github.com/syncthing/notify)
+// and hands its caller [Batch]es: folder-relative, slash-separated names,
+// each naming a subtree the caller should scan recursively. A batch is
+// minimal (no name inside another) and sorted; [""] means the whole folder.
+//
+// The first batch, sent as soon as the watch is in place, is always [""]:
+// nothing before that moment was seen, so the caller scans everything.
+//
+// # What a name means
+//
+// Every event reports the name it happened to, whatever its kind:
+//
+//   - create and rename-to: the new name, scanned recursively, because
+//     notify sends no events for entries made inside a directory before its
+//     watch was added (a tree "a/b/c/file" created at once may show up as
+//     just "a"), and reports a rename as a create plus a rename, sometimes
+//     twice;
+//   - remove and rename-from: the name itself, not its parent. Scanning a
+//     name that no longer exists tells the caller it is gone, together with
+//     everything below it; scanning the parent would do the same at a
+//     higher cost (a top-level delete would rescan the whole folder);
+//   - write and, on Linux, attribute changes (permissions, times): the name.
+//
+// Left out entirely: names with a component that is one of ferry's own
+// (".ferry", ".ferry-tmp-*", see proto.IsInternalName), so ferry's own
+// writes never cause scans, and names proto.ValidName refuses, which a scan
+// would skip anyway. Events on the folder root itself are ignored, except
+// its removal or move, which ends the watch (see below).
+//
+// # Debounce and coalescing
+//
+// A batch is delivered when no event arrived for [Options.Debounce], or when
+// [Options.MaxDelay] has passed since its first event, so a tree that stays
+// busy is still scanned regularly. Events inside a name that is already
+// pending add nothing. When a batch holds more than [Options.MaxPaths]
+// names, the deepest names are replaced by their parent directories, level
+// by level, until it fits; that can end at the whole folder. Pending names
+// never exceed 4*MaxPaths: past that the same collapse runs at once, so a
+// burst of any size costs bounded memory and arrives as a few batches.
+//
+// The callback runs on its own goroutine, one batch at a time. While it
+// runs, events keep being collected, so a slow caller gets fewer, larger
+// batches and events are not lost to a full queue.
+//
+// # Lost events
+//
+// A batch with [Batch.Overflow] set (and Paths [""]) says events may have
+// been lost and the caller should scan everything. notify drops an event
+// when the receiving channel is full and says nothing; Watch sees that the
+// channel was full when it next receives, and reports an overflow.
+//
+// Not detectable, and left to the periodic full scan:
+//   - the kernel's own inotify queue overflow (IN_Q_OVERFLOW): notify
+//     v0.0.0-20250528144937-c7027d4f7465 discards that event in its inotify
+//     backend (watcher_inotify.go, transform). Its reader drains the kernel
+//     queue into goroutines without waiting for consumers, so the kernel
+//     queue overflows only under extreme load;
+//   - a watch notify fails to add for a directory created later (for
+//     example when fs.inotify.max_user_watches is reached mid-run): notify
+//     only logs it in debug builds.
+//
+// If the folder root itself is removed or moved, Watch delivers an overflow
+// batch and returns an error: the watch is dead and the caller falls back to
+// periodic scans.
+package watch

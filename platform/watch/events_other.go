@@ -1,0 +1,7 @@
+//go:build !linux
+
+package watch
+
+// platformEvents are watched besides notify.All; elsewhere than Linux,
+// notify.All is all there is portably.
+const platformEvents = 0
