@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"runtime/pprof"
 
 	"ferry/engine/node"
+	"ferry/platform/service"
 )
 
 var serveUsage = usage{
@@ -24,6 +24,7 @@ func runServe(g *globals, args []string) int {
 	gui := fs.String("gui", "", "address of the web UI and API (default from config, 127.0.0.1:8484)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the daemon stops")
 	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -31,17 +32,24 @@ func runServe(g *globals, args []string) int {
 	if err != nil {
 		return g.usageError(serveUsage, fs, err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return g.fail("serve", err, "")
+		}
+		defer stopProfile()
+	}
 	defer removeAPIAddr(g.home)
-	err = node.Run(ctx, node.Options{
-		Home: g.home, Listen: listen, GUI: *gui, Logger: logger,
-		Ready: func(addr string) {
-			if err := writeAPIAddr(g.home, addr); err != nil {
-				logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
-			}
-			fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/\n", addr)
-		},
+	err = service.Run(service.DefaultName, func(ctx context.Context) error {
+		return node.Run(ctx, node.Options{
+			Home: g.home, Listen: listen, GUI: *gui, Logger: logger,
+			Ready: func(addr string) {
+				if err := writeAPIAddr(g.home, addr); err != nil {
+					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
+				}
+				fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/\n", addr)
+			},
+		})
 	})
 	if err != nil {
 		return g.fail("serve", err, "")
@@ -62,4 +70,19 @@ func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
+}
+
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

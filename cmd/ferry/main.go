@@ -48,6 +48,11 @@ func commands() []command {
 		{name: "folder", synopsis: "add|share|list ...", summary: "manage synced folders", run: runFolder},
 		{name: "scan", synopsis: "FOLDER-ID [PATH]", summary: "scan a folder now and wait until done", run: runScan},
 		{name: "status", synopsis: "[--json]", summary: "show the running daemon's folders and devices", run: runStatus},
+		{name: "install", synopsis: "[--system]", summary: "install ferry as a service started at login (--system: at boot)", run: runInstall},
+		{name: "uninstall", synopsis: "[--system]", summary: "stop and remove the service", run: runUninstall},
+		{name: "start", synopsis: "[--system]", summary: "start the installed service", run: runStart},
+		{name: "stop", synopsis: "[--system]", summary: "stop the installed service", run: runStop},
+		{name: "service", synopsis: "status [--system]", summary: "show whether the service runs", run: runService},
 		{name: "help", synopsis: "[COMMAND]", summary: "show help for ferry or a command", noHome: true, run: runHelp},
 		{name: "version", summary: "print ferry's version", noHome: true, run: runVersion},
 	}

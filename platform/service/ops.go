@@ -59,6 +59,8 @@ func (c *Controller) Install() error {
 		if _, err := os.Stat(c.path); err == nil {
 			return fmt.Errorf("%w: %s exists", ErrInstalled, c.path)
 		}
+	} else if st, err := c.Status(); err == nil && st != StatusNotInstalled {
+		return fmt.Errorf("%w (%s)", ErrInstalled, st)
 	}
 	if err := c.svc.Install(); err != nil {
 		if c.path != "" {

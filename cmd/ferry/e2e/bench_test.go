@@ -19,8 +19,8 @@ func BenchmarkInitialSync(b *testing.B) {
 	b.Run("cp", func(b *testing.B) { cp = timeRuns(b, ds, initialSyncCp) })
 	b.Run("syncthing", func(b *testing.B) { st = timeRuns(b, ds, initialSyncSyncthing) })
 	b.Logf("initial sync %.2f GiB in %d files: ferry %s, syncthing %s (ferry/syncthing %s), cp -a %s (ferry/cp %s)",
-		float64(ds.bytes)/(1<<30), ds.files, rate(ds.bytes, ferry), rate(ds.bytes, st),
-		speedup(st, ferry), rate(ds.bytes, cp), speedup(cp, ferry))
+		float64(ds.bytes)/(1<<30), ds.files, fmtRate(ds.bytes, ferry), fmtRate(ds.bytes, st),
+		fmtSpeedup(st, ferry), fmtRate(ds.bytes, cp), fmtSpeedup(cp, ferry))
 }
 
 // timeRuns runs one initial sync per iteration and reports the mean rate.
@@ -35,41 +35,80 @@ func timeRuns(b *testing.B, ds dataset, run func(*testing.B, dataset) time.Durat
 	return per
 }
 
-func rate(bytes int64, d time.Duration) string {
+// fmtRate shows bytes moved in d as MB/s and seconds.
+func fmtRate(bytes int64, d time.Duration) string {
 	if d <= 0 {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.0f MB/s (%.1f s)", float64(bytes)/1e6/d.Seconds(), d.Seconds())
 }
 
-// speedup is how many times faster the run that took fast was.
-func speedup(slow, fast time.Duration) string {
+// fmtSpeedup is how many times faster the run that took fast was.
+func fmtSpeedup(slow, fast time.Duration) string {
 	if slow <= 0 || fast <= 0 {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2fx", slow.Seconds()/fast.Seconds())
 }
 
-// settle flushes earlier writes so they do not slow the next timed run.
-func settle() { syscall.Sync() }
+// flushWrites flushes earlier writes so they do not slow the next timed run.
+func flushWrites() { syscall.Sync() }
 
 // initialSyncFerry times two daemons from start until the empty one holds
 // the data set.
 func initialSyncFerry(b *testing.B, ds dataset) time.Duration {
 	b.StopTimer()
 	src, dst := newDevice(b, "A"), newDevice(b, "B")
-	linkTree(b, ds.root, src.folder)
+	copyTree(b, ds.root, src.folder)
 	pair(src, dst)
-	settle()
+	flushWrites()
 	b.StartTimer()
 	start := time.Now()
 	src.start()
 	dst.start()
-	waitFerryHolds(b, src, dst, ds.bytes, 30*time.Minute)
-	elapsed := time.Since(start)
+	p := waitPhases(b, start, 30*time.Minute,
+		func() bool { return ferryScanned(src, ds.bytes) },
+		func() bool { return ferryHolds(src, dst, ds.bytes) },
+		func() { dumpFerry(b, src, dst) })
 	b.StopTimer()
-	verifyTree(b, ds.want, dst.folder, func() { dumpFerry(b, src, dst) })
-	return elapsed
+	p.report(b, "ferry")
+	verifyTree(b, ds.want, dst.folder, func() {
+		dumpFerry(b, src, dst)
+		diffs := treeDiffs(b, ds.want, src.folder, nil)
+		b.Logf("ferry: the source differs from the data set in %d entries: %q", len(diffs), diffs[:min(len(diffs), 5)])
+	})
+	return p.done
+}
+
+// phases is when a timed initial sync passed its milestones, counted from
+// the start of the first daemon.
+type phases struct {
+	scanned time.Duration // the source has indexed the whole data set
+	done    time.Duration // the target holds all of it
+}
+
+// waitPhases polls scanned until it holds, then done; after timeout it
+// calls dump and fails.
+func waitPhases(b *testing.B, start time.Time, timeout time.Duration, scanned, done func() bool, dump func()) phases {
+	b.Helper()
+	var p phases
+	for deadline := start.Add(timeout); time.Now().Before(deadline); time.Sleep(pollEvery) {
+		if p.scanned == 0 && scanned() {
+			p.scanned = time.Since(start)
+		}
+		if p.scanned != 0 && done() {
+			p.done = time.Since(start)
+			return p
+		}
+	}
+	dump()
+	b.Fatalf("not complete within %v (source scanned: %v)", timeout, p.scanned != 0)
+	return p
+}
+
+func (p phases) report(b *testing.B, tool string) {
+	b.ReportMetric(p.scanned.Seconds(), "scan-s")
+	b.Logf("%s: source scanned after %.1f s, target complete after %.1f s", tool, p.scanned.Seconds(), p.done.Seconds())
 }
 
 // ferryFolder is the part of a folder's status that shows progress.
@@ -105,25 +144,29 @@ func docsStatus(d *device) (f ferryFolder, ok bool) {
 	return f, false
 }
 
-// waitFerryHolds waits until dst has pulled everything src announced and
-// src's global state holds bytes bytes.
-func waitFerryHolds(b *testing.B, src, dst *device, bytes int64, timeout time.Duration) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		d, ok := docsStatus(dst)
-		if ok && d.InSync && d.NeedFiles == 0 && d.GlobalBytes == bytes &&
-			d.LocalBytes == bytes && d.LocalFiles == d.GlobalFiles {
-			if s, ok := docsStatus(src); ok && s.GlobalFiles == d.GlobalFiles && s.GlobalBytes == bytes {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	dumpFerry(b, src, dst)
-	b.Fatalf("ferry: %s did not hold the %d bytes %s has within %v", dst.name, bytes, src.name, timeout)
+// pollEvery is how often the benchmarks ask a daemon for its progress:
+// each ask of ferry starts a CLI process, which must not steal much of the
+// CPU the sync itself needs.
+const pollEvery = 250 * time.Millisecond
+
+// ferryScanned reports whether src has indexed bytes bytes of files.
+func ferryScanned(src *device, bytes int64) bool {
+	s, ok := docsStatus(src)
+	return ok && s.InSync && s.LocalBytes == bytes
 }
 
+// ferryHolds reports whether dst has pulled everything src announced.
+func ferryHolds(src, dst *device, bytes int64) bool {
+	d, ok := docsStatus(dst)
+	if !ok || !d.InSync || d.NeedFiles != 0 || d.GlobalBytes != bytes ||
+		d.LocalBytes != bytes || d.LocalFiles != d.GlobalFiles {
+		return false
+	}
+	s, ok := docsStatus(src)
+	return ok && s.GlobalFiles == d.GlobalFiles && s.GlobalBytes == bytes
+}
+
+// dumpFerry logs the folder status and log tail of each device.
 func dumpFerry(b *testing.B, devs ...*device) {
 	for _, d := range devs {
 		f, _ := docsStatus(d)
@@ -139,7 +182,7 @@ func dumpFerry(b *testing.B, devs ...*device) {
 func initialSyncCp(b *testing.B, ds dataset) time.Duration {
 	b.StopTimer()
 	dst := filepath.Join(b.TempDir(), "copy")
-	settle()
+	flushWrites()
 	b.StartTimer()
 	start := time.Now()
 	out, err := exec.Command("cp", "-a", ds.root, dst).CombinedOutput()
@@ -148,6 +191,10 @@ func initialSyncCp(b *testing.B, ds dataset) time.Duration {
 	if err != nil {
 		b.Fatalf("cp -a: %v: %s", err, out)
 	}
+	// cp does not fsync; ferry and Syncthing do. Report the rate with the
+	// flush to disk as well.
+	flushWrites()
+	b.ReportMetric(float64(ds.bytes)/1e6/time.Since(start).Seconds(), "MB/s-with-sync")
 	verifyTree(b, ds.want, dst, nil)
 	return elapsed
 }
@@ -157,18 +204,21 @@ func initialSyncCp(b *testing.B, ds dataset) time.Duration {
 func initialSyncSyncthing(b *testing.B, ds dataset) time.Duration {
 	b.StopTimer()
 	src, dst := newSTNode(b, "A"), newSTNode(b, "B")
-	linkTree(b, ds.root, src.folder)
+	copyTree(b, ds.root, src.folder)
 	stPair(src, dst)
-	settle()
+	flushWrites()
 	b.StartTimer()
 	start := time.Now()
 	src.start()
 	dst.start()
-	dst.waitComplete(30*time.Minute, ds.files, ds.bytes, src)
-	elapsed := time.Since(start)
+	p := waitPhases(b, start, 30*time.Minute,
+		func() bool { s, err := src.dbStatus(); return err == nil && s.complete(ds.files, ds.bytes) },
+		func() bool { s, err := dst.dbStatus(); return err == nil && s.complete(ds.files, ds.bytes) },
+		func() { dst.dump(src) })
 	b.StopTimer()
+	p.report(b, "syncthing")
 	verifyTree(b, ds.want, dst.folder, func() { dst.dump(src) }, stMarker)
-	return elapsed
+	return p.done
 }
 
 // insertFileSize is the file that gets one byte inserted in its middle.
@@ -184,8 +234,8 @@ func BenchmarkInsertOneByte(b *testing.B) {
 	b.Run("ferry", func(b *testing.B) { ferry = wireRuns(b, old, edited, insertFerry) })
 	b.Run("rsync", func(b *testing.B) { rsync = wireRuns(b, old, edited, insertRsync) })
 	b.Run("syncthing", func(b *testing.B) { st = wireRuns(b, old, edited, insertSyncthing) })
-	b.Logf("insert 1 byte into %d MiB: ferry %s, rsync %s (rsync/ferry %s), syncthing %s (syncthing/ferry %s)",
-		insertFileSize>>20, size(ferry), size(rsync), times(rsync, ferry), size(st), times(st, ferry))
+	b.Logf("insert 1 byte into %d MiB, bytes on the wire: ferry %s, rsync %s (ferry/rsync %s), syncthing %s (ferry/syncthing %s)",
+		insertFileSize>>20, fmtKiB(ferry), fmtKiB(rsync), fmtRatio(ferry, rsync), fmtKiB(st), fmtRatio(ferry, st))
 }
 
 // wireRuns runs one insert per iteration and reports the mean wire bytes.
@@ -199,14 +249,16 @@ func wireRuns(b *testing.B, old, edited []byte, run func(*testing.B, []byte, []b
 	return per
 }
 
-func size(n int64) string {
+// fmtKiB shows a byte count in KiB.
+func fmtKiB(n int64) string {
 	if n <= 0 {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f KiB", float64(n)/1024)
 }
 
-func times(n, base int64) string {
+// fmtRatio shows n as a multiple of base.
+func fmtRatio(n, base int64) string {
 	if n <= 0 || base <= 0 {
 		return "n/a"
 	}

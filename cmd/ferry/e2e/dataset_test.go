@@ -8,8 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The benchmark data set: a source tree of many small files plus a few
@@ -111,30 +114,66 @@ func writeLarge(tb testing.TB, name string, seed uint64, size int64) {
 	}
 }
 
-// linkTree fills dst (which may exist) with hard links to src's files, so a
-// device starts with the data set without copying it.
-func linkTree(tb testing.TB, src, dst string) {
+// copyTree fills dst (which may exist) with a copy of src. It copies rather
+// than hard-links so that a tool changing its source folder's files cannot
+// change the data set the next run starts from.
+func copyTree(tb testing.TB, src, dst string) {
 	tb.Helper()
-	out, err := exec.Command("cp", "-al", src+"/.", dst+"/").CombinedOutput()
+	out, err := exec.Command("cp", "-a", "--reflink=auto", src+"/.", dst+"/").CombinedOutput()
 	if err != nil {
-		tb.Fatalf("cp -al %s %s: %v: %s", src, dst, err, out)
+		tb.Fatalf("cp -a %s %s: %v: %s", src, dst, err, out)
 	}
 }
 
 // verifyTree fails when root does not hold exactly want; names in skip (a
-// tool's own marker files) are left out of the comparison.
+// tool's own marker files) are left out of the comparison. On a mismatch
+// it says how many entries differ and whether they still do a few seconds
+// later, which tells a slow status from a wrong tree.
 func verifyTree(tb testing.TB, want map[string]node, root string, onFail func(), skip ...string) {
+	tb.Helper()
+	diffs := treeDiffs(tb, want, root, skip)
+	if len(diffs) == 0 {
+		return
+	}
+	time.Sleep(5 * time.Second)
+	later := treeDiffs(tb, want, root, skip)
+	if onFail != nil {
+		onFail()
+	}
+	tb.Fatalf("%s does not match the data set: %d entries differ (%d still 5 s later), first: %s",
+		root, len(diffs), len(later), strings.Join(diffs[:min(len(diffs), 5)], "; "))
+}
+
+// treeDiffs lists how root differs from want, sorted by name.
+func treeDiffs(tb testing.TB, want map[string]node, root string, skip []string) []string {
 	tb.Helper()
 	got := snapshot(tb, root)
 	for _, name := range skip {
 		delete(got, name)
 	}
-	if diff := compare(want, got); diff != "" {
-		if onFail != nil {
-			onFail()
+	var diffs []string
+	for name, w := range want {
+		if g, ok := got[name]; !ok {
+			diffs = append(diffs, name+" missing")
+		} else if g != w {
+			diffs = append(diffs, fmt.Sprintf("%s: want %s, got %s", name, describeNode(w), describeNode(g)))
 		}
-		tb.Fatalf("%s does not match the data set: %s", root, diff)
 	}
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			diffs = append(diffs, name+" unexpected")
+		}
+	}
+	slices.Sort(diffs)
+	return diffs
+}
+
+func describeNode(n node) string {
+	s := fmt.Sprintf("%s %v", n.kind, n.mode)
+	if n.kind == "file" {
+		s += fmt.Sprintf(" mtime %d sha256 %x", n.mtime, n.sum[:4])
+	}
+	return s
 }
 
 // insertByte returns data with one byte inserted at off.

@@ -44,6 +44,7 @@ func startRsyncDaemon(t testing.TB, dest string) *rsyncDaemon {
 	d := &rsyncDaemon{t: t, url: "rsync://" + addr + "/" + rsyncModule + "/", log: &lockedBuffer{}}
 	d.cmd = exec.Command("rsync", "--daemon", "--no-detach", "--address", "127.0.0.1", "--port", port, "--config", conf)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.WaitDelay = 5 * time.Second
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start rsync daemon: %v", err)
 	}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+
+	"ferry/platform/service"
+)
+
+var (
+	installUsage = usage{
+		name:     "install",
+		synopsis: "[--system]",
+		help: "Install ferry as a service that runs `ferry --home HOME serve` with this home directory:\n" +
+			"this user's service, started at login (a systemd user unit, a LaunchAgent), or with --system\n" +
+			"a system-wide one started at boot. Windows has system services only. Start it with `ferry start`.",
+	}
+	uninstallUsage = usage{name: "uninstall", synopsis: "[--system]", help: "Stop and remove the service that `ferry install` installed."}
+	startUsage     = usage{name: "start", synopsis: "[--system]", help: "Start the installed service now."}
+	stopUsage      = usage{name: "stop", synopsis: "[--system]", help: "Stop the installed service. It starts again at the next login (or boot)."}
+	statusSvcUsage = usage{
+		name: "service status", synopsis: "[--system]",
+		help: "Print the service's state: running, stopped, failed or not installed.",
+	}
+)
+
+// serviceAction is what one service command does with the controller.
+type serviceAction func(g *globals, c *service.Controller, mode service.Mode) int
+
+func runInstall(g *globals, args []string) int {
+	return g.serviceCommand(installUsage, args, service.HostProbe(), installService)
+}
+
+func runUninstall(g *globals, args []string) int {
+	return g.serviceCommand(uninstallUsage, args, service.HostProbe(), uninstallService)
+}
+
+func runStart(g *globals, args []string) int {
+	return g.serviceCommand(startUsage, args, service.HostProbe(), startService)
+}
+
+func runStop(g *globals, args []string) int {
+	return g.serviceCommand(stopUsage, args, service.HostProbe(), stopService)
+}
+
+func runService(g *globals, args []string) int {
+	return group{name: "service", subs: []subcommand{{statusSvcUsage, runServiceStatus}}}.run(g, args)
+}
+
+func runServiceStatus(g *globals, args []string) int {
+	return g.serviceCommand(statusSvcUsage, args, service.HostProbe(), serviceStatus)
+}
+
+// serviceCommand parses [--system], prepares the controller for this binary
+// and home as probe sees the machine, and runs act.
+func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, act serviceAction) int {
+	fs := newFlagSet(u.name)
+	system := fs.Bool("system", false, "the system-wide service instead of this user's")
+	if _, code, ok := g.parse(u, fs, args, 0, 0); !ok {
+		return code
+	}
+	mode := service.User
+	if *system {
+		mode = service.System
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return g.fail(u.name, fmt.Errorf("find the ferry binary: %w", err), "")
+	}
+	c, err := service.NewController(service.Config{Executable: exe, Home: g.home, Mode: mode}, probe)
+	if err != nil {
+		return g.fail(u.name, err, g.serviceHint(err, u.name, mode, ""))
+	}
+	return act(g, c, mode)
+}
+
+// serviceHint says what to do after command failed with err.
+func (g *globals) serviceHint(err error, command string, mode service.Mode, inspect string) string {
+	home := shellQuote(g.home)
+	serve := fmt.Sprintf("run `ferry --home %s serve` from your session's startup instead", home)
+	asRoot := fmt.Sprintf("Run it as root: `sudo ferry --home %s %s --system`", home, command)
+	if runtime.GOOS == "windows" {
+		asRoot = "Run it as an administrator"
+	}
+	var nm *service.NoManagerError
+	switch {
+	case errors.As(err, &nm) && nm.OnlyUser:
+		return "Install it system-wide with --system, or " + serve
+	case errors.As(err, &nm):
+		return "R" + serve[1:]
+	case errors.Is(err, service.ErrNotInstalled):
+		return "Install it with `ferry install" + systemFlag(mode) + "`"
+	case errors.Is(err, service.ErrInstalled):
+		return "Remove it first with `ferry uninstall" + systemFlag(mode) + "`"
+	case mode == service.System && errors.Is(err, fs.ErrPermission):
+		return asRoot
+	case mode == service.System && os.Geteuid() > 0 && inspect != "":
+		return asRoot + ", or see `" + inspect + "`"
+	case inspect != "":
+		return "See `" + inspect + "`"
+	}
+	return ""
+}
+
+func systemFlag(mode service.Mode) string {
+	if mode == service.System {
+		return " --system"
+	}
+	return ""
+}
+
+func installService(g *globals, c *service.Controller, mode service.Mode) int {
+	if err := c.Install(); err != nil {
+		return g.fail("install", err, g.serviceHint(err, "install", mode, c.Inspect()))
+	}
+	fmt.Fprintf(g.stdout, "installed %s, running `ferry --home %s serve`\n", c.Describe(), shellQuote(g.home))
+	fmt.Fprintf(g.stdout, "start it now with `ferry start%s`\n", systemFlag(mode))
+	if mode == service.User && runtime.GOOS == "linux" {
+		fmt.Fprintln(g.stdout, "to keep it running while you are logged out: `loginctl enable-linger`")
+	}
+	return exitOK
+}
+
+func uninstallService(g *globals, c *service.Controller, mode service.Mode) int {
+	if err := c.Uninstall(); err != nil {
+		return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
+	}
+	fmt.Fprintf(g.stdout, "removed %s\n", c.Describe())
+	return exitOK
+}
+
+func startService(g *globals, c *service.Controller, mode service.Mode) int {
+	if err := c.Start(); err != nil {
+		return g.fail("start", err, g.serviceHint(err, "start", mode, c.Inspect()))
+	}
+	fmt.Fprintf(g.stdout, "started %s\n", c.Describe())
+	return exitOK
+}
+
+func stopService(g *globals, c *service.Controller, mode service.Mode) int {
+	if err := c.Stop(); err != nil {
+		return g.fail("stop", err, g.serviceHint(err, "stop", mode, c.Inspect()))
+	}
+	fmt.Fprintf(g.stdout, "stopped %s\n", c.Describe())
+	return exitOK
+}
+
+func serviceStatus(g *globals, c *service.Controller, mode service.Mode) int {
+	st, err := c.Status()
+	if err != nil {
+		return g.fail("service status", err, g.serviceHint(err, "service status", mode, c.Inspect()))
+	}
+	fmt.Fprintln(g.stdout, st)
+	return exitOK
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ferry/engine/node"
+	"ferry/index"
+	"ferry/platform"
+	"ferry/platform/service"
+)
+
+// probeOf is a Linux machine with the given files (name → content) as the
+// service package sees it, for user ID 1000.
+func probeOf(files map[string]string) service.Probe {
+	return service.Probe{
+		ReadFile: func(name string) ([]byte, error) {
+			if c, ok := files[name]; ok {
+				return []byte(c), nil
+			}
+			return nil, fs.ErrNotExist
+		},
+		Exists: func(name string) bool { _, ok := files[name]; return ok },
+		UID:    1000,
+	}
+}
+
+// TestServiceCommandsWithoutManager runs every service command on machines
+// where no usable service manager runs: each fails with one line saying so
+// and how to run ferry instead.
+func TestServiceCommandsWithoutManager(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "my home")
+	serve := "Run `ferry --home '" + home + "' serve` from your session's startup instead"
+	machines := []struct {
+		name  string
+		files map[string]string
+		args  []string
+		want  string
+	}{
+		{"shell", map[string]string{"/proc/1/comm": "sh\n"}, nil, "no service manager is running (PID 1 is sh). " + serve},
+		{"sandbox", map[string]string{"/proc/1/comm": "process_api\n"}, []string{"--system"}, "no service manager is running (PID 1 is process_api). " + serve},
+		{"sysvinit", map[string]string{"/proc/1/comm": "init\n"}, nil, "ferry installs services with systemd only, and PID 1 is init. " + serve},
+		{"no user manager", map[string]string{"/proc/1/comm": "systemd\n", "/run/systemd/system": ""}, nil,
+			"the systemd user manager is not running for user 1000 (no /run/user/1000/systemd). Install it system-wide with --system, or run `ferry"},
+	}
+	commands := []struct {
+		u   usage
+		act serviceAction
+	}{
+		{installUsage, installService}, {uninstallUsage, uninstallService}, {startUsage, startService},
+		{stopUsage, stopService}, {statusSvcUsage, serviceStatus},
+	}
+	for _, m := range machines {
+		for _, c := range commands {
+			t.Run(m.name+"/"+c.u.name, func(t *testing.T) {
+				var out, errOut bytes.Buffer
+				g := &globals{home: home, stdout: &out, stderr: &errOut}
+				code := g.serviceCommand(c.u, m.args, probeOf(m.files), c.act)
+				want := "ferry: " + c.u.name + ": " + m.want
+				if code != exitError || !strings.HasPrefix(errOut.String(), want) || strings.Count(errOut.String(), "\n") != 1 || out.Len() != 0 {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and one line starting %q", code, out.String(), errOut.String(), want)
+				}
+			})
+		}
+	}
+}
+
+// TestInstallOnThisMachine runs `ferry install` as a user would. It changes
+// nothing where no service manager runs, as on the machines this project
+// builds on; where one runs it only checks that detection names PID 1, and
+// does not touch the machine's services.
+func TestInstallOnThisMachine(t *testing.T) {
+	home := t.TempDir()
+	is := service.DetectInit(service.HostProbe())
+	if is.Kind == service.InitSystemd {
+		if is.PID1 == "" {
+			t.Fatal("systemd detected but PID 1 unknown")
+		}
+		t.Logf("systemd runs here (PID 1 is %s): not installing a service from a test", is.PID1)
+		return
+	}
+	fails(t, home, "(PID 1 is ", "install")
+	r := ferry(t, home, "install")
+	if !strings.Contains(r.stderr, "Run `ferry --home "+home+" serve` from your session's startup instead") {
+		t.Fatalf("stderr %q does not say how to run ferry instead", r.stderr)
+	}
+	if r.stdout != "" {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+}
+
+func TestServiceUsage(t *testing.T) {
+	home := t.TempDir()
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"install", "now"}, exitUsage, `unexpected argument "now"`},
+		{[]string{"stop", "--force"}, exitUsage, "flag provided but not defined"},
+		{[]string{"service"}, exitUsage, "ferry service status [--system]"},
+		{[]string{"service", "restart"}, exitUsage, `unknown command "restart"`},
+		{[]string{"help", "install"}, exitOK, "--system"},
+		{[]string{"service", "status", "--help"}, exitOK, "running, stopped, failed or not installed"},
+	}
+	for _, c := range cases {
+		r := ferry(t, home, c.args...)
+		if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
+			t.Errorf("ferry %v: exit %d, output %q; want exit %d and %q", c.args, r.code, r.stdout+r.stderr, c.code, c.want)
+		}
+	}
+}
+
+// TestDaemonUnderServiceProgram runs the daemon as the service manager
+// would (Start, then Stop) on a fresh home: Stop returns promptly and the
+// index and the home lock are free afterwards.
+func TestDaemonUnderServiceProgram(t *testing.T) {
+	home := t.TempDir()
+	ready := make(chan string, 1)
+	p := service.NewProgram(func(ctx context.Context) error {
+		return node.Run(ctx, node.Options{
+			Home: home, Listen: []string{"127.0.0.1:0"}, GUI: "127.0.0.1:0",
+			Logger: slog.New(slog.DiscardHandler),
+			Ready:  func(addr string) { ready <- addr },
+		})
+	}, service.StopTimeout)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ready:
+	case <-p.Done():
+		t.Fatalf("daemon ended before it was ready: %v", p.Stop())
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon not ready after 10s")
+	}
+	begin := time.Now()
+	if err := p.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Fatalf("Stop took %v", d)
+	}
+	db, err := index.Open(filepath.Join(home, "index.db"))
+	if err != nil {
+		t.Fatalf("reopen the index after Stop: %v", err)
+	}
+	if _, err := db.Folders(); err != nil {
+		t.Fatalf("read the reopened index: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := platform.LockHome(home)
+	if err != nil {
+		t.Fatalf("home still locked after Stop: %v", err)
+	}
+	if err := unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestServiceHint(t *testing.T) {
+	g := &globals{home: "/home/ana/my ferry"}
+	perm := &fs.PathError{Op: "open", Path: "/etc/systemd/system/ferry.service", Err: fs.ErrPermission}
+	cases := []struct {
+		name    string
+		err     error
+		command string
+		mode    service.Mode
+		want    string
+	}{
+		{"no manager", &service.NoManagerError{Reason: "x"}, "install", service.User,
+			"Run `ferry --home '/home/ana/my ferry' serve` from your session's startup instead"},
+		{"no user manager", &service.NoManagerError{Reason: "x", OnlyUser: true}, "start", service.User,
+			"Install it system-wide with --system, or run `ferry --home '/home/ana/my ferry' serve` from your session's startup instead"},
+		{"not installed", fmt.Errorf("x: %w", service.ErrNotInstalled), "start", service.System, "Install it with `ferry install --system`"},
+		{"installed", fmt.Errorf("x: %w", service.ErrInstalled), "install", service.User, "Remove it first with `ferry uninstall`"},
+		{"permission", fmt.Errorf("install: %w", perm), "install", service.System, "Run it as root: `sudo ferry --home '/home/ana/my ferry' install --system`"},
+		{"permission, user", fmt.Errorf("install: %w", perm), "install", service.User, "See `systemctl --user status ferry`"},
+	}
+	for _, c := range cases {
+		if got := g.serviceHint(c.err, c.command, c.mode, "systemctl --user status ferry"); got != c.want {
+			t.Errorf("%s: hint %q, want %q", c.name, got, c.want)
+		}
+	}
+}
