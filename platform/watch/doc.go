@@ -55,9 +55,10 @@
 // Not detectable, and left to the periodic full scan:
 //   - the kernel's own inotify queue overflow (IN_Q_OVERFLOW): notify
 //     v0.0.0-20250528144937-c7027d4f7465 discards that event in its inotify
-//     backend (watcher_inotify.go, transform). Its reader drains the kernel
-//     queue into goroutines without waiting for consumers, so the kernel
-//     queue overflows only under extreme load;
+//     backend (watcher_inotify.go, transform). notify reads the kernel
+//     queue continuously and hands each event to a goroutine of its own, so
+//     that queue (fs.inotify.max_queued_events) overflows only when the
+//     machine cannot run notify's reader at all;
 //   - a watch notify fails to add for a directory created later (for
 //     example when fs.inotify.max_user_watches is reached mid-run): notify
 //     only logs it in debug builds.

@@ -98,7 +98,7 @@ func Watch(ctx context.Context, root string, opts Options, fn func(Batch)) error
 	}
 	events := make(chan notify.EventInfo, eventBuffer)
 	err = notify.WatchWithFilter(filepath.Join(dir, "..."), events, isInternalPath, notify.All|platformEvents)
-	// notify leaves what it managed to add in place on failure.
+	// Also after a failure: notify may have registered part of the tree.
 	defer notify.Stop(events)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", root, err)

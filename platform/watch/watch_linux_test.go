@@ -3,8 +3,10 @@ package watch
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // inotifyWatches counts the inotify watches this process holds, from
@@ -53,5 +55,30 @@ func TestWatchReleasesInotify(t *testing.T) {
 	}
 	if got := inotifyWatches(t); got != before {
 		t.Errorf("%d inotify watches after stop, %d before", got, before)
+	}
+}
+
+// TestWatchAttributes checks that a change of permissions or times alone,
+// which notify.All does not cover, is reported on Linux.
+func TestWatchAttributes(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{"mode", "times"} {
+		if err := os.WriteFile(filepath.Join(root, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startWatch(t, root, testOpts)
+	if err := os.Chmod(s.path("mode"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := allPaths(t, s.waitCovered(changed("mode"))); !slices.Equal(got, []string{"mode"}) {
+		t.Errorf("after chmod: paths %q, want [mode]", got)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(s.path("times"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if got := allPaths(t, s.waitCovered(changed("times"))); !slices.Equal(got, []string{"times"}) {
+		t.Errorf("after chtimes: paths %q, want [times]", got)
 	}
 }
