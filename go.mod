@@ -3,15 +3,18 @@ module ferry
 go 1.26.0
 
 require (
-	github.com/flynn/noise v1.1.0 // indirect
-	github.com/kardianos/service v1.3.0 // indirect
+	github.com/flynn/noise v1.1.0
+	github.com/kardianos/service v1.3.0
+	github.com/syncthing/notify v0.0.0-20250528144937-c7027d4f7465
+	github.com/zeebo/blake3 v0.2.4
+	go.etcd.io/bbolt v1.4.3
+	golang.org/x/sync v0.25.0
+	golang.org/x/sys v0.50.0
+	golang.org/x/text v0.44.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require (
 	github.com/klauspost/cpuid/v2 v2.0.12 // indirect
-	github.com/syncthing/notify v0.0.0-20250528144937-c7027d4f7465 // indirect
-	github.com/zeebo/blake3 v0.2.4 // indirect
-	go.etcd.io/bbolt v1.4.3 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
-	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -19,10 +19,14 @@
 //
 // For every name the global record is the one with the greatest version
 // vector among the local record and those of the peers the folder is shared
-// with. Concurrent versions are ordered by a rule every device applies the
-// same way: a live file beats a deletion, then the later modification time
-// wins, then the larger device ID. A device whose local version loses keeps
-// it beside the winner as "name.conflict-YYYYMMDD-HHMMSS-<device>.ext" with
-// the loser's version vector, so every device that makes the same copy makes
-// an identical one.
+// with. Concurrent versions that nothing supersedes are ordered by a rule
+// every device applies the same way: a live file beats a deletion, a
+// directory beats a file or symlink, then the later modification time wins,
+// then the larger device ID. A device whose
+// local version loses keeps it beside the winner as
+// "name.conflict-YYYYMMDD-HHMMSS-<device>.ext", with the loser's version
+// vector plus a counter of the copy's own drawn from both, so every device
+// that makes the same copy makes an identical one
+// (and makes none when it already holds that copy; should the name hold
+// something else, "-2", "-3", ... is added before the extension).
 package engine

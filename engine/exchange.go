@@ -16,6 +16,8 @@ func (e *Engine) onPeerUp(in PeerUp) {
 		return
 	}
 	p.connected = true
+	// A needed file that had no source may have one now.
+	e.sync.dirty = true
 	if in.Hello.IndexID != p.index.IndexID {
 		if p.index.IndexID != 0 {
 			e.rd.Writes.DropRemote = append(e.rd.Writes.DropRemote, in.Device)
@@ -52,11 +54,24 @@ func (e *Engine) onPeerUp(in PeerUp) {
 	}
 }
 
+// onPeerDown forgets the connection, and the messages still queued for it:
+// sent on a later connection they would come before the resend that
+// connection starts with, out of sequence order, and make the peer believe
+// it saw records it never got.
 func (e *Engine) onPeerDown(in PeerDown) {
-	if p := e.peers[in.Device]; p != nil {
-		p.connected = false
-		p.sentSeq = 0
+	p := e.peers[in.Device]
+	if p == nil {
+		return
 	}
+	p.connected = false
+	p.sentSeq = 0
+	var keep []Outgoing
+	for _, m := range e.rd.Messages {
+		if m.To != in.Device {
+			keep = append(keep, m)
+		}
+	}
+	e.rd.Messages = keep
 }
 
 // onReceived stores a peer's records and recomputes what is needed.

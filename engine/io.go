@@ -51,7 +51,8 @@ type OpResult struct {
 	Stat     Stat         // what is on disk at Name now (zero after a delete)
 	Conflict *Stat        // the conflict copy made, if any
 	Err      error
-	// NotEmpty says a directory delete failed because it still has entries.
+	// NotEmpty says a directory could not be deleted, or replaced by a file
+	// or symlink, because it still has entries.
 	NotEmpty bool
 	// Changed says the local file changed since the operation was planned.
 	Changed bool

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 
 	"ferry/proto"
@@ -28,6 +30,11 @@ type scanRun struct {
 	walked  bool
 	pending int // hash jobs not yet answered
 	err     error
+	// missing holds the sequence of each local record the walk did not
+	// find. The deletions are recorded when the run finishes, after the
+	// hashed names, so a peer learns a renamed file's new name no later
+	// than the removal of its old one and can copy its blocks locally.
+	missing map[string]int64
 }
 
 func newScanner(e *Engine) *scanner { return &scanner{e: e, settle: make(map[string]int64)} }
@@ -66,8 +73,8 @@ func (s *scanner) tick() {
 			s.request(ScanRequest{})
 		}
 	}
-	for name, due := range s.settle {
-		if now >= due {
+	for _, name := range slices.Sorted(maps.Keys(s.settle)) {
+		if now >= s.settle[name] {
 			delete(s.settle, name)
 			s.request(ScanRequest{Subtree: name})
 		}
@@ -97,6 +104,7 @@ func (s *scanner) finish() {
 		return
 	}
 	s.lastErr = r.err
+	s.deleteMissing(r)
 	for _, id := range r.ids {
 		s.e.rd.Events = append(s.e.rd.Events, ScanDone{ID: id, Err: r.err})
 	}
@@ -130,9 +138,20 @@ func (s *scanner) onScanResult(res ScanResult) {
 		}
 		s.e.localChange(st, nil)
 	}
+	r.missing = make(map[string]int64)
 	for name, en := range s.e.files.entries {
 		if en.local != nil && !en.local.Deleted && covers(r.subtree, name) && !seen[name] {
-			s.e.localDelete(en.local)
+			r.missing[name] = en.local.Sequence
+		}
+	}
+}
+
+// deleteMissing records the deletion of what the walk of r did not find,
+// unless the local record changed since (a pull wrote it meanwhile).
+func (s *scanner) deleteMissing(r *scanRun) {
+	for _, name := range slices.Sorted(maps.Keys(r.missing)) {
+		if l := s.e.files.local(name); l != nil && !l.Deleted && l.Sequence == r.missing[name] {
+			s.e.localDelete(l)
 		}
 	}
 }
@@ -154,26 +173,36 @@ func (s *scanner) onHashResult(res HashResult) {
 }
 
 // changed reports whether st differs from the local record enough to rescan.
-// Directory and symlink modification times are not compared.
+// It must notice every difference a driver's Expect check notices, or an
+// operation refused as changed would be planned again and again. Directory
+// modification times are compared by neither, symlink permissions by
+// neither.
 func changed(l *proto.FileInfo, st Stat) bool {
 	if l == nil || l.Deleted || l.Type != st.Type {
 		return true
 	}
+	moved := l.ModTime != st.ModTime || (l.Inode != 0 && st.Inode != 0 && l.Inode != st.Inode)
 	switch st.Type {
 	case proto.FileTypeFile:
-		return l.Mode != st.Mode || l.Size != st.Size || l.ModTime != st.ModTime ||
-			(l.Inode != 0 && st.Inode != 0 && l.Inode != st.Inode)
+		return l.Mode != st.Mode || l.Size != st.Size || moved
 	case proto.FileTypeDir:
 		return l.Mode != st.Mode
 	default:
-		return l.Target != st.Target
+		return l.Target != st.Target || moved
 	}
 }
 
-// localChange records what a scan found at st.Name. Content identical to the
-// global version adopts that version (a pull whose index write was lost, or
-// the same change made on two devices); content identical to the local
-// record only refreshes its stat; anything else is a new local version.
+// localChange records what a scan found at st.Name. What matches the local
+// record only fills in its inode if that was unknown; anything else is a new
+// local version, a file put in the place of an identical one too (moved
+// back, restored from a backup): were it taken for the recorded version, a
+// deletion of that version whose index write a crash lost would remove it.
+// When the content is that of the global version (a pull whose index write
+// was lost, the same change made on two devices, a file moved back), the new
+// version also supersedes the global one instead of conflicting with it.
+// It never takes over the global version itself: that version may have been
+// superseded by one this device has not seen yet, which would then undo what
+// is on disk here.
 func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	f := proto.FileInfo{
 		Name: st.Name, Type: st.Type, Size: st.Size, ModTime: st.ModTime, Mode: st.Mode,
@@ -184,14 +213,8 @@ func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	}
 	en := e.files.get(st.Name)
 	l := en.local
-	if g, _ := en.global(e.devices); g != nil && g != l && !g.Deleted && proto.SameContent(g, &f) &&
-		(l == nil || !l.Version.Equal(g.Version)) {
-		f.Version, f.ModifiedBy = g.Version.Clone(), g.ModifiedBy
-		e.commitLocal(f)
-		return
-	}
-	if l != nil && proto.SameContent(l, &f) {
-		l.ModTime, l.Inode = f.ModTime, f.Inode
+	if l != nil && proto.SameContent(l, &f) && sameTime(l, &f) && (l.Inode == 0 || l.Inode == f.Inode) {
+		l.Inode = f.Inode
 		e.rd.Writes.Local = append(e.rd.Writes.Local, *l)
 		return
 	}
@@ -199,8 +222,18 @@ func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	if l != nil {
 		base = l.Version
 	}
+	if g, _ := en.global(e.devices); g != nil && !g.Deleted && proto.SameContent(g, &f) {
+		base = base.Merge(g.Version)
+	}
 	f.Version = base.Update(e.cfg.Local.Short(), e.nowSeconds())
 	e.commitLocal(f)
+}
+
+// sameTime reports whether a and b agree on the modification time, which
+// is part of the version of a file or symlink. A directory's changes with
+// its entries and is not compared.
+func sameTime(a, b *proto.FileInfo) bool {
+	return a.Type == proto.FileTypeDir || a.ModTime == b.ModTime
 }
 
 // localDelete records that a local file is gone.

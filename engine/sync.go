@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"path"
 	"slices"
 	"strings"
 
@@ -25,6 +26,7 @@ type syncer struct {
 type pending struct {
 	file proto.FileInfo
 	old  *proto.FileInfo
+	seq  int64 // sequence of the local record when planned, 0 if none
 }
 
 type failure struct {
@@ -81,7 +83,9 @@ func (s *syncer) tick() {
 // schedule hands out operations until the in-flight limit. Directories come
 // first (parents before children), then files and links, and deletions
 // (children before parents) only once nothing else is in flight, so a
-// renamed file's blocks are copied before its old name is removed.
+// renamed file's blocks are copied before its old name is removed. A
+// directory is deleted only once no operation under it is in flight or
+// waiting for a retry.
 func (s *syncer) schedule() {
 	rebuilt := false
 	for len(s.inflight) < s.e.cfg.MaxPulls {
@@ -102,10 +106,31 @@ func (s *syncer) schedule() {
 			if g.Deleted && len(s.inflight) > s.deletes {
 				return // wait for creations to finish
 			}
-			s.plan(name, en)
+			if !g.Deleted || g.Type != proto.FileTypeDir || !s.busyUnder(name) {
+				s.plan(name, en)
+			}
 		}
 		s.queue = s.queue[1:]
 	}
+}
+
+// busyUnder reports whether an operation under directory dir is in flight
+// or waits for a retry: the directory is not empty until it is done, and a
+// delete tried now would fail and resurrect it. The operation's result
+// rebuilds the queue, which brings dir back.
+func (s *syncer) busyUnder(dir string) bool {
+	prefix := dir + "/"
+	for name := range s.inflight {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	for name := range s.failed {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *syncer) rebuild() {
@@ -157,11 +182,7 @@ func (s *syncer) plan(name string, en *entry) {
 		return
 	}
 	expect := expectOf(l)
-	conflict := ""
-	var loser *proto.FileInfo
-	if l != nil && !l.Deleted && l.Type != proto.FileTypeDir && l.Version.Compare(g.Version) == proto.Concurrent {
-		conflict, loser = conflictName(l), l
-	}
+	conflict, loser := s.conflictFor(l, g)
 	var op Op
 	switch {
 	case g.Deleted:
@@ -179,8 +200,39 @@ func (s *syncer) plan(name string, en *entry) {
 		pull.Expect, pull.ConflictName = expect, conflict
 		op = pull
 	}
-	s.inflight[name] = &pending{file: *g, old: loser}
+	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(l)}
 	s.e.rd.Ops = append(s.e.rd.Ops, op)
+}
+
+// conflictFor returns where to keep the local version l, and l, when l is
+// a file or symlink that loses to the concurrent global version g. Nothing
+// is kept twice: when the local record at the conflict name is a copy of l
+// (made here before, or by a peer and pulled), l is just replaced. A name
+// held by something else gets a number; that of a deleted copy is reused.
+func (s *syncer) conflictFor(l, g *proto.FileInfo) (string, *proto.FileInfo) {
+	if l == nil || l.Deleted || l.Type == proto.FileTypeDir || l.Version.Compare(g.Version) != proto.Concurrent {
+		return "", nil
+	}
+	for n := 1; ; n++ {
+		name := numberedConflictName(l, n)
+		c := s.e.files.local(name)
+		switch {
+		case c == nil:
+			return name, l
+		case keeps(c, l, name):
+			return "", nil
+		case c.Deleted:
+			return name, l
+		}
+	}
+}
+
+// keeps reports whether the local record c at the conflict name is a copy
+// of the losing version l made there: the copy's version and l's content.
+// Equal content under another version may be a stale record of a file
+// already moved away.
+func keeps(c, l *proto.FileInfo, name string) bool {
+	return !c.Deleted && c.Version.Equal(copyVersion(l, name)) && proto.SameContent(c, l)
 }
 
 // planPull finds a local source for each block and the connected devices
@@ -203,6 +255,14 @@ func (s *syncer) planPull(g *proto.FileInfo, holders []proto.DeviceID) (PullOp, 
 		}
 	}
 	return op, !missing || len(op.Peers) > 0
+}
+
+// seqOf returns the sequence of the local record l, 0 if there is none.
+func seqOf(l *proto.FileInfo) int64 {
+	if l == nil {
+		return 0
+	}
+	return l.Sequence
 }
 
 // adopt returns g as the new local record, keeping the local inode.
@@ -252,27 +312,68 @@ func (s *syncer) onResult(r OpResult) {
 }
 
 func (s *syncer) done(r OpResult, p *pending) {
+	if seqOf(s.e.files.local(r.Name)) != p.seq {
+		// A scan recorded a change while the operation ran: recording the
+		// planned version now would undo it. What is on disk is for a scan
+		// to record.
+		s.e.scans.request(ScanRequest{Subtree: r.Name})
+		if r.Conflict != nil {
+			s.e.scans.request(ScanRequest{Subtree: r.Conflict.Name})
+		}
+		return
+	}
 	if r.Conflict != nil && p.old != nil {
 		c := p.old.Clone()
 		c.Name, c.Inode = r.Conflict.Name, r.Conflict.Inode
+		c.Version = copyVersion(p.old, c.Name)
 		s.e.commitLocal(c)
 		s.e.rd.Events = append(s.e.rd.Events, ConflictEvent{Name: r.Name, Copy: c.Name})
 	}
 	f := p.file.Clone()
 	f.Inode = r.Stat.Inode
 	s.e.commitLocal(f)
+	if !f.Deleted {
+		s.scanOrphanParents(f.Name)
+	}
 }
 
-// resurrect keeps a directory that a peer deleted but that still holds
-// entries here: a new live version that supersedes the deletion.
-func (s *syncer) resurrect(name string, tomb *proto.FileInfo) {
+// scanOrphanParents asks for a scan of the highest parent directory of name
+// whose global version is deleted or unknown. The driver created it for
+// name's sake; a scan records it, which resurrects a deleted directory that
+// now holds a live entry, and keeps it from being left behind unrecorded.
+func (s *syncer) scanOrphanParents(name string) {
+	top := ""
+	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
+		var g *proto.FileInfo
+		if en := s.e.files.entries[dir]; en != nil {
+			g, _ = en.global(s.e.devices)
+		}
+		if g == nil || g.Deleted {
+			top = dir
+		}
+	}
+	if top != "" {
+		s.e.scans.request(ScanRequest{Subtree: top})
+	}
+}
+
+// resurrect keeps a directory that still holds entries here although a peer
+// deleted it or put a file or symlink in its place: a new live version of
+// it. It supersedes a deletion. It is concurrent with a file or symlink,
+// which loses to it by the conflict rule and is kept as a conflict copy
+// where it is on disk, so no content is lost.
+func (s *syncer) resurrect(name string, other *proto.FileInfo) {
 	l := s.e.files.local(name)
-	if l == nil {
+	if l == nil || l.Type != proto.FileTypeDir {
 		return
 	}
 	f := l.Clone()
 	f.Deleted = false
-	f.Version = tomb.Version.Merge(l.Version).Update(s.e.cfg.Local.Short(), s.e.nowSeconds())
+	base := l.Version
+	if other.Deleted {
+		base = other.Version.Merge(l.Version)
+	}
+	f.Version = base.Update(s.e.cfg.Local.Short(), s.e.nowSeconds())
 	f.ModifiedBy = s.e.cfg.Local.Short()
 	s.e.commitLocal(f)
 }

@@ -59,19 +59,22 @@ func (t *table) dropRemote(dev proto.DeviceID) []string {
 
 // global returns the winning record for e among the local record and those
 // of the given devices, and the devices holding exactly that version.
+//
+// Only records no other record supersedes compete, and among those the
+// conflict rule picks, so the outcome is the same whatever the order of the
+// records: comparing records pairwise with beats is not transitive (a
+// deletion that supersedes an old edit can lose to a concurrent new edit
+// that the old edit beats by time). Among records with equal versions the
+// local one is chosen, else the one of the smallest device ID.
 func (e *entry) global(devices map[proto.DeviceID]bool) (*proto.FileInfo, []proto.DeviceID) {
+	cands := e.candidates(devices)
 	var best *proto.FileInfo
-	consider := func(f *proto.FileInfo) {
+	for _, f := range cands {
+		if superseded(f, cands) {
+			continue
+		}
 		if best == nil || beats(f, best) {
 			best = f
-		}
-	}
-	if e.local != nil {
-		consider(e.local)
-	}
-	for dev, f := range e.remote {
-		if devices[dev] {
-			consider(f)
 		}
 	}
 	if best == nil {
@@ -83,8 +86,38 @@ func (e *entry) global(devices map[proto.DeviceID]bool) (*proto.FileInfo, []prot
 			holders = append(holders, dev)
 		}
 	}
-	slices.SortFunc(holders, func(a, b proto.DeviceID) int { return cmp.Compare(string(a[:]), string(b[:])) })
+	slices.SortFunc(holders, compareDevices)
 	return best, holders
+}
+
+// candidates returns the local record, then those of the given devices in
+// device order.
+func (e *entry) candidates(devices map[proto.DeviceID]bool) []*proto.FileInfo {
+	var out []*proto.FileInfo
+	if e.local != nil {
+		out = append(out, e.local)
+	}
+	devs := make([]proto.DeviceID, 0, len(e.remote))
+	for dev := range e.remote {
+		if devices[dev] {
+			devs = append(devs, dev)
+		}
+	}
+	slices.SortFunc(devs, compareDevices)
+	for _, dev := range devs {
+		out = append(out, e.remote[dev])
+	}
+	return out
+}
+
+// superseded reports whether some record in all has a newer version than f.
+func superseded(f *proto.FileInfo, all []*proto.FileInfo) bool {
+	for _, o := range all {
+		if o.Version.Compare(f.Version) == proto.Greater {
+			return true
+		}
+	}
+	return false
 }
 
 // beats reports whether a should be the global version over b.
@@ -97,3 +130,5 @@ func beats(a, b *proto.FileInfo) bool {
 	}
 	return false
 }
+
+func compareDevices(a, b proto.DeviceID) int { return cmp.Compare(string(a[:]), string(b[:])) }

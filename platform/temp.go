@@ -89,14 +89,28 @@ func (f *Folder) tempRel(tmp *os.File, name string) (string, error) {
 // the temp over name and fsyncs the directory. At no time is a partly
 // written file visible at name. tmp is closed in every case.
 func (f *Folder) CommitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
-	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName); err != nil {
+	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, true); err != nil {
 		return fmt.Errorf("commit %s: %w", name, err)
 	}
 	return nil
 }
 
-func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
-	err := tmp.Sync()
+// CommitSynced is CommitTemp for a caller that commits many files at once:
+// it has already made tmp's data durable (SyncAll) and will make the renames
+// durable (SyncAll again) before relying on them, so neither tmp nor the
+// directory is fsynced here.
+func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
+	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, false); err != nil {
+		return fmt.Errorf("commit %s: %w", name, err)
+	}
+	return nil
+}
+
+func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) error {
+	var err error
+	if durable {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -126,6 +140,9 @@ func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mo
 	}
 	if err := f.root.Rename(rel, name); err != nil {
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(f.root, parentDir(name))
 }

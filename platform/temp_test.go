@@ -165,3 +165,36 @@ func TestCommitTempForeignFile(t *testing.T) {
 		t.Error("committed a temp from another directory")
 	}
 }
+
+func TestCommitSyncedAfterSyncAll(t *testing.T) {
+	f, dir := newFolder(t)
+	tmp, _, err := f.OpenTemp("sub/a.txt", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tmp.Write([]byte("batched")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SyncAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.CommitSynced(tmp, "sub/a.txt", Expect{Absent: true}, 1_600_000_000_000_000_000, 0o640, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SyncAll(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "sub/a.txt"))
+	if err != nil || string(got) != "batched" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, "sub/a.txt"))
+	if st.Mode().Perm() != 0o640 || st.ModTime().UnixNano() != 1_600_000_000_000_000_000 {
+		t.Fatalf("metadata %v %v", st.Mode(), st.ModTime())
+	}
+	// The same checks as CommitTemp: a changed target is refused.
+	tmp2, _, _ := f.OpenTemp("sub/a.txt", "v2")
+	if err := f.CommitSynced(tmp2, "sub/a.txt", Expect{Absent: true}, 0, 0o644, ""); !errors.Is(err, ErrChanged) {
+		t.Fatalf("commit over an unexpected file: %v", err)
+	}
+}

@@ -39,6 +39,7 @@ type folderRunner struct {
 
 	hashes     chan engine.HashOp
 	blockSlots chan struct{} // see folderBlocksInFlight
+	commits    *committer
 
 	waitMu  sync.Mutex
 	waiters map[uint64]chan error
@@ -63,6 +64,7 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 		log:        log.With("folder", cfg.Folder),
 		hashes:     make(chan engine.HashOp, 1024),
 		blockSlots: make(chan struct{}, folderBlocksInFlight),
+		commits:    newCommitter(fs),
 		waiters:    make(map[uint64]chan error),
 	}, nil
 }
@@ -72,6 +74,7 @@ func (r *folderRunner) run(ctx context.Context) error {
 	defer r.work.Wait()
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.work.Go(func() { r.commits.run(workCtx) })
 	for range hashWorkers() {
 		r.work.Go(func() { r.hashWorker(workCtx) })
 	}

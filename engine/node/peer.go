@@ -18,7 +18,7 @@ const (
 	requestTimeout = 60 * time.Second
 	pingEvery      = 30 * time.Second
 	readTimeout    = 3 * pingEvery
-	servePerConn   = 8 // block requests served at once per connection
+	servePerConn   = 32 // block requests served at once per connection
 )
 
 // errNotConnected says a device has no connection now.

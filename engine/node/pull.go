@@ -47,7 +47,10 @@ func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.O
 		tmp.Close()
 		return fmt.Errorf("pull %s: %w", f.Name, err)
 	}
-	if err := r.fs.CommitTemp(tmp, f.Name, ex, f.ModTime, f.Mode, op.ConflictName); err != nil {
+	err = r.commits.commit(ctx, &commitReq{
+		tmp: tmp, name: f.Name, expect: ex, mtime: f.ModTime, mode: f.Mode, conflict: op.ConflictName,
+	})
+	if err != nil {
 		return err
 	}
 	if op.ConflictName != "" {

@@ -60,7 +60,12 @@ func testRunner(t *testing.T, net network) (*folderRunner, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fs.Close() })
-	return &folderRunner{id: "docs", fs: fs, net: net, blockSlots: make(chan struct{}, folderBlocksInFlight)}, dir
+	r := &folderRunner{id: "docs", fs: fs, net: net, blockSlots: make(chan struct{}, folderBlocksInFlight), commits: newCommitter(fs)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.commits.run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r, dir
 }
 
 func testFile(t *testing.T, name string, size int) ([]byte, proto.FileInfo) {

@@ -1,0 +1,396 @@
+package enginetest
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"ferry/engine"
+	"ferry/proto"
+)
+
+var (
+	seedFlag  = flag.Uint64("seed", 0, "run TestSim with this seed only, with a trace on failure")
+	seedsFlag = flag.Int("seeds", 50, "how many seeds TestSim runs")
+	firstFlag = flag.Uint64("firstseed", 1, "the first seed TestSim runs")
+	traceFlag = flag.String("simtrace", "", "with -seed: write the whole trace of the run to this file")
+)
+
+// chaosFaults are the fault profiles of chaos runs until they heal: brief
+// outages, and long partitions with many crashes and failures.
+var chaosFaults = []Faults{
+	{Disconnect: 0.004, Reconnect: 0.02, Forget: 0.2, OpFail: 0.03, Crash: 0.0015, Restart: 0.01},
+	{Disconnect: 0.02, Reconnect: 0.005, Forget: 0.2, OpFail: 0.08, Crash: 0.004, Restart: 0.01},
+}
+
+func TestSim(t *testing.T) {
+	seeds := make([]uint64, 0, *seedsFlag)
+	if *seedFlag != 0 {
+		seeds = append(seeds, *seedFlag)
+	} else {
+		for i := range *seedsFlag {
+			seeds = append(seeds, *firstFlag+uint64(i))
+		}
+	}
+	var total chaosStats
+	for _, seed := range seeds {
+		st, err := runChaos(seed, *seedFlag != 0)
+		if err != nil {
+			t.Errorf("seed %d: %v\nreplay with: go test ./engine/enginetest -run 'TestSim$' -seed=%d", seed, err, seed)
+			if *seedFlag == 0 {
+				replay(t, seed, err)
+			}
+			continue
+		}
+		total.add(st)
+	}
+	t.Logf("%d seeds: %+v", len(seeds), total)
+	if *seedFlag == 0 && (total.crashes == 0 || total.conflicts == 0 || total.disconnects == 0 || total.failedOps == 0) {
+		t.Errorf("the chaos runs did not exercise every fault: %+v", total)
+	}
+}
+
+// replay runs a failed seed again with a trace: it must fail the same way.
+func replay(t *testing.T, seed uint64, first error) {
+	t.Helper()
+	_, err := runChaos(seed, true)
+	if err == nil || !strings.Contains(err.Error(), firstLine(first.Error())) {
+		t.Errorf("seed %d did not replay: first %v, then %v", seed, first, err)
+	}
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func FuzzSim(f *testing.F) {
+	for _, seed := range []uint64{1, 7, 42, 1 << 40} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		if _, err := runChaos(seed, false); err != nil {
+			t.Fatalf("seed %d: %v\nreplay with: go test ./engine/enginetest -run 'TestSim$' -seed=%d", seed, err, seed)
+		}
+	})
+}
+
+// chaosStats counts what a chaos run went through.
+type chaosStats struct {
+	steps, actions, crashes, disconnects, failedOps, conflicts int
+}
+
+func (c *chaosStats) add(o chaosStats) {
+	c.steps += o.steps
+	c.actions += o.actions
+	c.crashes += o.crashes
+	c.disconnects += o.disconnects
+	c.failedOps += o.failedOps
+	c.conflicts += o.conflicts
+}
+
+// runChaos runs chaos for seed; with trace, a failure carries the end of
+// the trace, and -simtrace gets all of it.
+func runChaos(seed uint64, trace bool) (chaosStats, error) {
+	s, st, err := chaos(seed, trace)
+	if s != nil && trace && *traceFlag != "" {
+		_ = os.WriteFile(*traceFlag, []byte(s.Trace()), 0o644)
+	}
+	if err != nil && s != nil && trace {
+		err = fmt.Errorf("%w\ntrace:\n%s", err, tail(s.Trace(), 400))
+	}
+	return st, err
+}
+
+// chaos lets users change the folders of three devices while the network
+// and the devices fail, then heals everything and checks that the devices
+// converge, stay stable, and lost no content that no user replaced.
+func chaos(seed uint64, trace bool) (*Sim, chaosStats, error) {
+	s, err := New(chaosOptions(seed, trace))
+	if err != nil {
+		return nil, chaosStats{}, err
+	}
+	u := &users{s: s, protected: make(map[proto.Hash]string)}
+	for range 60 {
+		for range 1 + s.Rand().IntN(3) {
+			u.act(s.Rand().IntN(3))
+		}
+		s.Run(s.Rand().IntN(250))
+	}
+	st := u.stats()
+	if err := healAndCheck(s, u); err != nil {
+		return s, st, err
+	}
+	st.steps = s.Steps()
+	for i := range 3 {
+		st.conflicts += len(s.Dev(i).Conflicts())
+		for _, ev := range s.Dev(i).Events() {
+			if f, ok := ev.(engine.OpFailed); ok && errors.Is(f.Err, ErrInjected) {
+				st.failedOps++
+			}
+		}
+	}
+	return s, st, nil
+}
+
+// chaosOptions draws the topology and the engines' limits from the seed.
+func chaosOptions(seed uint64, trace bool) Options {
+	cfgRand := rand.New(rand.NewPCG(seed, 1))
+	var links [][2]int // full mesh
+	if cfgRand.IntN(3) == 0 {
+		links = [][2]int{{0, 1}, {1, 2}} // a chain
+	}
+	return Options{
+		Devices: 3, Links: links, Seed: seed, Faults: chaosFaults[cfgRand.IntN(len(chaosFaults))], Trace: trace,
+		Config: func(c *engine.Config) {
+			c.MaxPulls = 1 + cfgRand.IntN(40)
+			c.MaxHashes = 1 + cfgRand.IntN(4)
+			c.BatchFiles = 1 + cfgRand.IntN(5)
+			c.RetryAfter = time.Second
+			if cfgRand.IntN(2) == 0 {
+				c.ScanInterval = 20 * time.Second
+			}
+		},
+	}
+}
+
+func TestSimReplaysExactly(t *testing.T) {
+	for _, seed := range []uint64{3, 459, 1148} {
+		a, _, errA := chaos(seed, true)
+		b, _, errB := chaos(seed, true)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) {
+			t.Errorf("seed %d: first run: %v, second: %v", seed, errA, errB)
+		}
+		ta, tb := strings.Split(a.Trace(), "\n"), strings.Split(b.Trace(), "\n")
+		if len(ta) < 1000 {
+			t.Errorf("seed %d: trace of %d lines, want a run that does something", seed, len(ta))
+		}
+		for i := range min(len(ta), len(tb)) {
+			if ta[i] != tb[i] {
+				t.Fatalf("seed %d: runs differ at line %d:\n%s\n%s", seed, i, ta[i], tb[i])
+			}
+		}
+		if len(ta) != len(tb) {
+			t.Errorf("seed %d: traces of %d and %d lines", seed, len(ta), len(tb))
+		}
+	}
+}
+
+// healAndCheck ends the faults, lets the devices settle and checks the
+// outcome.
+func healAndCheck(s *Sim, u *users) error {
+	if err := s.Heal(); err != nil {
+		return err
+	}
+	s.ScanAll()
+	if err := s.RunUntilQuiet(maxSteps); err != nil {
+		return fmt.Errorf("after healing: %w", err)
+	}
+	if err := s.Converged(); err != nil {
+		return fmt.Errorf("after healing: %w", err)
+	}
+	if err := checkStable(s); err != nil {
+		return err
+	}
+	return u.checkKept()
+}
+
+// checkStable scans every device again: nothing may change.
+func checkStable(s *Sim) error {
+	var before []engine.State
+	for i := range 3 {
+		before = append(before, s.Dev(i).Store.State())
+	}
+	s.ScanAll()
+	if err := s.RunUntilQuiet(maxSteps); err != nil {
+		return fmt.Errorf("rescan: %w", err)
+	}
+	for i := range 3 {
+		if got := s.Dev(i).Store.State().LastSequence; got != before[i].LastSequence {
+			return fmt.Errorf("%s: rescan after converging made new versions: sequence %d -> %d",
+				s.Dev(i).Name, before[i].LastSequence, got)
+		}
+	}
+	return s.Converged()
+}
+
+// Name pools: files, directories and symlinks mostly keep to their own
+// names, and now and then a file is written at a directory's name or a
+// directory made at a file's, so that devices disagree on types too.
+var (
+	filePool = []string{"a.txt", "b.bin", "c", "d1/e.txt", "d1/f.bin", "d1/d2/g.txt", "d3/h.txt", "d3/d4/i"}
+	dirPool  = []string{"d1", "d1/d2", "d3", "d3/d4", "d5"}
+	linkPool = []string{"l1", "d1/l2"}
+)
+
+// users makes random changes on the devices' folders and remembers which
+// content must survive: every content a user wrote, unless a user later
+// replaced or removed it on a device where it was.
+type users struct {
+	s         *Sim
+	n         int
+	protected map[proto.Hash]string // content hash → where it was written
+	actions   int
+}
+
+func (u *users) pick(names []string) string { return names[u.s.Rand().IntN(len(names))] }
+
+// act makes one random change on device i and sometimes scans it.
+func (u *users) act(i int) {
+	u.actions++
+	r := u.s.Rand()
+	switch k := r.IntN(22); {
+	case k < 7:
+		u.write(i, u.pick(filePool))
+	case k < 9:
+		u.appendTo(i)
+	case k < 11:
+		u.remove(i, u.existing(i, proto.FileTypeFile))
+	case k < 12:
+		u.remove(i, u.existing(i, proto.FileTypeDir))
+	case k < 14:
+		u.renameFile(i)
+	case k < 15:
+		u.renameDir(i)
+	case k < 16:
+		_ = u.s.Mkdir(i, u.pick(dirPool))
+	case k < 17:
+		_ = u.s.Symlink(i, u.pick([]string{"a.txt", "../x", "d1"}), u.pick(linkPool))
+	case k < 18:
+		_ = u.s.Chmod(i, u.existing(i, proto.FileTypeFile), u.pickMode(0o644, 0o600, 0o755))
+	case k < 20:
+		_ = u.s.Chmod(i, u.existing(i, proto.FileTypeDir), u.pickMode(0o755, 0o700))
+	case k < 21:
+		u.write(i, u.pick(dirPool)) // a file where others have a directory
+	default:
+		_ = u.s.Mkdir(i, u.pick(filePool)) // and the other way round
+	}
+	if r.IntN(3) > 0 {
+		u.s.Scan(i)
+	}
+}
+
+func (u *users) pickMode(modes ...uint32) uint32 { return modes[u.s.Rand().IntN(len(modes))] }
+
+// existing returns a random name of the given type on device i, "" if none.
+func (u *users) existing(i int, t proto.FileType) string {
+	var names []string
+	for _, n := range u.s.Dev(i).FS.Names() {
+		if st, _ := u.s.Dev(i).FS.Stat(n); st.Type == t {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return u.pick(names)
+}
+
+// newContent returns unique content of a random size (sometimes empty,
+// sometimes several blocks).
+func (u *users) newContent(i int) []byte {
+	u.n++
+	size := u.s.Rand().IntN(3*BlockSize + 500)
+	if u.s.Rand().IntN(10) == 0 {
+		size = 0
+	}
+	return content(fmt.Sprintf("%s-%d", u.s.Dev(i).Name, u.n), size)
+}
+
+func (u *users) protect(data []byte, where string) {
+	if len(data) > 0 {
+		u.protected[blake3.Sum256(data)] = where
+	}
+}
+
+// replaced forgets the protection of what device i's user is about to
+// replace or remove at name and under it.
+func (u *users) replaced(i int, name string) {
+	fs := u.s.Dev(i).FS
+	for _, n := range fs.Names() {
+		if data, ok := fs.ReadFile(n); ok && under(name, n) {
+			delete(u.protected, blake3.Sum256(data))
+		}
+	}
+}
+
+func (u *users) write(i int, name string) {
+	data := u.newContent(i)
+	if st, ok := u.s.Dev(i).FS.Stat(name); ok && st.Type != proto.FileTypeFile {
+		return
+	}
+	u.replaced(i, name)
+	if u.s.Write(i, name, data) == nil {
+		u.protect(data, fmt.Sprintf("%s:%s@%d", u.s.Dev(i).Name, name, u.s.Steps()))
+	}
+}
+
+func (u *users) appendTo(i int) {
+	name := u.existing(i, proto.FileTypeFile)
+	if name == "" {
+		return
+	}
+	u.replaced(i, name)
+	extra := u.newContent(i)
+	if u.s.Append(i, name, append(extra, '!')) == nil {
+		data, _ := u.s.Dev(i).FS.ReadFile(name)
+		u.protect(data, fmt.Sprintf("%s:%s+@%d", u.s.Dev(i).Name, name, u.s.Steps()))
+	}
+}
+
+func (u *users) remove(i int, name string) {
+	if name == "" {
+		return
+	}
+	u.replaced(i, name)
+	_ = u.s.Remove(i, name)
+}
+
+func (u *users) renameFile(i int) {
+	from, to := u.existing(i, proto.FileTypeFile), u.pick(filePool)
+	if from != "" {
+		_ = u.s.Rename(i, from, to)
+	}
+}
+
+func (u *users) renameDir(i int) {
+	from, to := u.existing(i, proto.FileTypeDir), u.pick(dirPool)
+	if from != "" {
+		_ = u.s.Rename(i, from, to)
+	}
+}
+
+// stats counts the faults the run went through, from its trace-free
+// counters.
+func (u *users) stats() chaosStats {
+	return chaosStats{actions: u.actions, crashes: u.s.crashes, disconnects: u.s.drops}
+}
+
+// checkKept fails if a protected content is missing on some device.
+func (u *users) checkKept() error {
+	var errs []error
+	for i := range 3 {
+		have := make(map[proto.Hash]bool)
+		fs := u.s.Dev(i).FS
+		for _, n := range fs.Names() {
+			if data, ok := fs.ReadFile(n); ok {
+				have[blake3.Sum256(data)] = true
+			}
+		}
+		for h, where := range u.protected {
+			if !have[h] {
+				errs = append(errs, fmt.Errorf("%s lost the content written at %s (%x)", u.s.Dev(i).Name, where, h[:4]))
+			}
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
+}

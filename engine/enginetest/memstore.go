@@ -1,0 +1,166 @@
+package enginetest
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	"ferry/engine"
+	"ferry/proto"
+)
+
+// MemStore is an in-memory index: the engine's Store plus the writes a
+// driver commits. Writes are staged and then committed as one transaction;
+// Crash forgets a staged transaction, as a crash before the commit would.
+type MemStore struct {
+	indexID uint64
+	lastSeq int64
+	local   map[string]proto.FileInfo
+	remote  map[proto.DeviceID]map[string]proto.FileInfo
+	peers   map[proto.DeviceID]engine.PeerIndex
+	blocks  map[proto.Hash]map[string]int64 // hash → name → offset, live local files only
+
+	staged []engine.Writes
+}
+
+var _ engine.Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty index whose local index has the given ID.
+func NewMemStore(indexID uint64) *MemStore {
+	return &MemStore{
+		indexID: indexID,
+		local:   make(map[string]proto.FileInfo),
+		remote:  make(map[proto.DeviceID]map[string]proto.FileInfo),
+		peers:   make(map[proto.DeviceID]engine.PeerIndex),
+		blocks:  make(map[proto.Hash]map[string]int64),
+	}
+}
+
+// State returns what an engine needs to start from this index.
+func (m *MemStore) State() engine.State {
+	return engine.State{IndexID: m.indexID, LastSequence: m.lastSeq, Peers: maps.Clone(m.peers)}
+}
+
+// Apply commits w as one transaction.
+func (m *MemStore) Apply(w engine.Writes) {
+	m.Stage(w)
+	m.Commit()
+}
+
+// Stage adds w to the open transaction.
+func (m *MemStore) Stage(w engine.Writes) { m.staged = append(m.staged, cloneWrites(w)) }
+
+// Commit makes the staged writes durable, in the order they were staged.
+func (m *MemStore) Commit() {
+	for _, w := range m.staged {
+		m.apply(w)
+	}
+	m.staged = nil
+}
+
+// Crash forgets the open transaction.
+func (m *MemStore) Crash() { m.staged = nil }
+
+// apply writes drops, remote records, local records and peer positions, in
+// that order.
+func (m *MemStore) apply(w engine.Writes) {
+	for _, dev := range w.DropRemote {
+		delete(m.remote, dev)
+	}
+	for _, r := range w.Remote {
+		if m.remote[r.Device] == nil {
+			m.remote[r.Device] = make(map[string]proto.FileInfo)
+		}
+		m.remote[r.Device][r.File.Name] = r.File
+	}
+	for _, f := range w.Local {
+		m.putLocal(f)
+	}
+	maps.Copy(m.peers, w.Peers)
+}
+
+// putLocal stores a local record and keeps the block map in step with it.
+func (m *MemStore) putLocal(f proto.FileInfo) {
+	if old, ok := m.local[f.Name]; ok && old.IsFile() {
+		for _, b := range old.Blocks {
+			delete(m.blocks[b.Hash], old.Name)
+			if len(m.blocks[b.Hash]) == 0 {
+				delete(m.blocks, b.Hash)
+			}
+		}
+	}
+	m.local[f.Name] = f
+	m.lastSeq = max(m.lastSeq, f.Sequence)
+	if !f.IsFile() {
+		return
+	}
+	for _, b := range f.Blocks {
+		if m.blocks[b.Hash] == nil {
+			m.blocks[b.Hash] = make(map[string]int64)
+		}
+		if _, ok := m.blocks[b.Hash][f.Name]; !ok {
+			m.blocks[b.Hash][f.Name] = b.Offset
+		}
+	}
+}
+
+// Each calls fn for every committed record: local ones (zero device) by
+// name, then each peer's by device and name.
+func (m *MemStore) Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error {
+	for _, name := range slices.Sorted(maps.Keys(m.local)) {
+		if err := fn(proto.DeviceID{}, m.local[name].Clone()); err != nil {
+			return err
+		}
+	}
+	devs := slices.SortedFunc(maps.Keys(m.remote), compareDevices)
+	for _, dev := range devs {
+		files := m.remote[dev]
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			if err := fn(dev, files[name].Clone()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// BlockSource returns the first name, in lexical order, of a live local
+// file holding a block with hash h.
+func (m *MemStore) BlockSource(h proto.Hash) (string, int64, bool, error) {
+	names := m.blocks[h]
+	if len(names) == 0 {
+		return "", 0, false, nil
+	}
+	name := slices.Min(slices.Collect(maps.Keys(names)))
+	return name, names[name], true, nil
+}
+
+// Local returns the committed local record for name.
+func (m *MemStore) Local(name string) (proto.FileInfo, bool) {
+	f, ok := m.local[name]
+	return f.Clone(), ok
+}
+
+// Remote returns the committed record of dev for name.
+func (m *MemStore) Remote(dev proto.DeviceID, name string) (proto.FileInfo, bool) {
+	f, ok := m.remote[dev][name]
+	return f.Clone(), ok
+}
+
+// Peer returns the committed position in dev's index.
+func (m *MemStore) Peer(dev proto.DeviceID) engine.PeerIndex { return m.peers[dev] }
+
+func compareDevices(a, b proto.DeviceID) int { return cmp.Compare(string(a[:]), string(b[:])) }
+
+// cloneWrites deep-copies w so later changes by the engine cannot reach the
+// staged transaction.
+func cloneWrites(w engine.Writes) engine.Writes {
+	out := engine.Writes{DropRemote: slices.Clone(w.DropRemote), Peers: maps.Clone(w.Peers)}
+	for _, r := range w.Remote {
+		out.Remote = append(out.Remote, engine.RemoteFile{Device: r.Device, File: r.File.Clone()})
+	}
+	for _, f := range w.Local {
+		out.Local = append(out.Local, f.Clone())
+	}
+	return out
+}

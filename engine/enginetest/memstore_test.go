@@ -1,0 +1,61 @@
+package enginetest
+
+import (
+	"testing"
+
+	"ferry/engine"
+	"ferry/proto"
+)
+
+func fileRec(name string, seq int64, data []byte) proto.FileInfo {
+	return proto.FileInfo{Name: name, Size: int64(len(data)), Sequence: seq, Blocks: Blocks(data), Version: proto.Vector{{ID: 1, Value: uint64(seq)}}}
+}
+
+func TestMemStoreBlockMap(t *testing.T) {
+	m := NewMemStore(42)
+	a := content("a", 2*BlockSize+10)
+	m.Apply(engine.Writes{Local: []proto.FileInfo{fileRec("x", 1, a), fileRec("w", 2, a)}})
+	blocks := Blocks(a)
+	if name, off, ok, _ := m.BlockSource(blocks[1].Hash); !ok || name != "w" || off != BlockSize {
+		t.Errorf("block 1 at %q %d %t, want the first name holding it, w, at %d", name, off, ok, BlockSize)
+	}
+	// Replacing and deleting records drops their blocks.
+	gone := fileRec("w", 3, nil)
+	gone.Deleted = true
+	m.Apply(engine.Writes{Local: []proto.FileInfo{fileRec("x", 4, []byte("other")), gone}})
+	if _, _, ok, _ := m.BlockSource(blocks[0].Hash); ok {
+		t.Error("blocks of replaced and deleted files are still sources")
+	}
+	if name, _, ok, _ := m.BlockSource(Blocks([]byte("other"))[0].Hash); !ok || name != "x" {
+		t.Errorf("new block at %q %t, want x", name, ok)
+	}
+	if st := m.State(); st.IndexID != 42 || st.LastSequence != 4 {
+		t.Errorf("state %+v, want index 42 and sequence 4", st)
+	}
+}
+
+func TestMemStoreTransactions(t *testing.T) {
+	m := NewMemStore(1)
+	p := deviceID(1)
+	m.Apply(engine.Writes{
+		Remote: []engine.RemoteFile{{Device: p, File: fileRec("r", 1, nil)}},
+		Peers:  map[proto.DeviceID]engine.PeerIndex{p: {IndexID: 9, Sequence: 1}},
+	})
+	m.Stage(engine.Writes{Local: []proto.FileInfo{fileRec("lost", 5, nil)}, DropRemote: []proto.DeviceID{p}})
+	m.Crash()
+	if _, ok := m.Local("lost"); ok {
+		t.Error("a staged write survived the crash")
+	}
+	if _, ok := m.Remote(p, "r"); !ok || m.Peer(p).Sequence != 1 {
+		t.Error("a staged drop survived the crash")
+	}
+	m.Apply(engine.Writes{DropRemote: []proto.DeviceID{p}, Remote: []engine.RemoteFile{{Device: p, File: fileRec("s", 1, nil)}}})
+	var seen []string
+	_ = m.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
+		seen = append(seen, f.Name)
+		return nil
+	})
+	if len(seen) != 1 || seen[0] != "s" {
+		t.Errorf("records %v after drop then write, want only s", seen)
+	}
+}

@@ -1,0 +1,122 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"ferry/platform"
+)
+
+// maxCommitBatch bounds how many files one batch makes visible.
+const maxCommitBatch = 512
+
+// commitReq asks for a filled temp file to become the file at name.
+type commitReq struct {
+	tmp      *os.File
+	name     string
+	expect   platform.Expect
+	mtime    int64
+	mode     uint32
+	conflict string
+	done     chan error
+}
+
+// committer makes pulled files visible in batches: one filesystem sync for
+// the data of every temp file in the batch, the checks and renames, then one
+// sync for the renames. Syncing per batch instead of two fsyncs per file is
+// what makes many small files fast; the order (data durable before rename,
+// rename durable before the index records it) is the same.
+type committer struct {
+	fs      *platform.Folder
+	reqs    chan *commitReq
+	stopped chan struct{} // closed when run returns
+}
+
+func newCommitter(fs *platform.Folder) *committer {
+	return &committer{fs: fs, reqs: make(chan *commitReq, maxCommitBatch), stopped: make(chan struct{})}
+}
+
+// commit hands req to the committer and waits for the outcome.
+func (c *committer) commit(ctx context.Context, req *commitReq) error {
+	req.done = make(chan error, 1)
+	select {
+	case c.reqs <- req:
+	case <-ctx.Done():
+		req.tmp.Close()
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-c.stopped:
+		c.drain() // answers req if run stopped before taking it
+		return <-req.done
+	}
+}
+
+// run commits batches until ctx ends.
+func (c *committer) run(ctx context.Context) {
+	defer close(c.stopped)
+	for {
+		var batch []*commitReq
+		select {
+		case <-ctx.Done():
+			c.drain()
+			return
+		case req := <-c.reqs:
+			batch = append(batch, req)
+		}
+	more:
+		for len(batch) < maxCommitBatch {
+			select {
+			case req := <-c.reqs:
+				batch = append(batch, req)
+			default:
+				break more
+			}
+		}
+		c.commitBatch(batch)
+	}
+}
+
+func (c *committer) commitBatch(batch []*commitReq) {
+	if err := c.fs.SyncAll(); err != nil {
+		if !errors.Is(err, errors.ErrUnsupported) {
+			for _, r := range batch {
+				r.tmp.Close()
+				r.done <- err
+			}
+			return
+		}
+		for _, r := range batch {
+			r.done <- c.fs.CommitTemp(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
+		}
+		return
+	}
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		errs[i] = c.fs.CommitSynced(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
+	}
+	syncErr := c.fs.SyncAll()
+	for i, r := range batch {
+		if errs[i] == nil {
+			errs[i] = syncErr
+		}
+		r.done <- errs[i]
+	}
+}
+
+// drain fails what is still queued when the folder stops; the temp files
+// stay and a later pull reuses them.
+func (c *committer) drain() {
+	for {
+		select {
+		case r := <-c.reqs:
+			r.tmp.Close()
+			r.done <- context.Canceled
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"errors"
+	"testing"
+
+	"ferry/proto"
+)
+
+func TestConflictFor(t *testing.T) {
+	loser := proto.FileInfo{Name: "x.txt", ModTime: 0, ModifiedBy: devL.Short(), Version: vec(0x11, 5, 0x22, 1)}
+	winner := &proto.FileInfo{Name: "x.txt", ModTime: 9, Version: vec(0x22, 2)}
+	first, second := conflictName(&loser), numberedConflictName(&loser, 2)
+	at := func(name string, v proto.Vector, deleted bool) proto.FileInfo {
+		return proto.FileInfo{Name: name, Version: v, Deleted: deleted, ModifiedBy: devL.Short()}
+	}
+	for _, tc := range []struct {
+		name   string
+		local  []proto.FileInfo
+		global *proto.FileInfo
+		want   string
+		keep   bool
+	}{
+		{name: "free name", global: winner, want: first, keep: true},
+		{name: "older local version: no conflict", global: &proto.FileInfo{Name: "x.txt", Version: vec(0x11, 6, 0x22, 1)}},
+		{name: "copy already made", local: []proto.FileInfo{at(first, copyVersion(&loser, first), false)}, global: winner},
+		{name: "loser's vector at the name", local: []proto.FileInfo{at(first, loser.Version, false)}, global: winner, want: second, keep: true},
+		{name: "copy edited since", local: []proto.FileInfo{at(first, vec(0x11, 7, 0x22, 1), false)}, global: winner, want: second, keep: true},
+		{name: "copy deleted since", local: []proto.FileInfo{at(first, vec(0x11, 7, 0x22, 1), true)}, global: winner, want: first, keep: true},
+		{name: "deleted copy", local: []proto.FileInfo{at(first, copyVersion(&loser, first), true)}, global: winner, want: first, keep: true},
+		{
+			// Same content is not enough: the record may be stale.
+			name:   "name taken by another version",
+			local:  []proto.FileInfo{at(first, vec(0x11, 3), false)},
+			global: winner, want: second, keep: true,
+		},
+		{
+			name:   "copy's vector, other content",
+			local:  []proto.FileInfo{{Name: first, Size: 9, Version: copyVersion(&loser, first)}},
+			global: winner, want: second, keep: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &testStore{local: append([]proto.FileInfo{loser}, tc.local...)}
+			e := newTestEngine(t, st)
+			l := e.files.local("x.txt")
+			got, kept := e.sync.conflictFor(l, tc.global)
+			if got != tc.want || (kept != nil) != tc.keep {
+				t.Errorf("conflictFor = %q, %v; want %q, keep %t", got, kept, tc.want, tc.keep)
+			}
+		})
+	}
+}
+
+func TestDirectoryDeleteWaitsForChildren(t *testing.T) {
+	d := proto.FileInfo{Name: "d", Type: proto.FileTypeDir, Mode: 0o755, Version: vec(0x22, 1), Sequence: 1}
+	f := proto.FileInfo{Name: "d/f", Mode: 0o644, Version: vec(0x22, 1), Sequence: 2}
+	dGone, fGone := d, f
+	dGone.Deleted, dGone.Version, dGone.Sequence = true, vec(0x22, 2), 3
+	fGone.Deleted, fGone.Version, fGone.Sequence = true, vec(0x22, 2), 4
+	e := newTestEngine(t, &testStore{local: []proto.FileInfo{d, f}})
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	e.Advance()
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{dGone, fGone}}})
+	dels := opsOf[DeleteOp](e.Ready())
+	if len(dels) != 1 || dels[0].File.Name != "d/f" {
+		t.Fatalf("deletes %v, want only d/f while it is in flight", dels)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "d/f", Version: fGone.Version})
+	dels = opsOf[DeleteOp](e.Ready())
+	if len(dels) != 1 || dels[0].File.Name != "d" {
+		t.Fatalf("deletes %v after d/f, want d", dels)
+	}
+}
+
+func TestOrphanParentIsScanned(t *testing.T) {
+	dGone := proto.FileInfo{Name: "d", Type: proto.FileTypeDir, Deleted: true, Version: vec(0x22, 2), Sequence: 1}
+	f := proto.FileInfo{Name: "d/e/f", Mode: 0o644, Version: vec(0x33, 1), Sequence: 2}
+	e := newTestEngine(t, &testStore{local: []proto.FileInfo{dGone}})
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	e.Advance()
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{f}}})
+	pulls := opsOf[PullOp](e.Ready())
+	if len(pulls) != 1 {
+		t.Fatalf("pulls %v, want d/e/f", pulls)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "d/e/f", Version: f.Version, Stat: Stat{Name: "d/e/f", Inode: 3}})
+	scans := opsOf[ScanOp](e.Ready())
+	if len(scans) != 1 || scans[0].Subtree != "d" {
+		t.Errorf("scans %v, want one of d, the deleted directory the pull recreated", scans)
+	}
+}
+
+func TestNotEmptyDirectoryIsKept(t *testing.T) {
+	d := proto.FileInfo{Name: "d", Type: proto.FileTypeDir, Mode: 0o755, Version: vec(0x22, 1), Sequence: 1}
+	for _, tc := range []struct {
+		name  string
+		other proto.FileInfo
+		want  proto.Ordering // of the kept directory's version to other's
+	}{
+		{"deleted", proto.FileInfo{Name: "d", Type: proto.FileTypeDir, Deleted: true, Version: vec(0x22, 1, 0x33, 1)}, proto.Greater},
+		// The file must not lose its content: it stays concurrent, loses
+		// by the conflict rule, and is kept as a conflict copy.
+		{"replaced by a file", proto.FileInfo{Name: "d", Size: 1, Mode: 0o644, Version: vec(0x22, 1, 0x33, 1),
+			Blocks: []proto.Block{{Size: 1}}}, proto.Concurrent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestEngine(t, &testStore{local: []proto.FileInfo{d}})
+			e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+			e.Advance()
+			other := tc.other
+			other.Sequence = 5
+			e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{other}}})
+			if len(e.Ready().Ops) != 1 {
+				t.Fatalf("ops %v, want one for d", e.Ready().Ops)
+			}
+			e.Advance()
+			e.Step(OpResult{Name: "d", Version: other.Version, NotEmpty: true, Err: errNotEmptyTest})
+			l := e.files.local("d")
+			if l.Deleted || l.Type != proto.FileTypeDir || l.Version.Compare(other.Version) != tc.want {
+				t.Errorf("kept %v, want a live directory %v to %v", l, tc.want, other.Version)
+			}
+			if g, _ := e.files.entries["d"].global(e.devices); g != l {
+				t.Errorf("global %v, want the kept directory", g)
+			}
+		})
+	}
+}
+
+var errNotEmptyTest = errors.New("directory not empty")

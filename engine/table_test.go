@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"slices"
+	"testing"
+
+	"ferry/proto"
+)
+
+func TestBeats(t *testing.T) {
+	f := func(mtime int64, deleted bool, v proto.Vector) *proto.FileInfo {
+		return &proto.FileInfo{Name: "x", ModTime: mtime, Deleted: deleted, Version: v, ModifiedBy: dev(0x11).Short()}
+	}
+	for _, tc := range []struct {
+		name string
+		a, b *proto.FileInfo
+		want bool
+	}{
+		{"newer", f(1, false, vec(0x11, 2)), f(9, false, vec(0x11, 1)), true},
+		{"older", f(9, false, vec(0x11, 1)), f(1, false, vec(0x11, 2)), false},
+		{"equal", f(1, false, vec(0x11, 1)), f(1, false, vec(0x11, 1)), false},
+		{"newer deletion", f(1, true, vec(0x11, 2)), f(1, false, vec(0x11, 1)), true},
+		{"concurrent, later", f(2, false, vec(0x11, 1)), f(1, false, vec(0x22, 1)), true},
+		{"concurrent, earlier", f(1, false, vec(0x11, 1)), f(2, false, vec(0x22, 1)), false},
+		{"concurrent edit over deletion", f(1, false, vec(0x11, 1)), f(2, true, vec(0x22, 1)), true},
+	} {
+		if got := beats(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: beats = %t, want %t", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestGlobal(t *testing.T) {
+	file := func(mtime int64, deleted bool, v proto.Vector) *proto.FileInfo {
+		return &proto.FileInfo{Name: "x", ModTime: mtime, Deleted: deleted, Version: v}
+	}
+	old := file(5, false, vec(0x11, 1))            // an early edit
+	tomb := file(5, true, vec(0x11, 2))            // its deletion
+	edit := file(3, false, vec(0x22, 1))           // concurrent with both, earlier mtime
+	newer := file(1, false, vec(0x11, 2, 0x22, 1)) // supersedes everything
+	same := file(9, false, vec(0x11, 2, 0x22, 1))  // equal version to newer
+	all := map[proto.DeviceID]bool{devP: true, devQ: true}
+	for _, tc := range []struct {
+		name    string
+		local   *proto.FileInfo
+		remote  map[proto.DeviceID]*proto.FileInfo
+		devices map[proto.DeviceID]bool
+		want    *proto.FileInfo
+		holders []proto.DeviceID
+	}{
+		{name: "nothing", devices: all},
+		{name: "local only", local: old, devices: all, want: old},
+		{name: "newer remote", local: old, remote: map[proto.DeviceID]*proto.FileInfo{devP: tomb}, devices: all, want: tomb, holders: []proto.DeviceID{devP}},
+		{name: "edit beats concurrent deletion", local: tomb, remote: map[proto.DeviceID]*proto.FileInfo{devP: edit}, devices: all, want: edit, holders: []proto.DeviceID{devP}},
+		{
+			// Pairwise, old beats edit (later mtime), tomb supersedes old,
+			// and edit beats tomb: only records nothing supersedes compete.
+			name: "not transitive pairwise", local: tomb,
+			remote:  map[proto.DeviceID]*proto.FileInfo{devP: edit, devQ: old},
+			devices: all, want: edit, holders: []proto.DeviceID{devP},
+		},
+		{
+			name: "equal versions: local preferred", local: newer,
+			remote:  map[proto.DeviceID]*proto.FileInfo{devP: same, devQ: same},
+			devices: all, want: newer, holders: []proto.DeviceID{devP, devQ},
+		},
+		{
+			name:    "equal versions: smallest device preferred",
+			remote:  map[proto.DeviceID]*proto.FileInfo{devQ: same, devP: newer},
+			devices: all, want: newer, holders: []proto.DeviceID{devP, devQ},
+		},
+		{
+			name: "unshared device ignored", local: old,
+			remote:  map[proto.DeviceID]*proto.FileInfo{devP: tomb},
+			devices: map[proto.DeviceID]bool{devQ: true}, want: old,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Map order varies between runs: ask many times.
+			for range 20 {
+				en := &entry{local: tc.local, remote: tc.remote}
+				got, holders := en.global(tc.devices)
+				if got != tc.want {
+					t.Fatalf("global %v, want %v", got, tc.want)
+				}
+				if !slices.Equal(holders, tc.holders) {
+					t.Fatalf("holders %v, want %v", holders, tc.holders)
+				}
+			}
+		})
+	}
+}
