@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"ferry/platform"
 )
 
-// maxCommitBatch bounds how many files one batch makes visible.
-const maxCommitBatch = 512
+const (
+	// maxCommitBatch bounds how many files one batch makes visible.
+	maxCommitBatch = 512
+	// commitWindow is how long a batch waits for more files.
+	commitWindow = 20 * time.Millisecond
+)
 
 // commitReq asks for a filled temp file to become the file at name.
 type commitReq struct {
@@ -67,17 +72,28 @@ func (c *committer) run(ctx context.Context) {
 		case req := <-c.reqs:
 			batch = append(batch, req)
 		}
-	more:
-		for len(batch) < maxCommitBatch {
-			select {
-			case req := <-c.reqs:
-				batch = append(batch, req)
-			default:
-				break more
-			}
-		}
+		batch = c.gather(ctx, batch)
 		c.commitBatch(batch)
 	}
+}
+
+// gather adds to batch what arrives within commitWindow, so a stream of
+// small files is synced in large groups instead of one sync after another
+// (each sync stalls file creation on some filesystems).
+func (c *committer) gather(ctx context.Context, batch []*commitReq) []*commitReq {
+	t := time.NewTimer(commitWindow)
+	defer t.Stop()
+	for len(batch) < maxCommitBatch {
+		select {
+		case req := <-c.reqs:
+			batch = append(batch, req)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
 }
 
 func (c *committer) commitBatch(batch []*commitReq) {
