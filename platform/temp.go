@@ -52,12 +52,17 @@ func (f *Folder) OpenTemp(name, tag string) (tmp *os.File, existed bool, err err
 		return nil, false, fmt.Errorf("open temp: %w", err)
 	}
 	tn := f.TempName(name, tag)
-	if dir := parentDir(name); dir != "." {
-		if err := f.root.MkdirAll(dir, 0o755); err != nil {
-			return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
-		}
-	}
 	tmp, err = f.root.OpenFile(tn, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Parents are made only when missing: most pulls land in an
+		// existing directory, and the walk MkdirAll does costs syscalls.
+		if dir := parentDir(name); dir != "." {
+			if err := f.root.MkdirAll(dir, 0o755); err != nil {
+				return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
+			}
+		}
+		tmp, err = f.root.OpenFile(tn, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	}
 	if err == nil {
 		return tmp, false, nil
 	}
@@ -107,8 +112,9 @@ func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, 
 }
 
 func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) error {
-	var err error
-	if durable {
+	// Permission bits through the open file: no path walk.
+	err := tmp.Chmod(fs.FileMode(mode & 0o777))
+	if durable && err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -129,7 +135,7 @@ func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mo
 	if err != nil {
 		return err
 	}
-	if err := f.setMeta(rel, mtime, mode); err != nil {
+	if err := f.root.Chtimes(rel, time.Time{}, time.Unix(0, mtime)); err != nil {
 		return err
 	}
 	if err := f.check(name, e); err != nil {
