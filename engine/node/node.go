@@ -260,7 +260,7 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 		Folder: f.ID, Local: n.id, Type: t, Devices: f.Devices, ScanInterval: iv,
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
-		MaxPulls: 256, MaxHashes: 1024,
+		MaxPulls: 512, MaxHashes: 1024,
 	}
 }
 
