@@ -35,6 +35,11 @@ type scanRun struct {
 	// hashed names, so a peer learns a renamed file's new name no later
 	// than the removal of its old one and can copy its blocks locally.
 	missing map[string]int64
+	// startSeq is the local sequence when the walk was asked for. A record
+	// with a later sequence was written by this engine while the walk ran
+	// (a pull finished): what the walk saw of it may predate that write,
+	// so this scan leaves it alone and the next one looks again.
+	startSeq int64
 }
 
 func newScanner(e *Engine) *scanner { return &scanner{e: e, settle: make(map[string]int64)} }
@@ -88,6 +93,7 @@ func (s *scanner) busy() bool { return s.run != nil || len(s.queue) > 0 }
 func (s *scanner) schedule() {
 	if s.run == nil && len(s.queue) > 0 {
 		s.run, s.queue = s.queue[0], s.queue[1:]
+		s.run.startSeq = s.e.seq
 		s.e.rd.Ops = append(s.e.rd.Ops, ScanOp{Subtree: s.run.subtree})
 	}
 	for s.hashing < s.e.cfg.MaxHashes && len(s.hashQ) > 0 {
@@ -128,7 +134,7 @@ func (s *scanner) onScanResult(res ScanResult) {
 	for _, st := range res.Entries {
 		seen[st.Name] = true
 		l := s.e.files.local(st.Name)
-		if !changed(l, st) {
+		if !changed(l, st) || l != nil && l.Sequence > r.startSeq {
 			continue
 		}
 		if st.Type == proto.FileTypeFile {
@@ -140,7 +146,7 @@ func (s *scanner) onScanResult(res ScanResult) {
 	}
 	r.missing = make(map[string]int64)
 	for name, en := range s.e.files.entries {
-		if en.local != nil && !en.local.Deleted && covers(r.subtree, name) && !seen[name] {
+		if en.local != nil && !en.local.Deleted && covers(r.subtree, name) && !seen[name] && en.local.Sequence <= r.startSeq {
 			r.missing[name] = en.local.Sequence
 		}
 	}
