@@ -11,6 +11,7 @@ import (
 	"ferry/engine"
 	"ferry/index"
 	"ferry/platform"
+	"ferry/platform/watch"
 	"ferry/proto"
 )
 
@@ -75,6 +76,7 @@ func (r *folderRunner) run(ctx context.Context) error {
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.work.Go(func() { r.commits.run(workCtx) })
+	r.work.Go(func() { r.watch(workCtx) })
 	for range hashWorkers() {
 		r.work.Go(func() { r.hashWorker(workCtx) })
 	}
@@ -243,4 +245,20 @@ func (s storeView) Each(fn func(proto.DeviceID, proto.FileInfo) error) error { r
 
 func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
 	return s.f.BlockSource(h)
+}
+
+// watch turns file system events into scans of the changed subtrees. When
+// the folder cannot be watched, periodic scans still find every change.
+func (r *folderRunner) watch(ctx context.Context) {
+	err := watch.Watch(ctx, r.fs.Path(), watch.Options{Logger: r.log}, func(b watch.Batch) {
+		if b.Overflow {
+			r.log.Warn("file system events were lost; scanning the whole folder")
+		}
+		for _, p := range b.Paths {
+			r.in.put(engine.ScanRequest{Subtree: p})
+		}
+	})
+	if err != nil && ctx.Err() == nil {
+		r.log.Warn("cannot watch the folder for changes; relying on periodic scans", "err", err)
+	}
 }
