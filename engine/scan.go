@@ -15,7 +15,7 @@ var ErrFileChanging = errors.New("file changed while being read")
 // scanner plans scans: one walk at a time, then hashing of what changed.
 type scanner struct {
 	e       *Engine
-	queue   []*scanRun
+	next    *scanRun // requests waiting for the running scan, merged
 	run     *scanRun
 	hashQ   []Stat
 	hashing int
@@ -24,11 +24,15 @@ type scanner struct {
 	lastErr error            // of the last finished scan
 }
 
+// scanRun is one scan: the walks of one or more subtrees, then the hashing
+// of what changed. Requests that arrive while a scan runs are merged into
+// the next one, so a rename reported as two paths (old and new) is one run
+// and its deletion is recorded after the new name is hashed.
 type scanRun struct {
-	subtree string
-	ids     []uint64
-	walked  bool
-	pending int // hash jobs not yet answered
+	subtrees []string // minimal: none inside another
+	ids      []uint64
+	walks    int // walks not yet answered
+	pending  int // hash jobs not yet answered
 	err     error
 	// missing holds the sequence of each local record the walk did not
 	// find. The deletions are recorded when the run finishes, after the
@@ -44,17 +48,27 @@ type scanRun struct {
 
 func newScanner(e *Engine) *scanner { return &scanner{e: e, settle: make(map[string]int64)} }
 
-// request queues a scan, folding it into a queued scan that covers it.
+// request adds a scan of r.Subtree to the next run.
 func (s *scanner) request(r ScanRequest) {
-	for _, q := range s.queue {
-		if covers(q.subtree, r.Subtree) {
-			q.addID(r.ID)
+	if s.next == nil {
+		s.next = &scanRun{}
+	}
+	s.next.add(r.Subtree)
+	s.next.addID(r.ID)
+}
+
+// add includes subtree, keeping the list minimal.
+func (r *scanRun) add(subtree string) {
+	kept := r.subtrees[:0]
+	for _, t := range r.subtrees {
+		if covers(t, subtree) {
 			return
 		}
+		if !covers(subtree, t) {
+			kept = append(kept, t)
+		}
 	}
-	q := &scanRun{subtree: r.Subtree}
-	q.addID(r.ID)
-	s.queue = append(s.queue, q)
+	r.subtrees = append(kept, subtree)
 }
 
 func (r *scanRun) addID(id uint64) {
@@ -87,14 +101,19 @@ func (s *scanner) tick() {
 }
 
 // busy reports whether a scan is running or queued.
-func (s *scanner) busy() bool { return s.run != nil || len(s.queue) > 0 }
+func (s *scanner) busy() bool { return s.run != nil || s.next != nil }
 
 // schedule starts the next walk and hands out hash jobs.
 func (s *scanner) schedule() {
-	if s.run == nil && len(s.queue) > 0 {
-		s.run, s.queue = s.queue[0], s.queue[1:]
+	if s.run == nil && s.next != nil {
+		s.run, s.next = s.next, nil
 		s.run.startSeq = s.e.seq
-		s.e.rd.Ops = append(s.e.rd.Ops, ScanOp{Subtree: s.run.subtree})
+		s.run.walks = len(s.run.subtrees)
+		s.run.missing = make(map[string]int64)
+		slices.Sort(s.run.subtrees)
+		for _, t := range s.run.subtrees {
+			s.e.rd.Ops = append(s.e.rd.Ops, ScanOp{Subtree: t})
+		}
 	}
 	for s.hashing < s.e.cfg.MaxHashes && len(s.hashQ) > 0 {
 		s.e.rd.Ops = append(s.e.rd.Ops, HashOp{Stat: s.hashQ[0]})
@@ -106,7 +125,7 @@ func (s *scanner) schedule() {
 
 func (s *scanner) finish() {
 	r := s.run
-	if r == nil || !r.walked || r.pending > 0 {
+	if r == nil || r.walks > 0 || r.pending > 0 {
 		return
 	}
 	s.lastErr = r.err
@@ -123,7 +142,7 @@ func (s *scanner) onScanResult(res ScanResult) {
 	if r == nil {
 		return
 	}
-	r.walked = true
+	r.walks--
 	if res.Err != nil {
 		// A folder that cannot be walked is not a folder whose files were
 		// all deleted: change nothing.
@@ -144,9 +163,8 @@ func (s *scanner) onScanResult(res ScanResult) {
 		}
 		s.e.localChange(st, nil)
 	}
-	r.missing = make(map[string]int64)
 	for name, en := range s.e.files.entries {
-		if en.local != nil && !en.local.Deleted && covers(r.subtree, name) && !seen[name] && en.local.Sequence <= r.startSeq {
+		if en.local != nil && !en.local.Deleted && covers(res.Subtree, name) && !seen[name] && en.local.Sequence <= r.startSeq {
 			r.missing[name] = en.local.Sequence
 		}
 	}
