@@ -33,7 +33,7 @@ type scanRun struct {
 	ids      []uint64
 	walks    int // walks not yet answered
 	pending  int // hash jobs not yet answered
-	err     error
+	err      error
 	// missing holds the sequence of each local record the walk did not
 	// find. The deletions are recorded when the run finishes, after the
 	// hashed names, so a peer learns a renamed file's new name no later
