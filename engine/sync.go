@@ -17,8 +17,9 @@ type syncer struct {
 	inflight map[string]*pending
 	deletes  int // deletes in flight
 	failed   map[string]failure
-	queue    []string // snapshot of need, in operation order
-	dirty    bool     // need changed since the snapshot
+	queue    []string         // snapshot of need, in operation order
+	delayed  map[string]int64 // file deletions waiting for DeleteDelay, by due time
+	dirty    bool             // need changed since the snapshot
 }
 
 // pending is an operation in flight: the record it writes and the local
@@ -36,7 +37,7 @@ type failure struct {
 
 func newSyncer(e *Engine) *syncer {
 	return &syncer{
-		e: e, need: make(map[string]bool), inflight: make(map[string]*pending),
+		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
 		failed: make(map[string]failure),
 	}
 }
@@ -67,11 +68,34 @@ func (s *syncer) recompute(name string) {
 		s.need[name] = true
 	} else {
 		delete(s.need, name)
+		delete(s.delayed, name)
 	}
 	s.dirty = true
 }
 
+// waitToDelete reports whether the deletion of the live local file name
+// must wait: a peer announces a rename's deletion and its new name in
+// either order, and the new name copies its blocks from the old file only
+// while that exists.
+func (s *syncer) waitToDelete(name string, en *entry) bool {
+	if l := en.local; l == nil || l.Deleted || l.Type != proto.FileTypeFile {
+		return false
+	}
+	due, ok := s.delayed[name]
+	if !ok {
+		s.delayed[name] = s.e.now + int64(s.e.cfg.DeleteDelay)
+		return true
+	}
+	return s.e.now < due
+}
+
 func (s *syncer) tick() {
+	for _, due := range s.delayed {
+		if s.e.now >= due {
+			s.dirty = true
+			break
+		}
+	}
 	for name, f := range s.failed {
 		if s.e.now >= f.until {
 			delete(s.failed, name)
@@ -106,6 +130,10 @@ func (s *syncer) schedule() {
 			if g.Deleted && len(s.inflight) > s.deletes {
 				return // wait for creations to finish
 			}
+			if g.Deleted && s.waitToDelete(name, en) {
+				s.queue = s.queue[1:]
+				continue
+			}
 			if !g.Deleted || g.Type != proto.FileTypeDir || !s.busyUnder(name) {
 				s.plan(name, en)
 			}
@@ -126,6 +154,11 @@ func (s *syncer) busyUnder(dir string) bool {
 		}
 	}
 	for name := range s.failed {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	for name := range s.delayed {
 		if strings.HasPrefix(name, prefix) {
 			return true
 		}

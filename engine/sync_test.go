@@ -62,6 +62,11 @@ func TestDirectoryDeleteWaitsForChildren(t *testing.T) {
 	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
 	e.Advance()
 	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{dGone, fGone}}})
+	if dels := opsOf[DeleteOp](e.Ready()); len(dels) != 0 {
+		t.Fatalf("deletes %v before DeleteDelay passed", dels)
+	}
+	e.Advance()
+	e.Step(Tick{Now: e.now + int64(e.cfg.DeleteDelay)})
 	dels := opsOf[DeleteOp](e.Ready())
 	if len(dels) != 1 || dels[0].File.Name != "d/f" {
 		t.Fatalf("deletes %v, want only d/f while it is in flight", dels)

@@ -27,6 +27,10 @@ type Config struct {
 	MaxHashes    int              // hash jobs in flight; default 64
 	BatchFiles   int              // records per IndexUpdate; default 1000
 	RetryAfter   time.Duration    // wait before retrying a failed operation; default 5s
+	// DeleteDelay is how long a file a peer deleted stays before it is
+	// removed here, so a rename whose new name arrives a moment later can
+	// still copy its blocks locally; default 1s.
+	DeleteDelay time.Duration
 }
 
 // Validate fills defaults and checks the config.
@@ -45,6 +49,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchFiles <= 0 {
 		c.BatchFiles = 1000
+	}
+	if c.DeleteDelay <= 0 {
+		c.DeleteDelay = time.Second
 	}
 	if c.RetryAfter <= 0 {
 		c.RetryAfter = 5 * time.Second
