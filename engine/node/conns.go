@@ -81,7 +81,7 @@ func (m *connManager) serveListener(ctx context.Context, ln net.Listener) {
 			}
 			return
 		}
-		m.wg.Go(func() { m.handle(ctx, nc, false, proto.DeviceID{}) })
+		m.wg.Go(func() { m.handle(ctx, nc, false, proto.DeviceID{}, nil) })
 	}
 }
 
@@ -143,20 +143,17 @@ func (m *connManager) dial(ctx context.Context, dev proto.DeviceID, addr string)
 		return false
 	}
 	up := make(chan bool, 1)
-	m.wg.Go(func() { m.handleDialed(ctx, nc, dev, up) })
+	m.wg.Go(func() { m.handle(ctx, nc, true, dev, up) })
 	return <-up
 }
 
-func (m *connManager) handleDialed(ctx context.Context, nc net.Conn, dev proto.DeviceID, up chan<- bool) {
-	m.handle(ctx, nc, true, dev, up)
-}
-
 // handle runs the handshake and Hello exchange, registers the connection
-// and reads from it until it ends.
-func (m *connManager) handle(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID, up ...chan<- bool) {
+// and reads from it until it ends. If up is not nil, it is told whether the
+// connection came up.
+func (m *connManager) handle(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID, up chan<- bool) {
 	report := func(ok bool) {
-		if len(up) > 0 {
-			up[0] <- ok
+		if up != nil {
+			up <- ok
 		}
 	}
 	c, hello, err := m.open(ctx, nc, dialed, want)
