@@ -36,7 +36,7 @@ func TestDetectInit(t *testing.T) {
 		{"container shell", map[string]string{"/proc/1/comm": "sh\n"}, InitSystem{InitNone, "sh"}},
 		{"container bash", map[string]string{"/proc/1/comm": "bash\n"}, InitSystem{InitNone, "bash"}},
 		{"container tini", map[string]string{"/proc/1/comm": "tini\n"}, InitSystem{InitNone, "tini"}},
-		{"sandbox agent", map[string]string{"/proc/1/comm": "process_api\n", "/run/systemd": ""}, InitSystem{InitNone, "process_api"}},
+		{"container supervisor as PID 1", map[string]string{"/proc/1/comm": "process_api\n", "/run/systemd": ""}, InitSystem{InitNone, "process_api"}},
 		{"no proc", map[string]string{}, InitSystem{InitNone, ""}},
 	}
 	for _, c := range cases {
