@@ -94,7 +94,7 @@ func (f *Folder) tempRel(tmp *os.File, name string) (string, error) {
 // the temp over name and fsyncs the directory. At no time is a partly
 // written file visible at name. tmp is closed in every case.
 func (f *Folder) CommitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
-	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, true); err != nil {
+	if _, err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, true); err != nil {
 		return fmt.Errorf("commit %s: %w", name, err)
 	}
 	return nil
@@ -103,54 +103,79 @@ func (f *Folder) CommitTemp(tmp *os.File, name string, e Expect, mtime int64, mo
 // CommitSynced is CommitTemp for a caller that commits many files at once:
 // it has already made tmp's data durable (SyncAll) and will make the renames
 // durable (SyncAll again) before relying on them, so neither tmp nor the
-// directory is fsynced here.
-func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) error {
-	if err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, false); err != nil {
-		return fmt.Errorf("commit %s: %w", name, err)
+// directory is fsynced here. It returns what is now at name, read from the
+// open temp file, which saves the caller a stat.
+func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string) (Entry, error) {
+	ent, err := f.commitTemp(tmp, name, e, mtime, mode, conflictName, false)
+	if err != nil {
+		return Entry{}, fmt.Errorf("commit %s: %w", name, err)
 	}
-	return nil
+	return ent, nil
 }
 
-func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) error {
-	// Permission bits through the open file: no path walk.
+func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) (Entry, error) {
+	rel, err := f.commitPaths(tmp, name, conflictName)
+	if err != nil {
+		tmp.Close()
+		return Entry{}, err
+	}
+	ent, err := finishTemp(tmp, f.root, rel, name, mtime, mode, durable)
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := f.check(name, e); err != nil {
+		return Entry{}, err
+	}
+	if err := f.moveAside(name, conflictName); err != nil {
+		return Entry{}, err
+	}
+	if err := f.root.Rename(rel, name); err != nil {
+		return Entry{}, err
+	}
+	if durable {
+		if err := syncDir(f.root, parentDir(name)); err != nil {
+			return Entry{}, err
+		}
+	}
+	return ent, nil
+}
+
+// commitPaths validates the names of a commit and returns the temp file's
+// folder-relative name.
+func (f *Folder) commitPaths(tmp *os.File, name, conflictName string) (string, error) {
+	if err := f.prepare(name); err != nil {
+		return "", err
+	}
+	if conflictName != "" {
+		if err := f.prepare(conflictName); err != nil {
+			return "", fmt.Errorf("conflict name: %w", err)
+		}
+	}
+	return f.tempRel(tmp, name)
+}
+
+// finishTemp sets the temp file's permission bits (through the open file)
+// and modification time, reads back what it now is, fsyncs it if durable,
+// and closes it in every case.
+func finishTemp(tmp *os.File, root *os.Root, rel, name string, mtime int64, mode uint32, durable bool) (Entry, error) {
 	err := tmp.Chmod(fs.FileMode(mode & 0o777))
+	if err == nil {
+		err = root.Chtimes(rel, time.Time{}, time.Unix(0, mtime))
+	}
+	var ent Entry
+	if err == nil {
+		var fi fs.FileInfo
+		if fi, err = tmp.Stat(); err == nil {
+			ent, _ = entryOf(name, fi)
+		}
+	}
 	if durable && err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	if err := f.prepare(name); err != nil {
-		return err
-	}
-	if conflictName != "" {
-		if err := f.prepare(conflictName); err != nil {
-			return fmt.Errorf("conflict name: %w", err)
-		}
-	}
-	rel, err := f.tempRel(tmp, name)
-	if err != nil {
-		return err
-	}
-	if err := f.root.Chtimes(rel, time.Time{}, time.Unix(0, mtime)); err != nil {
-		return err
-	}
-	if err := f.check(name, e); err != nil {
-		return err
-	}
-	if err := f.moveAside(name, conflictName); err != nil {
-		return err
-	}
-	if err := f.root.Rename(rel, name); err != nil {
-		return err
-	}
-	if !durable {
-		return nil
-	}
-	return syncDir(f.root, parentDir(name))
+	return ent, err
 }
 
 // moveAside renames what is at name to conflictName, if both exist.

@@ -178,8 +178,12 @@ func TestCommitSyncedAfterSyncAll(t *testing.T) {
 	if err := f.SyncAll(); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.CommitSynced(tmp, "sub/a.txt", Expect{Absent: true}, 1_600_000_000_000_000_000, 0o640, ""); err != nil {
+	ent, err := f.CommitSynced(tmp, "sub/a.txt", Expect{Absent: true}, 1_600_000_000_000_000_000, 0o640, "")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if got, err := f.Lstat("sub/a.txt"); err != nil || got != ent {
+		t.Fatalf("CommitSynced says %+v, Lstat says %+v (%v)", ent, got, err)
 	}
 	if err := f.SyncAll(); err != nil {
 		t.Fatal(err)
@@ -194,7 +198,7 @@ func TestCommitSyncedAfterSyncAll(t *testing.T) {
 	}
 	// The same checks as CommitTemp: a changed target is refused.
 	tmp2, _, _ := f.OpenTemp("sub/a.txt", "v2")
-	if err := f.CommitSynced(tmp2, "sub/a.txt", Expect{Absent: true}, 0, 0o644, ""); !errors.Is(err, ErrChanged) {
+	if _, err := f.CommitSynced(tmp2, "sub/a.txt", Expect{Absent: true}, 0, 0o644, ""); !errors.Is(err, ErrChanged) {
 		t.Fatalf("commit over an unexpected file: %v", err)
 	}
 }

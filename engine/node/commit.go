@@ -24,7 +24,13 @@ type commitReq struct {
 	mtime    int64
 	mode     uint32
 	conflict string
-	done     chan error
+	done     chan commitResult
+}
+
+// commitResult is what is at the name after a commit, or why it failed.
+type commitResult struct {
+	entry platform.Entry
+	err   error
 }
 
 // committer makes pulled files visible in batches: one filesystem sync for
@@ -43,17 +49,17 @@ func newCommitter(fs *platform.Folder) *committer {
 }
 
 // commit hands req to the committer and waits for the outcome.
-func (c *committer) commit(ctx context.Context, req *commitReq) error {
-	req.done = make(chan error, 1)
+func (c *committer) commit(ctx context.Context, req *commitReq) commitResult {
+	req.done = make(chan commitResult, 1)
 	select {
 	case c.reqs <- req:
 	case <-ctx.Done():
 		req.tmp.Close()
-		return ctx.Err()
+		return commitResult{err: ctx.Err()}
 	}
 	select {
-	case err := <-req.done:
-		return err
+	case res := <-req.done:
+		return res
 	case <-c.stopped:
 		c.drain() // answers req if run stopped before taking it
 		return <-req.done
@@ -101,25 +107,25 @@ func (c *committer) commitBatch(batch []*commitReq) {
 		if !errors.Is(err, errors.ErrUnsupported) {
 			for _, r := range batch {
 				r.tmp.Close()
-				r.done <- err
+				r.done <- commitResult{err: err}
 			}
 			return
 		}
 		for _, r := range batch {
-			r.done <- c.fs.CommitTemp(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
+			r.done <- commitResult{err: c.fs.CommitTemp(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)}
 		}
 		return
 	}
-	errs := make([]error, len(batch))
+	res := make([]commitResult, len(batch))
 	for i, r := range batch {
-		errs[i] = c.fs.CommitSynced(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
+		res[i].entry, res[i].err = c.fs.CommitSynced(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
 	}
 	syncErr := c.fs.SyncAll()
 	for i, r := range batch {
-		if errs[i] == nil {
-			errs[i] = syncErr
+		if res[i].err == nil && syncErr != nil {
+			res[i] = commitResult{err: syncErr}
 		}
-		r.done <- errs[i]
+		r.done <- res[i]
 	}
 }
 
@@ -130,7 +136,7 @@ func (c *committer) drain() {
 		select {
 		case r := <-c.reqs:
 			r.tmp.Close()
-			r.done <- context.Canceled
+			r.done <- commitResult{err: context.Canceled}
 		default:
 			return
 		}

@@ -105,7 +105,7 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 		res.NotEmpty = errors.Is(err, platform.ErrNotEmpty)
 		return res
 	}
-	if !f.Deleted {
+	if !f.Deleted && res.Stat.Name == "" {
 		e, err := r.fs.Lstat(f.Name)
 		if err != nil {
 			res.Err = fmt.Errorf("stat after write: %w", err)

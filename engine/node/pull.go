@@ -47,12 +47,13 @@ func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.O
 		tmp.Close()
 		return fmt.Errorf("pull %s: %w", f.Name, err)
 	}
-	err = r.commits.commit(ctx, &commitReq{
+	done := r.commits.commit(ctx, &commitReq{
 		tmp: tmp, name: f.Name, expect: ex, mtime: f.ModTime, mode: f.Mode, conflict: op.ConflictName,
 	})
-	if err != nil {
-		return err
+	if done.err != nil {
+		return done.err
 	}
+	res.Stat = engine.Stat(done.entry) // zero where the platform could not say
 	if op.ConflictName != "" {
 		if e, err := r.fs.Lstat(op.ConflictName); err == nil {
 			st := engine.Stat(e)
