@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -338,10 +340,7 @@ func (m *connManager) closeDevice(dev proto.DeviceID, reason string) {
 // closeAll ends every connection and waits for their goroutines.
 func (m *connManager) closeAll() {
 	m.mu.Lock()
-	conns := make([]*peerConn, 0, len(m.conns))
-	for _, c := range m.conns {
-		conns = append(conns, c)
-	}
+	conns := slices.Collect(maps.Values(m.conns))
 	m.mu.Unlock()
 	for _, c := range conns {
 		c.close("shutting down")

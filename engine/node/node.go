@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -173,10 +175,7 @@ func (n *Node) startGUI(ctx context.Context) (string, error) {
 
 func (n *Node) shutdown() {
 	n.mu.Lock()
-	handles := make([]*folderHandle, 0, len(n.folders))
-	for _, h := range n.folders {
-		handles = append(handles, h)
-	}
+	handles := slices.Collect(maps.Values(n.folders))
 	n.mu.Unlock()
 	for _, h := range handles {
 		h.cancel()

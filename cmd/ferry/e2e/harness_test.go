@@ -137,15 +137,24 @@ func (d *device) stop() {
 	if d.cmd == nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.exited
+	if !stopProcess(d.cmd, d.exited) {
 		d.t.Errorf("%s did not stop within 15s of SIGTERM", d.name)
 	}
 	d.cmd = nil
+}
+
+// stopProcess sends SIGTERM to cmd and waits for exited, killing it after
+// 15 s; it reports whether it stopped by itself.
+func stopProcess(cmd *exec.Cmd, exited <-chan struct{}) bool {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		return false
+	}
 }
 
 // kill ends the daemon with SIGKILL.
