@@ -15,6 +15,12 @@ require (
 )
 
 require (
+	filippo.io/cpace v0.0.0-20210101143347-24d601e2e469 // indirect
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/gtank/ristretto255 v0.1.2 // indirect
 	github.com/klauspost/cpuid/v2 v2.0.12 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
+	rsc.io/qr v0.2.0 // indirect
 )

@@ -83,6 +83,37 @@ func (c *Client) ShareFolder(ctx context.Context, folder, device string) error {
 	return c.call(ctx, http.MethodPost, "/api/folders/"+url.PathEscape(folder)+"/share", shareRequest{Device: device}, nil)
 }
 
+// IgnoreDevice forgets a pending unknown device.
+func (c *Client) IgnoreDevice(ctx context.Context, id string) error {
+	return c.call(ctx, http.MethodDelete, "/api/pending/"+url.PathEscape(id), nil, nil)
+}
+
+// CreateOffer makes a pairing offer and returns its code.
+func (c *Client) CreateOffer(ctx context.Context, req OfferRequest) (Offer, error) {
+	var o Offer
+	err := c.call(ctx, http.MethodPost, "/api/pair", req, &o)
+	return o, err
+}
+
+// CurrentOffer returns the latest pairing offer and its state.
+func (c *Client) CurrentOffer(ctx context.Context) (Offer, error) {
+	var o Offer
+	err := c.call(ctx, http.MethodGet, "/api/pair", nil, &o)
+	return o, err
+}
+
+// CancelOffer burns the current pairing offer.
+func (c *Client) CancelOffer(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, "/api/pair", nil, nil)
+}
+
+// Join pairs with the device showing req.Code.
+func (c *Client) Join(ctx context.Context, req JoinRequest) (JoinResult, error) {
+	var res JoinResult
+	err := c.call(ctx, http.MethodPost, "/api/pair/join", req, &res)
+	return res, err
+}
+
 // call sends in (if not nil) as JSON and decodes the answer into out (if not
 // nil).
 func (c *Client) call(ctx context.Context, method, path string, in, out any) error {

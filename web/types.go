@@ -14,6 +14,73 @@ type Backend interface {
 	// AddFolder adds a folder and returns its ID.
 	AddFolder(ctx context.Context, f FolderRequest) (string, error)
 	ShareFolder(ctx context.Context, folder, device string) error
+	// IgnoreDevice forgets a pending unknown device and stops listing it.
+	IgnoreDevice(ctx context.Context, id string) error
+
+	// CreateOffer makes a pairing offer, replacing any earlier one, and
+	// returns its code.
+	CreateOffer(ctx context.Context, req OfferRequest) (Offer, error)
+	// CurrentOffer returns the latest offer and what became of it; Code is
+	// empty when no offer was ever made.
+	CurrentOffer(ctx context.Context) (Offer, error)
+	// CancelOffer burns the current offer.
+	CancelOffer(ctx context.Context) error
+	// Join pairs with the device showing req.Code and returns who it was.
+	Join(ctx context.Context, req JoinRequest) (JoinResult, error)
+}
+
+// Pairing offer states.
+const (
+	OfferWaiting  = "waiting"  // the code may be used
+	OfferPaired   = "paired"   // a device joined with it
+	OfferFailed   = "failed"   // a wrong code was tried: the offer is burnt
+	OfferExpired  = "expired"  // nobody joined in time
+	OfferCanceled = "canceled" // replaced or cancelled
+)
+
+// OfferRequest asks for a pairing offer sharing the given folders with the
+// device that joins. TTL is a Go duration ("10m"); empty means 10 minutes.
+type OfferRequest struct {
+	Folders []string `json:"folders"`
+	TTL     string   `json:"ttl"`
+}
+
+// Offer is a pairing offer: its code (as typed by the user, e.g.
+// "7-harbor-tulip"), its state, the code as a QR code in SVG, and the
+// device that joined, once one did.
+type Offer struct {
+	Code      string   `json:"code"`
+	State     string   `json:"state"`
+	ExpiresAt string   `json:"expiresAt"` // RFC 3339, UTC
+	Folders   []string `json:"folders"`
+	QRSVG     string   `json:"qrSvg"`
+	Peer      string   `json:"peer"`     // device ID of the device that joined
+	PeerName  string   `json:"peerName"` // its name
+	Error     string   `json:"error"`    // why it failed
+}
+
+// JoinRequest joins the device showing Code. Addr skips discovery when set.
+// Folders maps each offered folder ID to accept to a local path; offered
+// folders not in it are put under Into/ID when Into is set, else declined.
+type JoinRequest struct {
+	Code    string            `json:"code"`
+	Addr    string            `json:"addr"`
+	Folders map[string]string `json:"folders"`
+	Into    string            `json:"into"`
+}
+
+// JoinResult names the device joined and the folders accepted from it.
+type JoinResult struct {
+	Device   string         `json:"device"`
+	Name     string         `json:"name"`
+	Folders  []JoinedFolder `json:"folders"`
+	Declined []string       `json:"declined"` // offered folder IDs not accepted
+}
+
+// JoinedFolder is an offered folder and where it was put.
+type JoinedFolder struct {
+	ID   string `json:"id"`
+	Path string `json:"path"`
 }
 
 // Status is a snapshot of the daemon: this device, its folders, the trusted
@@ -55,6 +122,8 @@ type FolderStatus struct {
 	GlobalFiles int      `json:"globalFiles"`
 	GlobalBytes int64    `json:"globalBytes"`
 	Conflicts   int      `json:"conflicts"`
+	InRate      float64  `json:"inRate"` // bytes per second pulled, recent average
+	ETA         float64  `json:"eta"`    // seconds left at InRate; 0 when unknown or in sync
 	Errors      []string `json:"errors"`
 	Devices     []string `json:"devices"` // IDs of the devices it is shared with
 }
@@ -62,12 +131,14 @@ type FolderStatus struct {
 // DeviceStatus is a trusted device and its connection. Bytes count
 // application data sent and received since the daemon started.
 type DeviceStatus struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Connected bool   `json:"connected"`
-	Address   string `json:"address"`
-	InBytes   int64  `json:"inBytes"`
-	OutBytes  int64  `json:"outBytes"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Connected bool    `json:"connected"`
+	Address   string  `json:"address"`
+	InBytes   int64   `json:"inBytes"`
+	OutBytes  int64   `json:"outBytes"`
+	InRate    float64 `json:"inRate"`  // bytes per second, recent average
+	OutRate   float64 `json:"outRate"` // bytes per second, recent average
 }
 
 // PendingDevice is an unknown device that tried to connect.

@@ -22,6 +22,7 @@ type Backend struct {
 	folders []string // folder IDs
 	calls   []string
 	fail    error
+	offer   web.Offer
 }
 
 // New returns a backend whose Status is st; the devices and folders in st
@@ -142,4 +143,81 @@ func (b *Backend) ShareFolder(ctx context.Context, folder, device string) error 
 		return web.NotFound(fmt.Errorf("device %s is not a known device", device))
 	}
 	return nil
+}
+
+// IgnoreDevice succeeds for a pending device listed in the status.
+func (b *Backend) IgnoreDevice(ctx context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("IgnoreDevice %s", id); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(b.status.Pending, func(p web.PendingDevice) bool { return p.ID == id })
+	if i < 0 {
+		return web.NotFound(fmt.Errorf("device %s is not pending", id))
+	}
+	b.status.Pending = slices.Delete(b.status.Pending, i, i+1)
+	return nil
+}
+
+// CreateOffer makes a waiting offer with the code "7-harbor-tulip".
+func (b *Backend) CreateOffer(ctx context.Context, req web.OfferRequest) (web.Offer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("CreateOffer %s %s", strings.Join(req.Folders, ","), req.TTL); err != nil {
+		return web.Offer{}, err
+	}
+	for _, f := range req.Folders {
+		if !slices.Contains(b.folders, f) {
+			return web.Offer{}, web.NotFound(fmt.Errorf("folder %q does not exist", f))
+		}
+	}
+	b.offer = web.Offer{Code: "7-harbor-tulip", State: web.OfferWaiting, ExpiresAt: "2030-01-01T00:00:00Z", Folders: slices.Clone(req.Folders)}
+	return b.offer, nil
+}
+
+// CurrentOffer returns the last offer made.
+func (b *Backend) CurrentOffer(ctx context.Context) (web.Offer, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("CurrentOffer"); err != nil {
+		return web.Offer{}, err
+	}
+	return b.offer, nil
+}
+
+// CancelOffer marks the last offer canceled.
+func (b *Backend) CancelOffer(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("CancelOffer"); err != nil {
+		return err
+	}
+	if b.offer.State == web.OfferWaiting {
+		b.offer.State = web.OfferCanceled
+	}
+	return nil
+}
+
+// Join accepts the code "7-harbor-tulip" from a device named "peer" offering
+// the folder "docs", and refuses any other code.
+func (b *Backend) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Join %s %s", req.Code, req.Addr); err != nil {
+		return web.JoinResult{}, err
+	}
+	if req.Code != "7-harbor-tulip" {
+		return web.JoinResult{}, web.BadRequest(fmt.Errorf("pairing failed: wrong code"))
+	}
+	res := web.JoinResult{Device: "peer", Name: "peer", Folders: []web.JoinedFolder{}, Declined: []string{}}
+	switch path := req.Folders["docs"]; {
+	case path != "":
+		res.Folders = append(res.Folders, web.JoinedFolder{ID: "docs", Path: path})
+	case req.Into != "":
+		res.Folders = append(res.Folders, web.JoinedFolder{ID: "docs", Path: req.Into + "/docs"})
+	default:
+		res.Declined = append(res.Declined, "docs")
+	}
+	return res, nil
 }
