@@ -145,6 +145,9 @@ func (e *Engine) onConfigChange(c ConfigChange) {
 	if err := cfg.Validate(); err != nil {
 		return
 	}
+	if cfg.ScanInterval != e.cfg.ScanInterval {
+		e.scans.nextAt = 0 // the next tick schedules by the new interval
+	}
 	e.cfg = cfg
 	e.setDevices(cfg.Devices)
 	e.sync.recomputeAll()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	"ferry/proto"
 )
@@ -117,5 +118,34 @@ func TestLocalChangeVersions(t *testing.T) {
 				t.Errorf("new version %v mtime %d, want %v mtime %d", got.Version, got.ModTime, tc.want, tc.st.ModTime)
 			}
 		})
+	}
+}
+
+// TestScanIntervalChangeTakesEffect: shortening the interval (a folder that
+// turned out not to be watchable) must not wait out the old, long period.
+func TestScanIntervalChangeTakesEffect(t *testing.T) {
+	e, err := New(Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}, ScanInterval: time.Hour}, &testStore{}, State{IndexID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(1_000_000 * 1e9)
+	scansAfter := func(d time.Duration) int {
+		now += int64(d)
+		e.Step(Tick{Now: now})
+		n := len(opsOf[ScanOp](e.Ready()))
+		e.Advance()
+		return n
+	}
+	scansAfter(0)
+	if n := scansAfter(time.Minute); n != 0 {
+		t.Fatalf("%d scans a minute into an hourly interval", n)
+	}
+	cfg := e.cfg
+	cfg.ScanInterval = 10 * time.Second
+	e.Step(ConfigChange{Config: cfg})
+	e.Advance()
+	scansAfter(time.Second) // schedules by the new interval
+	if n := scansAfter(11 * time.Second); n != 1 {
+		t.Fatalf("%d scans 11 s after the interval became 10 s, want 1", n)
 	}
 }

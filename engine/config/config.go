@@ -24,8 +24,12 @@ const (
 	DefaultListen = "0.0.0.0:22110"
 	// DefaultGUI is where the local API and UI listen.
 	DefaultGUI = "127.0.0.1:8484"
-	// DefaultScanInterval is the period of full rescans.
-	DefaultScanInterval = Duration(10 * time.Second)
+	// WatchedScanInterval is the period of full rescans of a folder whose
+	// changes are watched: the rescan only catches what the watcher missed.
+	WatchedScanInterval = Duration(time.Hour)
+	// UnwatchedScanInterval is the period of full rescans of a folder that
+	// cannot be watched: scans are then the only way to find changes.
+	UnwatchedScanInterval = Duration(10 * time.Second)
 	// MaxFolderIDLen is the longest folder ID allowed.
 	MaxFolderIDLen = 64
 )
@@ -36,7 +40,7 @@ type Config struct {
 	Name         string   `json:"name"`         // device name, default os.Hostname()
 	Listen       []string `json:"listen"`       // default [DefaultListen]
 	GUI          string   `json:"gui"`          // default DefaultGUI
-	ScanInterval Duration `json:"scanInterval"` // default DefaultScanInterval
+	ScanInterval Duration `json:"scanInterval,omitempty"` // 0 = automatic: WatchedScanInterval or UnwatchedScanInterval
 	Devices      []Device `json:"devices"`
 	Folders      []Folder `json:"folders"`
 }
@@ -121,9 +125,6 @@ func (c *Config) fillDefaults() {
 	}
 	if c.GUI == "" {
 		c.GUI = DefaultGUI
-	}
-	if c.ScanInterval == 0 {
-		c.ScanInterval = DefaultScanInterval
 	}
 	for i := range c.Folders {
 		f := &c.Folders[i]

@@ -18,7 +18,7 @@ var (
 
 func TestDefault(t *testing.T) {
 	c := Default()
-	if c.Version != CurrentVersion || c.GUI != DefaultGUI || c.ScanInterval != DefaultScanInterval {
+	if c.Version != CurrentVersion || c.GUI != DefaultGUI || c.ScanInterval != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 	if len(c.Listen) != 1 || c.Listen[0] != DefaultListen {

@@ -45,6 +45,11 @@ type folderRunner struct {
 	waitMu  sync.Mutex
 	waiters map[uint64]chan error
 	nextID  atomic.Uint64
+
+	// unwatched is set when the folder cannot be watched; unwatchable, set
+	// by the node before run, is then called to shorten the scan interval.
+	unwatched   atomic.Bool
+	unwatchable func()
 }
 
 func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, net network, log *slog.Logger, now func() time.Time) (*folderRunner, error) {
@@ -260,5 +265,9 @@ func (r *folderRunner) watch(ctx context.Context) {
 	})
 	if err != nil && ctx.Err() == nil {
 		r.log.Warn("cannot watch the folder for changes; relying on periodic scans", "err", err)
+		r.unwatched.Store(true)
+		if r.unwatchable != nil {
+			r.unwatchable()
+		}
 	}
 }

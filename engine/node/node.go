@@ -240,13 +240,24 @@ func (n *Node) openFolder(h *folderHandle) error {
 		return err
 	}
 	h.fs, h.runner = fs, r
+	id := h.cfg.ID
+	r.unwatchable = func() { n.rescanUnwatched(id) }
 	return nil
 }
 
+// engineConfig is the engine's view of folder f. A folder without a
+// configured scan interval is rescanned hourly while it is watched and every
+// few seconds when it cannot be. n.mu must be held.
 func (n *Node) engineConfig(f config.Folder) engine.Config {
 	iv := time.Duration(f.ScanInterval)
 	if iv == 0 {
 		iv = time.Duration(n.cfg.ScanInterval)
+	}
+	if iv == 0 {
+		iv = time.Duration(config.WatchedScanInterval)
+		if h := n.folders[f.ID]; h != nil && h.runner != nil && h.runner.unwatched.Load() {
+			iv = time.Duration(config.UnwatchedScanInterval)
+		}
 	}
 	t := engine.SendReceive
 	switch f.Type {
@@ -260,6 +271,15 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,
+	}
+}
+
+// rescanUnwatched gives a folder that cannot be watched frequent rescans.
+func (n *Node) rescanUnwatched(folder string) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if h := n.folders[folder]; h != nil && h.runner != nil {
+		h.runner.in.put(engine.ConfigChange{Config: n.engineConfig(h.cfg)})
 	}
 }
 

@@ -56,7 +56,8 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 			changed = append(changed, f.Devices...)
 			continue
 		}
-		if slices.Equal(old.Devices, f.Devices) && old.Type == f.Type {
+		sameShares := slices.Equal(old.Devices, f.Devices) && old.Type == f.Type
+		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval {
 			continue
 		}
 		h := n.folders[f.ID]
@@ -64,7 +65,9 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 		if h.runner != nil {
 			h.runner.in.put(engine.ConfigChange{Config: n.engineConfig(f)})
 		}
-		changed = append(changed, symmetricDiff(old.Devices, f.Devices)...)
+		if !sameShares {
+			changed = append(changed, symmetricDiff(old.Devices, f.Devices)...)
+		}
 	}
 	return changed
 }
