@@ -37,9 +37,9 @@ const (
 // Config is the daemon's persistent configuration.
 type Config struct {
 	Version      int      `json:"version"`
-	Name         string   `json:"name"`         // device name, default os.Hostname()
-	Listen       []string `json:"listen"`       // default [DefaultListen]
-	GUI          string   `json:"gui"`          // default DefaultGUI
+	Name         string   `json:"name"`                   // device name, default os.Hostname()
+	Listen       []string `json:"listen"`                 // default [DefaultListen]
+	GUI          string   `json:"gui"`                    // default DefaultGUI
 	ScanInterval Duration `json:"scanInterval,omitempty"` // 0 = automatic: WatchedScanInterval or UnwatchedScanInterval
 	Devices      []Device `json:"devices"`
 	Folders      []Folder `json:"folders"`
