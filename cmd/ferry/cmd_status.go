@@ -1,35 +1,51 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"ferry/web"
 )
 
 var statusUsage = usage{
 	name:     "status",
-	synopsis: "[--json]",
-	help: "Show the running daemon's folders (state, sync progress, errors) and devices (connection, traffic).\n" +
+	synopsis: "[--json] [--watch [--every DURATION]]",
+	help: "Show the running daemon's folders (state, progress, rate, ETA, errors) and devices (connection, rates).\n" +
+		"--watch redraws the view until interrupted.\n" +
 		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|error),\n" +
-		"inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, errors, devices;\n" +
-		"devices[] with id, name, connected, address, inBytes, outBytes; pending[] with id, address, lastSeen.",
+		"inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
+		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
+		"address, lastSeen. Rates are bytes per second, eta is seconds.",
 }
+
+// clearScreen moves the cursor home and clears a terminal.
+const clearScreen = "\x1b[H\x1b[2J"
 
 func runStatus(g *globals, args []string) int {
 	fs := newFlagSet("status")
 	asJSON := fs.Bool("json", false, "print JSON, exactly as the API returns it")
+	watch := fs.Bool("watch", false, "redraw the status until interrupted")
+	every := fs.Duration("every", time.Second, "how often --watch redraws")
 	if _, code, ok := g.parse(statusUsage, fs, args, 0, 0); !ok {
 		return code
+	}
+	if *every < 100*time.Millisecond {
+		return g.usageError(statusUsage, fs, fmt.Errorf("--every %s is too short; use at least 100ms", *every))
 	}
 	c, addr, code, ok := g.mustDaemon("status")
 	if !ok {
 		return code
 	}
-	ctx, cancel := callContext()
-	defer cancel()
-	if *asJSON {
+	if *asJSON && !*watch {
+		ctx, cancel := callContext()
+		defer cancel()
 		raw, err := c.StatusJSON(ctx)
 		if err != nil {
 			return g.apiFail("status", addr, err)
@@ -37,18 +53,84 @@ func runStatus(g *globals, args []string) int {
 		g.stdout.Write(raw)
 		return exitOK
 	}
-	st, err := c.Status(ctx)
-	if err != nil {
-		return g.apiFail("status", addr, err)
+	if !*watch {
+		ctx, cancel := callContext()
+		defer cancel()
+		st, err := c.Status(ctx)
+		if err != nil {
+			return g.apiFail("status", addr, err)
+		}
+		printStatus(g.stdout, st, time.Now())
+		return exitOK
 	}
-	printStatus(g.stdout, st)
-	return exitOK
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return watchStatus(ctx, g, c, addr, *every, *asJSON)
 }
 
-func printStatus(w io.Writer, st web.Status) {
-	fmt.Fprintf(w, "This device %s (%s)\n", st.Device.ID, st.Device.Name)
+// watchStatus redraws the status every interval until ctx ends. On a
+// terminal each view replaces the last; otherwise views follow each other.
+func watchStatus(ctx context.Context, g *globals, c *web.Client, addr string, every time.Duration, asJSON bool) int {
+	tty := isTerminal(g.stdout)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		var buf bytes.Buffer
+		if tty {
+			buf.WriteString(clearScreen)
+		}
+		callCtx, cancel := context.WithTimeout(ctx, every+5*time.Second)
+		if asJSON {
+			raw, err := c.StatusJSON(callCtx)
+			if err != nil && ctx.Err() == nil {
+				fmt.Fprintf(&buf, "{\"error\": %q}\n", "cannot reach the daemon at "+addr+": "+err.Error())
+			}
+			buf.Write(raw)
+		} else {
+			st, err := c.Status(callCtx)
+			switch {
+			case err == nil:
+				printStatus(&buf, st, time.Now())
+			case ctx.Err() == nil:
+				fmt.Fprintf(&buf, "cannot reach the daemon at %s: %v\n(retrying; Ctrl-C to stop)\n", addr, err)
+			}
+			if !tty {
+				buf.WriteString("\n")
+			}
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return exitOK
+		}
+		g.stdout.Write(buf.Bytes())
+		select {
+		case <-ctx.Done():
+			return exitOK
+		case <-t.C:
+		}
+	}
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func printStatus(w io.Writer, st web.Status, now time.Time) {
+	fmt.Fprintf(w, "This device  %s  (%s)   %s\n", st.Device.ID, st.Device.Name, now.Format("15:04:05"))
+	if len(st.Folders) > 0 {
+		fmt.Fprintf(w, "\nFolders\n")
+	}
 	for _, f := range st.Folders {
 		printFolderStatus(w, f)
+	}
+	if len(st.Devices) > 0 {
+		fmt.Fprintf(w, "\nDevices\n")
 	}
 	for _, d := range st.Devices {
 		printDeviceStatus(w, d)
@@ -61,34 +143,80 @@ func printStatus(w io.Writer, st web.Status) {
 }
 
 func printFolderStatus(w io.Writer, f web.FolderStatus) {
-	sync := "in sync"
-	if !f.InSync {
-		sync = "out of sync"
+	fmt.Fprintf(w, "  %s  %s  (%s)\n", f.ID, f.Path, f.Type)
+	if f.InSync {
+		fmt.Fprintf(w, "    %-9s in sync, %s\n", f.State, filesAndBytes(f.LocalFiles, f.LocalBytes))
+	} else {
+		fmt.Fprintf(w, "    %-9s %s %s  %s left\n", f.State, progressBar(f, 24), percent(f), filesAndBytes(f.NeedFiles, f.NeedBytes))
+		if f.InRate > 0 {
+			fmt.Fprintf(w, "    rate      %s", formatRate(f.InRate))
+			if f.ETA > 0 {
+				fmt.Fprintf(w, ", about %s left", formatETA(f.ETA))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "    global    %s\n", filesAndBytes(f.GlobalFiles, f.GlobalBytes))
 	}
-	fmt.Fprintf(w, "\nFolder %s  %s  (%s)\n", f.ID, f.Path, f.Type)
-	fmt.Fprintf(w, "  state      %s, %s\n", f.State, sync)
-	fmt.Fprintf(w, "  local      %s\n", filesAndBytes(f.LocalFiles, f.LocalBytes))
-	fmt.Fprintf(w, "  global     %s\n", filesAndBytes(f.GlobalFiles, f.GlobalBytes))
-	fmt.Fprintf(w, "  need       %s\n", filesAndBytes(f.NeedFiles, f.NeedBytes))
 	if f.Conflicts > 0 {
-		fmt.Fprintf(w, "  conflicts  %d\n", f.Conflicts)
+		fmt.Fprintf(w, "    conflicts %d (files named *.conflict-*)\n", f.Conflicts)
 	}
 	if len(f.Devices) > 0 {
-		fmt.Fprintf(w, "  shared     %s\n", strings.Join(abbrevs(f.Devices), ", "))
+		fmt.Fprintf(w, "    shared    %s\n", strings.Join(abbrevs(f.Devices), ", "))
 	}
 	for _, e := range f.Errors {
-		fmt.Fprintf(w, "  error      %s\n", e)
+		fmt.Fprintf(w, "    error     %s\n", e)
 	}
 }
 
 func printDeviceStatus(w io.Writer, d web.DeviceStatus) {
-	fmt.Fprintf(w, "\nDevice %s (%s)\n", d.ID, orDash(d.Name))
+	fmt.Fprintf(w, "  %s  (%s)\n", d.ID, orDash(d.Name))
 	if d.Connected {
-		fmt.Fprintf(w, "  connected  yes, %s\n", d.Address)
+		fmt.Fprintf(w, "    connected %s   in %s  out %s\n", d.Address, formatRate(d.InRate), formatRate(d.OutRate))
 	} else {
-		fmt.Fprintf(w, "  connected  no\n")
+		fmt.Fprintf(w, "    not connected\n")
 	}
-	fmt.Fprintf(w, "  received   %s\n  sent       %s\n", formatBytes(d.InBytes), formatBytes(d.OutBytes))
+	fmt.Fprintf(w, "    received  %s, sent %s\n", formatBytes(d.InBytes), formatBytes(d.OutBytes))
+}
+
+// done is the fraction of a folder's global bytes present here.
+func done(f web.FolderStatus) float64 {
+	if f.GlobalBytes <= 0 {
+		if f.GlobalFiles <= 0 {
+			return 1
+		}
+		return float64(max(f.GlobalFiles-f.NeedFiles, 0)) / float64(f.GlobalFiles)
+	}
+	return min(max(float64(f.GlobalBytes-f.NeedBytes)/float64(f.GlobalBytes), 0), 1)
+}
+
+func percent(f web.FolderStatus) string {
+	p := done(f) * 100
+	if p > 99 && p < 100 {
+		p = 99 // never round an unfinished sync up to 100 %
+	}
+	return fmt.Sprintf("%3.0f%%", p)
+}
+
+// progressBar draws done(f) as a bar of width cells.
+func progressBar(f web.FolderStatus, width int) string {
+	n := int(done(f) * float64(width))
+	return "[" + strings.Repeat("#", n) + strings.Repeat("-", width-n) + "]"
+}
+
+func formatRate(bps float64) string {
+	return formatBytes(int64(bps)) + "/s"
+}
+
+// formatETA renders seconds as 45s, 3m20s or 2h05m.
+func formatETA(sec float64) string {
+	d := time.Duration(sec * float64(time.Second)).Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // abbrevs shortens device IDs to their first group.

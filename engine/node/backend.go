@@ -57,6 +57,10 @@ func folderStatus(f config.Folder, r *folderRunner) web.FolderStatus {
 	fs.LocalFiles, fs.LocalBytes = s.LocalFiles, s.LocalBytes
 	fs.GlobalFiles, fs.GlobalBytes = s.GlobalFiles, s.GlobalBytes
 	fs.Conflicts = s.Conflicts
+	fs.InRate = r.pullRate.rate()
+	if fs.NeedBytes > 0 && fs.InRate > 0 {
+		fs.ETA = float64(fs.NeedBytes) / fs.InRate
+	}
 	if s.Errors != nil {
 		fs.Errors = s.Errors
 	}
@@ -70,6 +74,7 @@ func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
 	}
 	s := n.conns.counters(d.ID)
 	ds.InBytes, ds.OutBytes = s.in.Load(), s.out.Load()
+	ds.InRate, ds.OutRate = s.inRate.rate(), s.outRate.rate()
 	return ds
 }
 

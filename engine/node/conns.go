@@ -324,6 +324,17 @@ func (m *connManager) counters(dev proto.DeviceID) *counters {
 	return s
 }
 
+// sampleRates feeds every device's byte counts to its rate meters.
+func (m *connManager) sampleRates(now time.Time) {
+	m.mu.Lock()
+	stats := slices.Collect(maps.Values(m.stats))
+	m.mu.Unlock()
+	for _, s := range stats {
+		s.inRate.sample(now, s.in.Load())
+		s.outRate.sample(now, s.out.Load())
+	}
+}
+
 func (m *connManager) addPending(dev proto.DeviceID, addr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -46,6 +46,10 @@ type folderRunner struct {
 	waiters map[uint64]chan error
 	nextID  atomic.Uint64
 
+	// pulled counts the bytes written into files being pulled.
+	pulled   atomic.Int64
+	pullRate meter
+
 	// unwatched is set when the folder cannot be watched; unwatchable, set
 	// by the node before run, is then called to shorten the scan interval.
 	unwatched   atomic.Bool

@@ -141,6 +141,7 @@ func (n *Node) serve(ctx context.Context) error {
 		n.wg.Go(func() { n.conns.serveListener(ctx, ln) })
 	}
 	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
+	n.wg.Go(func() { n.sampleRates(ctx) })
 	if n.opts.Ready != nil {
 		n.opts.Ready(gui)
 	}
@@ -271,6 +272,28 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,
+	}
+}
+
+// sampleRates feeds the transfer rate meters until ctx ends.
+func (n *Node) sampleRates(ctx context.Context) {
+	t := time.NewTicker(rateEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := n.opts.Now()
+		n.conns.sampleRates(now)
+		n.mu.RLock()
+		for _, h := range n.folders {
+			if r := h.runner; r != nil {
+				r.pullRate.sample(now, r.pulled.Load())
+			}
+		}
+		n.mu.RUnlock()
 	}
 }
 

@@ -24,8 +24,12 @@ const (
 // errNotConnected says a device has no connection now.
 var errNotConnected = errors.New("device not connected")
 
-// counters are a device's application byte counts, kept across connections.
-type counters struct{ in, out atomic.Int64 }
+// counters are a device's application byte counts, kept across
+// connections, and their recent rates.
+type counters struct {
+	in, out         atomic.Int64
+	inRate, outRate meter
+}
 
 // peerConn is one live, authenticated connection to a trusted device.
 type peerConn struct {

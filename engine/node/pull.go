@@ -88,6 +88,7 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 				if _, err := tmp.WriteAt(data, off); err != nil {
 					return fmt.Errorf("write temp file: %w", err)
 				}
+				r.pulled.Add(int64(len(data)))
 			}
 			return nil
 		})
