@@ -51,7 +51,7 @@ func TestProgressFormatting(t *testing.T) {
 		{web.FolderStatus{GlobalBytes: 100, NeedBytes: 50}, "[#####-----]", " 50%"},
 		{web.FolderStatus{GlobalBytes: 1000, NeedBytes: 1}, "[#########-]", " 99%"}, // never 100 % before the end
 		{web.FolderStatus{GlobalBytes: 100}, "[##########]", "100%"},
-		{web.FolderStatus{GlobalFiles: 4, NeedFiles: 1}, "[#######---]", " 75%"}, // empty files only: count files
+		{web.FolderStatus{GlobalFiles: 4, NeedFiles: 1}, "[#######---]", " 75%"},   // empty files only: count files
 		{web.FolderStatus{GlobalBytes: 10, NeedBytes: 20}, "[----------]", "  0%"}, // more needed than exists (a race): clamp
 	} {
 		if got := progressBar(tc.f, 10); got != tc.bar {
