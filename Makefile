@@ -35,7 +35,7 @@ lint:
 proto:
 	@[ -x $(PROTOC_GEN_GO) ] || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 	@command -v protoc >/dev/null || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
-	protoc --plugin=$(PROTOC_GEN_GO) --go_out=. --go_opt=module=ferry proto/pb/ferry.proto
+	protoc --plugin=$(PROTOC_GEN_GO) --go_out=. --go_opt=module=ferry proto/pb/ferry.proto proto/pb/pair.proto
 
 clean:
 	rm -rf bin

@@ -1,6 +1,7 @@
-// Package pb holds the protobuf messages of ferry's wire protocol, generated
-// from ferry.proto. Nothing outside package proto should use them: proto
-// converts them to and from its domain types and validates what it decodes.
+// Package pb holds the protobuf messages of ferry's wire protocols, generated
+// from ferry.proto (device connections) and pair.proto (pairing). Nothing
+// outside packages proto and proto/pair should use them: those convert them
+// to and from their domain types and validate what they decode.
 //
 // Regenerate with `make proto`, which runs protoc with protoc-gen-go (see the
 // header of ferry.proto for the exact command).
