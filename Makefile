@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ferry
 PROTOC_GEN_GO := $(shell $(GO) env GOPATH)/bin/protoc-gen-go
 
-.PHONY: build run test bench lint proto bench-deps clean
+.PHONY: build run test bench lint proto bench-deps test-deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ferry
@@ -13,9 +13,15 @@ build:
 run: build
 	./$(BIN) serve
 
-# Unit, end-to-end and race tests. Needs only Go.
-test: lint
-	$(GO) test -race -count=1 -timeout 20m ./...
+# Unit, end-to-end and race tests. The web UI is tested in a real browser
+# (Debian's chromium, installed when missing); local discovery and pairing
+# are tested across network namespaces (ip, from iproute2), which needs root.
+test: lint test-deps
+	FERRY_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+test-deps:
+	@[ -x /usr/bin/chromium ] && command -v ip >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2; }
 
 # Benchmarks: in-package Go benchmarks, then the whole-process comparisons
 # with cp, rsync and Syncthing (installed from Debian when missing).

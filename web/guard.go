@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/netip"
@@ -10,8 +13,18 @@ import (
 	"strings"
 )
 
-// APIKeyHeader carries the API key on every /api/ request.
+// APIKeyHeader carries the API key on every /api/ request of the command
+// line client.
 const APIKeyHeader = "X-API-Key"
+
+// CSRFHeader carries the CSRF token on every /api/ request the web UI makes
+// with its session cookie. The token is in the page's
+// <meta name="csrf-token"> tag.
+const CSRFHeader = "X-CSRF-Token"
+
+// contentSecurityPolicy allows only this origin's files, plus data: images
+// for the pairing QR code.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 type permKey struct{}
 
@@ -21,14 +34,44 @@ func granted(r *http.Request) perm {
 	return p
 }
 
+// session holds what a browser gets from the UI page: a cookie and a CSRF
+// token, both derived from the API key so they survive a daemon restart and
+// change with the key. A zero session (no API key) matches nothing.
+type session struct {
+	cookieName string
+	cookie     string
+	csrf       string
+}
+
+func newSession(apiKey string) session {
+	if apiKey == "" {
+		return session{}
+	}
+	// The name differs per daemon: cookies ignore the port, and two daemons
+	// on one machine must not overwrite each other's.
+	return session{
+		cookieName: "ferry_" + derive(apiKey, "cookie name")[:12],
+		cookie:     derive(apiKey, "session cookie"),
+		csrf:       derive(apiKey, "csrf token"),
+	}
+}
+
+// derive returns HMAC-SHA256(apiKey, purpose) in hex.
+func derive(apiKey, purpose string) string {
+	m := hmac.New(sha256.New, []byte(apiKey))
+	m.Write([]byte("ferry web " + purpose))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 // guard is the one gate in front of every route: security headers, the
 // Host and Origin checks, and authentication of /api/ requests.
 func (s *server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
 		if !isLoopbackHost(r.Host) {
 			s.writeError(w, r, &httpError{http.StatusForbidden, "host " + r.Host + " is not a loopback name; use localhost or 127.0.0.1"})
@@ -38,23 +81,42 @@ func (s *server) guard(next http.Handler) http.Handler {
 			s.writeError(w, r, &httpError{http.StatusForbidden, "cross-origin requests are refused"})
 			return
 		}
-		p := s.authenticate(r)
-		if strings.HasPrefix(r.URL.Path, "/api/") && p == 0 {
-			s.writeError(w, r, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header)"})
-			return
+		var p perm
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			var err error
+			if p, err = s.authenticate(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), permKey{}, p)))
 	})
 }
 
-// authenticate returns what the request may do. The API key grants
-// everything.
-func (s *server) authenticate(r *http.Request) perm {
-	key := r.Header.Get(APIKeyHeader)
-	if s.apiKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.apiKey)) == 1 {
-		return permRead | permWrite
+// authenticate returns what an API request may do, or why it may not. The
+// API key in its header grants everything; so does the session cookie with
+// the CSRF token in its header. A request with a key header is judged by the
+// key alone.
+func (s *server) authenticate(r *http.Request) (perm, error) {
+	if key := r.Header.Get(APIKeyHeader); key != "" || s.sess.cookieName == "" {
+		if s.apiKey != "" && equal(key, s.apiKey) {
+			return permRead | permWrite, nil
+		}
+		return 0, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header)"}
 	}
-	return 0
+	c, err := r.Cookie(s.sess.cookieName)
+	if err != nil || !equal(c.Value, s.sess.cookie) {
+		return 0, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header); in a browser, reload the page"}
+	}
+	if !equal(r.Header.Get(CSRFHeader), s.sess.csrf) {
+		return 0, &httpError{http.StatusForbidden, "missing or wrong CSRF token (" + CSRFHeader + " header); reload the page"}
+	}
+	return permRead | permWrite, nil
+}
+
+// equal compares secrets in constant time.
+func equal(got, want string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 // isLoopbackHost reports whether a Host header (with or without a port)
@@ -71,6 +133,13 @@ func isLoopbackHost(hostport string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
+}
+
+// isLoopbackPeer reports whether a request's remote address (ip:port) is on
+// this machine.
+func isLoopbackPeer(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // sameOrigin reports whether a request may come from where it says: a

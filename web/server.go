@@ -33,16 +33,19 @@ type route struct {
 type server struct {
 	backend Backend
 	apiKey  string
+	sess    session
 	log     *slog.Logger
 }
 
-// NewServer returns the API handler serving b. apiKey is the key clients
-// must send; an empty key refuses every API call. A nil logger discards.
+// NewServer returns the handler serving the API over b and the web UI.
+// apiKey is the key clients must send; the UI's session cookie and CSRF
+// token derive from it. An empty key refuses every API call. A nil logger
+// discards.
 func NewServer(b Backend, apiKey string, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{backend: b, apiKey: apiKey, log: logger}
+	s := &server{backend: b, apiKey: apiKey, sess: newSession(apiKey), log: logger}
 	mux := http.NewServeMux()
 	paths := make(map[string]bool)
 	for _, rt := range s.routes() {
@@ -51,6 +54,10 @@ func NewServer(b Backend, apiKey string, logger *slog.Logger) http.Handler {
 			paths[rt.path] = true
 			mux.Handle(rt.path, s.fail(&httpError{http.StatusMethodNotAllowed, "method not allowed"}))
 		}
+	}
+	mux.Handle("GET /{$}", s.handle(s.index))
+	for path, f := range staticFiles() {
+		mux.Handle("GET "+path, s.static(f))
 	}
 	mux.Handle("/", s.fail(&httpError{http.StatusNotFound, "no such page"}))
 	return s.guard(mux)
@@ -65,6 +72,11 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/devices/{id}", permWrite, s.removeDevice},
 		{"POST", "/api/folders", permWrite, s.addFolder},
 		{"POST", "/api/folders/{id}/share", permWrite, s.shareFolder},
+		{"DELETE", "/api/pending/{id}", permWrite, s.ignoreDevice},
+		{"POST", "/api/pair", permWrite, s.createOffer},
+		{"GET", "/api/pair", permRead, s.currentOffer},
+		{"DELETE", "/api/pair", permWrite, s.cancelOffer},
+		{"POST", "/api/pair/join", permWrite, s.join},
 	}
 }
 
@@ -76,6 +88,15 @@ func (s *server) endpoint(rt route) http.Handler {
 			return
 		}
 		if err := rt.handler(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// handle runs a handler that needs no permission.
+func (s *server) handle(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})

@@ -32,6 +32,7 @@ func testStatus() web.Status {
 func serve(t *testing.T, h http.Handler, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, "http://127.0.0.1:8484"+path, strings.NewReader(body))
+	req.RemoteAddr = "127.0.0.1:40000"
 	req.Header.Set(web.APIKeyHeader, testKey)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
@@ -39,12 +40,7 @@ func serve(t *testing.T, h http.Handler, method, path, body string) *httptest.Re
 }
 
 func TestRoutes(t *testing.T) {
-	tests := []struct {
-		name, method, path, body string
-		status                   int
-		want                     string // substring of the answer
-		call                     string // the backend call made, "" for none
-	}{
+	tests := []routeTest{
 		{"ping", "GET", "/api/ping", "", 200, `"ok": true`, ""},
 		{"status", "GET", "/api/status", "", 200, `"errors": []`, "Status"},
 		{"scan", "POST", "/api/scan", `{"folder":"photos","path":"a/b"}`, 200, `"ok": true`, "Scan photos a/b"},
@@ -70,11 +66,27 @@ func TestRoutes(t *testing.T) {
 		{"wrong method", "GET", "/api/scan", "", 405, "method not allowed", ""},
 		{"wrong method on pattern", "PUT", "/api/devices/" + devA, "", 405, "method not allowed", ""},
 		{"unknown api route", "GET", "/api/nothing", "", 404, "no such page", ""},
-		{"root", "GET", "/", "", 404, "no such page", ""},
+		{"unknown page", "GET", "/index.html", "", 404, "no such page", ""},
+		{"post to the page", "POST", "/", "", 404, "no such page", ""},
 	}
+	runRouteTests(t, testStatus(), tests)
+}
+
+// routeTest is one request to the API and what it must answer.
+type routeTest struct {
+	name, method, path, body string
+	status                   int
+	want                     string // substring of the answer
+	call                     string // the backend call made, "" for none
+}
+
+// runRouteTests sends each request to a new server over a fake backend with
+// status st and checks the answer and the backend call.
+func runRouteTests(t *testing.T, st web.Status, tests []routeTest) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := webtest.New(testStatus())
+			b := webtest.New(st)
 			rec := serve(t, web.NewServer(b, testKey, nil), tt.method, tt.path, tt.body)
 			if rec.Code != tt.status || !strings.Contains(rec.Body.String(), tt.want) {
 				t.Fatalf("%s %s = %d %s, want %d containing %q", tt.method, tt.path, rec.Code, rec.Body, tt.status, tt.want)
@@ -238,7 +250,8 @@ func TestSecurityHeaders(t *testing.T) {
 	for _, path := range []string{"/api/ping", "/", "/api/nothing"} {
 		rec := serve(t, web.NewServer(webtest.New(testStatus()), testKey, nil), "GET", path, "")
 		h := rec.Header()
-		if h.Get("Content-Security-Policy") != "default-src 'self'" || h.Get("X-Content-Type-Options") != "nosniff" {
+		if !strings.HasPrefix(h.Get("Content-Security-Policy"), "default-src 'self';") || h.Get("X-Content-Type-Options") != "nosniff" ||
+			h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: headers %v", path, h)
 		}
 	}
@@ -261,8 +274,10 @@ func FuzzRequestBody(f *testing.F) {
 	f.Add(`{"path":"/x","type":"send-only"}`)
 	f.Add(`{"device":"` + devA + `"}`)
 	f.Add(`[1,2,{"a":null}]`)
+	f.Add(`{"folders":["photos"],"ttl":"5m"}`)
+	f.Add(`{"code":"7-harbor-tulip","addr":"h:1","into":"/x","folders":{"docs":"/d"}}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, path := range []string{"/api/scan", "/api/devices", "/api/folders", "/api/folders/photos/share"} {
+		for _, path := range []string{"/api/scan", "/api/devices", "/api/folders", "/api/folders/photos/share", "/api/pair", "/api/pair/join"} {
 			rec := serve(t, web.NewServer(webtest.New(testStatus()), testKey, nil), "POST", path, body)
 			if rec.Code >= 500 {
 				t.Fatalf("POST %s %q = %d %s", path, body, rec.Code, rec.Body)

@@ -1,5 +1,3 @@
-// Package webtest provides an in-memory web.Backend for tests of the API and
-// of its clients.
 package webtest
 
 import (
@@ -28,7 +26,7 @@ type Backend struct {
 // New returns a backend whose Status is st; the devices and folders in st
 // are known.
 func New(st web.Status) *Backend {
-	b := &Backend{status: st}
+	b := &Backend{status: cloneStatus(st)}
 	for _, d := range st.Devices {
 		b.devices = append(b.devices, d.ID)
 	}
@@ -36,6 +34,37 @@ func New(st web.Status) *Backend {
 		b.folders = append(b.folders, f.ID)
 	}
 	return b
+}
+
+// SetStatus replaces the status later Status calls return, as a daemon's
+// status changes while it runs.
+func (b *Backend) SetStatus(st web.Status) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.status = cloneStatus(st)
+}
+
+// cloneStatus copies st's lists, so that the caller's status and the
+// backend's never share memory.
+func cloneStatus(st web.Status) web.Status {
+	st.Folders = slices.Clone(st.Folders)
+	for i := range st.Folders {
+		st.Folders[i].Errors = slices.Clone(st.Folders[i].Errors)
+		st.Folders[i].Devices = slices.Clone(st.Folders[i].Devices)
+	}
+	st.Devices = slices.Clone(st.Devices)
+	st.Pending = slices.Clone(st.Pending)
+	return st
+}
+
+// CompleteOffer marks the waiting offer as used by the device id named
+// name, as a daemon does when a device joins with its code.
+func (b *Backend) CompleteOffer(id, name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.offer.State == web.OfferWaiting {
+		b.offer.State, b.offer.Peer, b.offer.PeerName = web.OfferPaired, id, name
+	}
 }
 
 // FailWith makes every later call return err (nil restores normal answers).
@@ -66,7 +95,7 @@ func (b *Backend) Status(ctx context.Context) (web.Status, error) {
 	if err := b.record("Status"); err != nil {
 		return web.Status{}, err
 	}
-	return b.status, nil
+	return cloneStatus(b.status), nil
 }
 
 // Scan succeeds for a known folder.
@@ -172,7 +201,11 @@ func (b *Backend) CreateOffer(ctx context.Context, req web.OfferRequest) (web.Of
 			return web.Offer{}, web.NotFound(fmt.Errorf("folder %q does not exist", f))
 		}
 	}
-	b.offer = web.Offer{Code: "7-harbor-tulip", State: web.OfferWaiting, ExpiresAt: "2030-01-01T00:00:00Z", Folders: slices.Clone(req.Folders)}
+	qr, err := web.QRSVG("7-harbor-tulip")
+	if err != nil {
+		return web.Offer{}, err
+	}
+	b.offer = web.Offer{Code: "7-harbor-tulip", State: web.OfferWaiting, ExpiresAt: "2030-01-01T00:00:00Z", Folders: slices.Clone(req.Folders), QRSVG: qr}
 	return b.offer, nil
 }
 

@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"ferry/proto"
+	"ferry/web"
+	"ferry/web/webtest"
+	"ferry/web/webtest/browser"
+)
+
+// waitFor bounds each wait for the page to show something.
+const waitFor = 10 * time.Second
+
+func browserStatus() web.Status {
+	st := testStatus()
+	st.Devices[0].InRate, st.Devices[0].OutRate = 1_500_000, 0
+	st.Devices = append(st.Devices, web.DeviceStatus{ID: devB, Name: "nas"})
+	st.Folders = append(st.Folders, web.FolderStatus{
+		ID: "docs", Path: "/d", Type: "send-receive", State: web.StateSyncing,
+		GlobalBytes: 1000, NeedBytes: 250, NeedFiles: 3, InRate: 2000, ETA: 90,
+		Conflicts: 2, Errors: []string{"disk full"}, Devices: []string{devA},
+	})
+	st.Pending = []web.PendingDevice{{ID: proto.DeviceID{3}.String(), Address: "10.0.0.9:22110", LastSeen: "2030-01-01T00:00:00Z"}}
+	return st
+}
+
+// TestUIInBrowser drives the web UI in a real browser against the fake
+// backend: the status shows, pairing both ways works, and the forms reach
+// the backend.
+func TestUIInBrowser(t *testing.T) {
+	st := browserStatus()
+	b := webtest.New(st)
+	srv := httptest.NewServer(web.NewServer(b, testKey, nil))
+	t.Cleanup(srv.Close)
+	ctx := browser.New(t)
+	run(t, ctx, chromedp.Navigate(srv.URL+"/"))
+
+	t.Run("status", func(t *testing.T) { checkStatus(t, ctx, st) })
+	t.Run("show code", func(t *testing.T) { checkShowCode(t, ctx, b) })
+	t.Run("join", func(t *testing.T) { checkJoin(t, ctx, b) })
+	t.Run("add folder", func(t *testing.T) { checkAddFolder(t, ctx, b) })
+	t.Run("share and pending", func(t *testing.T) { checkShareAndPending(t, ctx, b, st) })
+	t.Run("live update", func(t *testing.T) {
+		st.Devices[1].Connected = true
+		b.SetStatus(st)
+		wait(t, ctx, `document.querySelector('#devices [data-device-id="`+devB+`"] .connected').textContent === 'connected'`)
+	})
+	cookie, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
+	if err != nil || cookie != "" {
+		t.Errorf("the page's script sees cookies %q (%v); the session cookie must be HttpOnly", cookie, err)
+	}
+}
+
+func checkStatus(t *testing.T, ctx context.Context, st web.Status) {
+	waitText(t, ctx, "#device-id", st.Device.ID)
+	waitText(t, ctx, "#device-name", "box")
+	row := `#devices [data-device-id="` + devA + `"] `
+	waitText(t, ctx, row+".connected", "connected")
+	waitText(t, ctx, row+".name", "laptop")
+	waitText(t, ctx, row+".in-rate", "1.5 MB/s")
+	waitText(t, ctx, row+".address", "10.0.0.2:22110")
+	if got := text(t, ctx, `#devices [data-device-id="`+devB+`"] .connected`); got != "disconnected" {
+		t.Errorf("nas shows %q, want disconnected", got)
+	}
+	waitText(t, ctx, `#folders [data-folder-id="photos"] .sync-text`, "in sync")
+	docs := `#folders [data-folder-id="docs"] `
+	waitText(t, ctx, docs+".sync-text", "75%")
+	waitText(t, ctx, docs+".eta", "about 1 min 30 s left")
+	waitText(t, ctx, docs+".errors", "disk full")
+	waitText(t, ctx, docs+".conflicts", "2 conflicts")
+	waitText(t, ctx, docs+".shared", "shared with laptop")
+	waitText(t, ctx, `#pending [data-pending-id="`+st.Pending[0].ID+`"]`, "10.0.0.9:22110")
+}
+
+func checkShowCode(t *testing.T, ctx context.Context, b *webtest.Backend) {
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(`#pair-folders input[value="photos"]`)),
+		chromedp.Click(chromedp.ID("pair-show")))
+	waitText(t, ctx, "#pair-code", "7-harbor-tulip")
+	waitText(t, ctx, "#pair-state", "waiting")
+	waitText(t, ctx, "#pair-expiry", "expires in")
+	if !slices.Contains(b.Calls(), "CreateOffer photos ") {
+		t.Errorf("calls %q lack the offer for photos", b.Calls())
+	}
+	src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('pair-qr').complete && document.getElementById('pair-qr').naturalWidth > 0 ? document.getElementById('pair-qr').src : ''`))
+	if err != nil || !strings.HasPrefix(src, "data:image/svg+xml") {
+		t.Errorf("QR code image not shown: %q %v", src, err)
+	}
+	b.CompleteOffer(devA, "laptop")
+	waitText(t, ctx, "#pair-state", "paired with laptop")
+}
+
+func checkJoin(t *testing.T, ctx context.Context, b *webtest.Backend) {
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.ID("join-code"), "1-wrong-code"),
+		chromedp.Click(chromedp.ID("join-submit")))
+	waitText(t, ctx, "#join-result", "pairing failed: wrong code")
+	run(t, ctx,
+		chromedp.SetValue(chromedp.ID("join-code"), "7-harbor-tulip"),
+		chromedp.SendKeys(chromedp.ID("join-addr"), "10.0.0.2:22110"),
+		chromedp.SendKeys(chromedp.ID("join-into"), "/sync"),
+		chromedp.Click(chromedp.ID("join-submit")))
+	waitText(t, ctx, "#join-result", "Paired with peer")
+	waitText(t, ctx, "#join-result", "docs → /sync/docs")
+	if !slices.Contains(b.Calls(), "Join 7-harbor-tulip 10.0.0.2:22110") {
+		t.Errorf("calls %q lack the join", b.Calls())
+	}
+}
+
+func checkAddFolder(t *testing.T, ctx context.Context, b *webtest.Backend) {
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.ID("folder-add-path"), "/music"),
+		chromedp.SendKeys(chromedp.ID("folder-add-id"), "music"),
+		chromedp.SetValue(chromedp.ID("folder-add-type"), "send-only"),
+		chromedp.Click(chromedp.ID("folder-add-submit")))
+	waitText(t, ctx, "#folder-add-result", "Added folder music.")
+	if !slices.Contains(b.Calls(), "AddFolder music /music send-only") {
+		t.Errorf("calls %q lack the new folder", b.Calls())
+	}
+	run(t, ctx,
+		chromedp.SendKeys(chromedp.ID("folder-add-path"), "/p"),
+		chromedp.SendKeys(chromedp.ID("folder-add-id"), "photos"),
+		chromedp.Click(chromedp.ID("folder-add-submit")))
+	waitText(t, ctx, "#folder-add-result", `folder "photos" already exists`)
+}
+
+func checkShareAndPending(t *testing.T, ctx context.Context, b *webtest.Backend, st web.Status) {
+	photos := `#folders [data-folder-id="photos"] `
+	run(t, ctx,
+		chromedp.SetValue(chromedp.CSS(photos+".share-device"), devB),
+		chromedp.Click(chromedp.CSS(photos+".share-submit")))
+	waitText(t, ctx, photos+".share-result", "shared")
+	if !slices.Contains(b.Calls(), "ShareFolder photos "+devB) {
+		t.Errorf("calls %q lack the share", b.Calls())
+	}
+	pending := `#pending [data-pending-id="` + st.Pending[0].ID + `"] `
+	run(t, ctx, chromedp.Click(chromedp.CSS(pending+".accept")))
+	waitCall(t, b, "AddDevice "+st.Pending[0].ID+"  ")
+	run(t, ctx, chromedp.Click(chromedp.CSS(pending+".ignore")))
+	waitCall(t, b, "IgnoreDevice "+st.Pending[0].ID)
+	wait(t, ctx, `!document.querySelector('#pending [data-pending-id]') && document.getElementById('pending-section').hidden`)
+}
+
+func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, waitFor)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitText(t *testing.T, ctx context.Context, sel, want string) {
+	t.Helper()
+	if _, err := browser.WaitText(ctx, sel, want, waitFor); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wait(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	if err := browser.Wait(ctx, expr, waitFor); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, waitFor)
+	defer cancel()
+	s, err := browser.Text(ctx, sel)
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// waitCall waits for the backend to record call: a click's request is in
+// flight when the click returns.
+func waitCall(t *testing.T, b *webtest.Backend, call string) {
+	t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for !slices.Contains(b.Calls(), call) {
+		if time.Now().After(deadline) {
+			t.Fatalf("calls %q lack %q", b.Calls(), call)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,397 @@
+// The ferry web UI: polls the daemon's API every second and renders the
+// status into the page. Plain DOM, no build step, no inline code (the page's
+// Content-Security-Policy forbids it).
+'use strict';
+
+(() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const pollEvery = 1000;
+  const view = { status: null, offer: null, shownCode: '', timer: 0 };
+
+  // api calls the daemon and returns the decoded answer, or throws an Error
+  // carrying the daemon's explanation.
+  async function api(method, path, body) {
+    const opts = { method, headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin', cache: 'no-store' };
+    if (body !== undefined) {
+      opts.body = JSON.stringify(body);
+      opts.headers['Content-Type'] = 'application/json';
+    }
+    let resp;
+    try {
+      resp = await fetch(path, opts);
+    } catch (e) {
+      throw new Error('the ferry daemon is not answering; is it running?');
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) {
+      throw new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
+    }
+    return data;
+  }
+
+  // el makes an element: text sets its text, on* adds listeners, anything
+  // else is an attribute.
+  function el(tag, props, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v);
+    }
+    e.append(...children);
+    return e;
+  }
+
+  function setText(root, selector, text) {
+    const e = root.querySelector(selector);
+    if (e.textContent !== text) e.textContent = text;
+  }
+
+  // say shows a message in an element, marked ok, error or busy.
+  function say(e, state, text) {
+    e.dataset.state = state;
+    e.classList.toggle('error', state === 'error');
+    e.classList.toggle('ok', state === 'ok');
+    e.classList.toggle('muted', state !== 'error' && state !== 'ok');
+    e.textContent = text;
+    e.hidden = text === '';
+  }
+
+  function bytes(n) {
+    const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+    let i = 0;
+    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+    return (i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 1 : 0)) + ' ' + units[i];
+  }
+  const rate = (n) => bytes(n || 0) + '/s';
+
+  function duration(s) {
+    s = Math.max(0, Math.round(s));
+    if (s < 60) return `${s} s`;
+    const m = Math.floor(s / 60);
+    if (m < 60) return `${m} min ${s % 60} s`;
+    const h = Math.floor(m / 60);
+    if (h < 48) return `${h} h ${m % 60} min`;
+    return `${Math.floor(h / 24)} days`;
+  }
+
+  const shortID = (id) => id.split('-')[0];
+
+  function deviceName(id) {
+    const d = view.status && view.status.devices.find((x) => x.id === id);
+    return d && d.name ? d.name : shortID(id);
+  }
+
+  // syncRows makes container's children match items, keyed by an attribute,
+  // reusing existing elements so that focus and half-made choices survive
+  // each refresh.
+  function syncRows(container, items, attr, key, make, update) {
+    const old = new Map([...container.children].map((r) => [r.getAttribute(attr), r]));
+    let prev = null;
+    for (const item of items) {
+      const k = key(item);
+      let row = old.get(k);
+      if (row) old.delete(k);
+      else { row = make(item); row.setAttribute(attr, k); }
+      update(row, item);
+      const want = prev ? prev.nextSibling : container.firstChild;
+      if (row !== want) container.insertBefore(row, want);
+      prev = row;
+    }
+    for (const r of old.values()) r.remove();
+  }
+
+  // ---- status ----
+
+  function renderStatus(st) {
+    view.status = st;
+    setText(document, '#device-name', st.device.name || '(no name)');
+    setText(document, '#device-id', st.device.id);
+    renderDevices(st.devices);
+    renderPending(st.pending);
+    renderFolders(st.folders, st.devices);
+    renderPairFolders(st.folders);
+  }
+
+  function renderDevices(devices) {
+    $('devices-empty').hidden = devices.length > 0;
+    $('devices').hidden = devices.length === 0;
+    syncRows($('devices-body'), devices, 'data-device-id', (d) => d.id,
+      () => el('tr', {}, el('td', { class: 'name' }), el('td', { class: 'id' }, el('code')),
+        el('td', {}, el('span', { class: 'connected' })), el('td', { class: 'address' }),
+        el('td', { class: 'in-rate num' }), el('td', { class: 'out-rate num' })),
+      (row, d) => {
+        setText(row, '.name', d.name || '(no name)');
+        setText(row, '.id code', shortID(d.id));
+        row.querySelector('.id').title = d.id;
+        const c = row.querySelector('.connected');
+        c.dataset.connected = String(d.connected);
+        setText(row, '.connected', d.connected ? 'connected' : 'disconnected');
+        setText(row, '.address', d.address || '—');
+        setText(row, '.in-rate', rate(d.inRate));
+        setText(row, '.out-rate', rate(d.outRate));
+        row.querySelector('.in-rate').title = bytes(d.inBytes) + ' received';
+        row.querySelector('.out-rate').title = bytes(d.outBytes) + ' sent';
+      });
+  }
+
+  function renderPending(pending) {
+    $('pending-section').hidden = pending.length === 0;
+    syncRows($('pending-body'), pending, 'data-pending-id', (p) => p.id,
+      (p) => el('tr', {}, el('td', {}, el('code', { class: 'id' })), el('td', { class: 'address' }),
+        el('td', { class: 'last-seen' }),
+        el('td', { class: 'actions' },
+          el('button', { type: 'button', class: 'accept', text: 'Accept', onclick: () => pendingAction('POST', '/api/devices', { id: p.id }) }),
+          ' ',
+          el('button', { type: 'button', class: 'ignore', text: 'Ignore', onclick: () => pendingAction('DELETE', '/api/pending/' + encodeURIComponent(p.id)) }))),
+      (row, p) => {
+        setText(row, '.id', p.id);
+        setText(row, '.address', p.address || '—');
+        setText(row, '.last-seen', p.lastSeen ? new Date(p.lastSeen).toLocaleString() : '');
+      });
+  }
+
+  async function pendingAction(method, path, body) {
+    try {
+      await api(method, path, body);
+      say($('pending-error'), '', '');
+    } catch (e) {
+      say($('pending-error'), 'error', e.message);
+    }
+    refresh();
+  }
+
+  function renderFolders(folders, devices) {
+    $('folders-empty').hidden = folders.length > 0;
+    syncRows($('folders'), folders, 'data-folder-id', (f) => f.id, makeFolder,
+      (row, f) => updateFolder(row, f, devices));
+  }
+
+  function makeFolder(f) {
+    const select = el('select', { class: 'share-device', 'aria-label': `Share ${f.id} with` });
+    return el('div', { class: 'folder panel' },
+      el('div', { class: 'folder-head' }, el('strong', { class: 'folder-id', text: f.id }), ' ',
+        el('span', { class: 'type muted' }), ' ', el('span', { class: 'state' })),
+      el('div', { class: 'path' }),
+      el('div', { class: 'sync' }, el('span', { class: 'sync-text' }), ' ',
+        el('progress', { max: '100' }), ' ', el('span', { class: 'eta muted' })),
+      el('div', { class: 'meta muted' }, el('span', { class: 'files' }), ' · ',
+        el('span', { class: 'conflicts' }), ' · ', el('span', { class: 'shared' })),
+      el('ul', { class: 'errors' }),
+      el('div', { class: 'share' }, select, ' ',
+        el('button', { type: 'button', class: 'share-submit', text: 'Share', onclick: () => share(f.id, select) }),
+        ' ', el('span', { class: 'share-result', 'aria-live': 'polite' })));
+  }
+
+  function updateFolder(row, f, devices) {
+    setText(row, '.type', f.type);
+    const state = row.querySelector('.state');
+    state.dataset.state = f.state;
+    setText(row, '.state', f.state);
+    setText(row, '.path', f.path);
+    const bar = row.querySelector('progress');
+    bar.hidden = f.inSync;
+    let text = 'in sync', eta = '';
+    if (!f.inSync) {
+      const pct = f.globalBytes > 0 ? Math.floor(100 * (f.globalBytes - f.needBytes) / f.globalBytes) : 0;
+      bar.value = pct;
+      text = `${pct}% · ${f.needFiles} files (${bytes(f.needBytes)}) to fetch`;
+      if (f.inRate > 0) text += ` at ${rate(f.inRate)}`;
+      if (f.eta > 0) eta = `about ${duration(f.eta)} left`;
+    }
+    setText(row, '.sync-text', text);
+    setText(row, '.eta', eta);
+    setText(row, '.files', `${f.localFiles} files, ${bytes(f.localBytes)}`);
+    setText(row, '.conflicts', f.conflicts === 1 ? '1 conflict' : `${f.conflicts} conflicts`);
+    row.querySelector('.conflicts').classList.toggle('warn', f.conflicts > 0);
+    setText(row, '.shared', f.devices.length ? 'shared with ' + f.devices.map(deviceName).join(', ') : 'not shared');
+    const errs = row.querySelector('.errors');
+    if (errs.dataset.key !== JSON.stringify(f.errors)) {
+      errs.dataset.key = JSON.stringify(f.errors);
+      errs.replaceChildren(...f.errors.map((e) => el('li', { class: 'error', text: e })));
+    }
+    updateShareSelect(row, devices.filter((d) => !f.devices.includes(d.id)));
+  }
+
+  // updateShareSelect lists the devices a folder is not shared with yet,
+  // keeping the user's choice.
+  function updateShareSelect(row, candidates) {
+    const select = row.querySelector('.share-device');
+    row.querySelector('.share').hidden = candidates.length === 0;
+    const key = candidates.map((d) => d.id + '=' + d.name).join(',');
+    if (select.dataset.key === key) return;
+    select.dataset.key = key;
+    const chosen = select.value;
+    select.replaceChildren(el('option', { value: '', text: 'Share with…' }),
+      ...candidates.map((d) => el('option', { value: d.id, text: d.name || shortID(d.id) })));
+    if (candidates.some((d) => d.id === chosen)) select.value = chosen;
+  }
+
+  async function share(folder, select) {
+    const out = select.parentElement.querySelector('.share-result');
+    if (!select.value) { say(out, 'error', 'choose a device first'); return; }
+    try {
+      await api('POST', `/api/folders/${encodeURIComponent(folder)}/share`, { device: select.value });
+      say(out, 'ok', 'shared');
+    } catch (e) {
+      say(out, 'error', e.message);
+    }
+    refresh();
+  }
+
+  // ---- pairing ----
+
+  function renderPairFolders(folders) {
+    const box = $('pair-folders');
+    $('pair-folders-none').hidden = folders.length > 0;
+    syncRows(box.querySelector('.choices') || box.appendChild(el('div', { class: 'choices' })),
+      folders, 'data-folder-id', (f) => f.id,
+      (f) => el('label', {}, el('input', { type: 'checkbox', value: f.id }), ' ', el('span')),
+      (row, f) => setText(row, 'span', `${f.id} (${f.path})`));
+  }
+
+  async function showCode() {
+    const folders = [...$('pair-folders').querySelectorAll('input:checked')].map((i) => i.value);
+    try {
+      const offer = await api('POST', '/api/pair', { folders });
+      say($('pair-error'), '', '');
+      view.shownCode = offer.code;
+      renderOffer(offer);
+    } catch (e) {
+      say($('pair-error'), 'error', e.message);
+    }
+  }
+
+  async function cancelCode() {
+    try {
+      await api('DELETE', '/api/pair');
+    } catch (e) {
+      say($('pair-error'), 'error', e.message);
+    }
+    refresh();
+  }
+
+  const offerWords = {
+    waiting: () => 'waiting for the other device to enter the code',
+    paired: (o) => `paired with ${o.peerName || shortID(o.peer)}`,
+    failed: (o) => `failed: ${o.error || 'a wrong code was tried'}; show a new code`,
+    expired: () => 'expired; show a new code',
+    canceled: () => 'canceled',
+  };
+
+  function renderOffer(o) {
+    view.offer = o;
+    if (o.code && o.state === 'waiting') view.shownCode = o.code;
+    const shown = o.code !== '' && o.code === view.shownCode;
+    $('pair-offer').hidden = !shown;
+    $('pair-cancel').hidden = !shown || o.state !== 'waiting';
+    if (!shown) return;
+    setText(document, '#pair-code', o.code);
+    const qr = $('pair-qr');
+    const src = o.qrSvg ? 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(o.qrSvg) : '';
+    if (qr.getAttribute('src') !== src) qr.setAttribute('src', src);
+    qr.hidden = src === '' || o.state !== 'waiting';
+    const state = $('pair-state');
+    state.dataset.state = o.state;
+    setText(document, '#pair-state', (offerWords[o.state] || (() => o.state))(o));
+    renderExpiry();
+  }
+
+  function renderExpiry() {
+    const o = view.offer;
+    let text = '';
+    if (o && o.state === 'waiting' && o.expiresAt) {
+      const left = Math.max(0, Math.round((Date.parse(o.expiresAt) - Date.now()) / 1000));
+      text = left < 3600
+        ? `· expires in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}`
+        : `· expires in ${duration(left)}`;
+    }
+    setText(document, '#pair-expiry', text);
+  }
+
+  async function join(ev) {
+    ev.preventDefault();
+    const out = $('join-result');
+    const req = { code: $('join-code').value.trim(), addr: $('join-addr').value.trim(), into: $('join-into').value.trim() };
+    $('join-submit').disabled = true;
+    say(out, 'busy', 'Looking for the device showing this code…');
+    try {
+      showJoined(await api('POST', '/api/pair/join', req));
+    } catch (e) {
+      say(out, 'error', e.message);
+    } finally {
+      $('join-submit').disabled = false;
+    }
+    refresh();
+  }
+
+  function showJoined(res) {
+    const out = $('join-result');
+    say(out, 'ok', `Paired with ${res.name || shortID(res.device)} (${shortID(res.device)}).`);
+    const lines = res.folders.map((f) => el('li', { text: `${f.id} → ${f.path}` }));
+    if (lines.length) out.append(el('p', { text: 'Folders now shared:' }), el('ul', { class: 'joined' }, ...lines));
+    if (res.declined.length) {
+      out.append(el('p', { class: 'muted declined', text: `Not accepted: ${res.declined.join(', ')}. Fill in “Put shared folders under” to accept offered folders.` }));
+    }
+  }
+
+  // ---- folders ----
+
+  async function addFolder(ev) {
+    ev.preventDefault();
+    const out = $('folder-add-result');
+    const req = { path: $('folder-add-path').value.trim(), id: $('folder-add-id').value.trim(), type: $('folder-add-type').value };
+    try {
+      const res = await api('POST', '/api/folders', req);
+      say(out, 'ok', `Added folder ${res.id}.`);
+      $('folder-add-path').value = '';
+      $('folder-add-id').value = '';
+    } catch (e) {
+      say(out, 'error', e.message);
+    }
+    refresh();
+  }
+
+  async function copyID() {
+    const id = $('device-id').textContent;
+    try {
+      await navigator.clipboard.writeText(id);
+      $('device-id-copied').textContent = 'copied';
+    } catch (e) {
+      getSelection().selectAllChildren($('device-id'));
+      $('device-id-copied').textContent = 'selected: press Ctrl+C to copy';
+    }
+    setTimeout(() => { $('device-id-copied').textContent = ''; }, 2000);
+  }
+
+  // ---- polling ----
+
+  async function poll() {
+    try {
+      const [st, offer] = await Promise.all([api('GET', '/api/status'), api('GET', '/api/pair')]);
+      say($('conn-error'), '', '');
+      renderStatus(st);
+      renderOffer(offer);
+    } catch (e) {
+      say($('conn-error'), 'error', e.message);
+    }
+    schedule(document.hidden ? 5 * pollEvery : pollEvery);
+  }
+
+  function schedule(ms) {
+    clearTimeout(view.timer);
+    view.timer = setTimeout(poll, ms);
+  }
+
+  const refresh = () => schedule(0);
+
+  $('pair-show').addEventListener('click', showCode);
+  $('pair-cancel').addEventListener('click', cancelCode);
+  $('join-form').addEventListener('submit', join);
+  $('folder-add').addEventListener('submit', addFolder);
+  $('device-id-copy').addEventListener('click', copyID);
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
+  setInterval(renderExpiry, 1000);
+  poll();
+})();

@@ -1,0 +1,3 @@
+// Package webtest provides an in-memory web.Backend for tests of the API and
+// of its clients.
+package webtest
