@@ -13,8 +13,10 @@ import (
 
 var serveUsage = usage{
 	name:     "serve",
-	synopsis: "[--listen ADDR]... [--gui ADDR] [--log-format text|json] [--log-level LEVEL]",
-	help:     "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.",
+	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--log-format text|json] [--log-level LEVEL]",
+	help: "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.\n" +
+		"It announces this device on the local network (UDP broadcast and IPv6 multicast) and finds the others there;\n" +
+		"--no-lan turns that off (devices are then reached at their configured addresses only).",
 }
 
 func runServe(g *globals, args []string) int {
@@ -25,6 +27,8 @@ func runServe(g *globals, args []string) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the daemon stops")
+	noLAN := fs.Bool("no-lan", false, "do not announce or look for devices on the local network")
+	lanPort := fs.Int("lan-port", 0, "UDP port of local discovery (default 21025; every device on a network must use the same)")
 	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -42,7 +46,7 @@ func runServe(g *globals, args []string) int {
 	defer removeAPIAddr(g.home)
 	err = service.Run(service.DefaultName, func(ctx context.Context) error {
 		return node.Run(ctx, node.Options{
-			Home: g.home, Listen: listen, GUI: *gui, Logger: logger,
+			Home: g.home, Listen: listen, GUI: *gui, Logger: logger, NoLAN: *noLAN, LANPort: *lanPort,
 			Ready: func(addr string) {
 				if err := writeAPIAddr(g.home, addr); err != nil {
 					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)

@@ -171,7 +171,10 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{nil, exitUsage, "usage: ferry [--home DIR] COMMAND"},
 		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
-		{[]string{"pair"}, exitUsage, `unknown command "pair"`},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"pair", "1-a-b-c", "extra"}, exitUsage, "usage: ferry pair"},
+		{[]string{"pair", "--addr", "h:1"}, exitUsage, "--addr and --into go with a CODE"},
+		{[]string{"pair", "1-a-b-c", "--folder", "docs"}, exitUsage, "want ID=PATH when joining"},
 		{[]string{"--nohome", "id"}, exitUsage, "flag provided but not defined"},
 		{[]string{"device"}, exitUsage, "ferry device add ID"},
 		{[]string{"device", "frob"}, exitUsage, `unknown command "frob"`},

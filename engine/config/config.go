@@ -43,6 +43,9 @@ type Config struct {
 	ScanInterval Duration `json:"scanInterval,omitempty"` // 0 = automatic: WatchedScanInterval or UnwatchedScanInterval
 	Devices      []Device `json:"devices"`
 	Folders      []Folder `json:"folders"`
+	// Ignored are unknown devices whose connection attempts are not
+	// listed as pending.
+	Ignored []proto.DeviceID `json:"ignoredDevices,omitempty"`
 }
 
 // Device is a trusted device.
@@ -277,6 +280,7 @@ func (c *Config) Clone() Config {
 	for i := range out.Devices {
 		out.Devices[i].Addrs = slices.Clone(out.Devices[i].Addrs)
 	}
+	out.Ignored = slices.Clone(c.Ignored)
 	out.Folders = slices.Clone(c.Folders)
 	for i := range out.Folders {
 		out.Folders[i].Devices = slices.Clone(out.Folders[i].Devices)

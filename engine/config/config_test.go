@@ -146,3 +146,33 @@ func TestClone(t *testing.T) {
 		t.Fatal("clone shares memory with the original")
 	}
 }
+
+func TestIgnoreDevice(t *testing.T) {
+	c := Default()
+	stranger, friend := proto.DeviceID{1}, proto.DeviceID{2}
+	if err := c.AddDevice(Device{ID: friend}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.IgnoreDevice(friend); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ignoring a trusted device: %v, want ErrInvalid", err)
+	}
+	for range 2 { // ignoring twice changes nothing
+		if err := c.IgnoreDevice(stranger); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(c.Ignored) != 1 || c.Ignored[0] != stranger {
+		t.Fatalf("ignored = %v", c.Ignored)
+	}
+	clone := c.Clone()
+	clone.Ignored[0] = friend
+	if c.Ignored[0] != stranger {
+		t.Fatal("a clone shares the ignored list")
+	}
+	if err := c.AddDevice(Device{ID: stranger}); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Ignored) != 0 {
+		t.Fatalf("trusting a device left it ignored: %v", c.Ignored)
+	}
+}

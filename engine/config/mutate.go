@@ -16,7 +16,22 @@ func (c *Config) AddDevice(d Device) error {
 	}
 	d.Name = strings.TrimSpace(d.Name)
 	d.Addrs = slices.Clone(d.Addrs)
-	return c.apply(func(n *Config) { n.Devices = append(n.Devices, d) })
+	return c.apply(func(n *Config) {
+		n.Devices = append(n.Devices, d)
+		n.Ignored = slices.DeleteFunc(n.Ignored, func(x proto.DeviceID) bool { return x == d.ID })
+	})
+}
+
+// IgnoreDevice stops listing an unknown device's connection attempts as
+// pending. Trusting it later undoes this.
+func (c *Config) IgnoreDevice(id proto.DeviceID) error {
+	if _, ok := c.Device(id); ok {
+		return invalidf("device %s is trusted; remove it instead", id)
+	}
+	if slices.Contains(c.Ignored, id) {
+		return nil
+	}
+	return c.apply(func(n *Config) { n.Ignored = append(n.Ignored, id) })
 }
 
 // RemoveDevice forgets a device and stops sharing every folder with it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -14,6 +15,7 @@ import (
 
 	"ferry/proto"
 	"ferry/proto/noise"
+	"ferry/proto/pair"
 )
 
 const (
@@ -31,6 +33,8 @@ type connHandler interface {
 	down(c *peerConn)
 	index(c *peerConn, u *proto.IndexUpdate)
 	serveBlock(c *peerConn, req *proto.Request) *proto.Response
+	// pairing answers a device that joins with a pairing code.
+	pairing(ctx context.Context, nc net.Conn)
 }
 
 // pendingDevice is an unknown device that tried to connect.
@@ -51,6 +55,7 @@ type connManager struct {
 	conns   map[proto.DeviceID]*peerConn
 	stats   map[proto.DeviceID]*counters
 	pending map[proto.DeviceID]pendingDevice
+	ignored map[proto.DeviceID]bool // unknown devices never listed as pending
 	backoff map[proto.DeviceID]dialState
 	wg      sync.WaitGroup
 }
@@ -66,6 +71,7 @@ func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func
 		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now,
 		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
 		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
+		ignored: make(map[proto.DeviceID]bool),
 	}
 }
 
@@ -83,8 +89,43 @@ func (m *connManager) serveListener(ctx context.Context, ln net.Listener) {
 			}
 			return
 		}
-		m.wg.Go(func() { m.handle(ctx, nc, false, proto.DeviceID{}, nil) })
+		m.wg.Go(func() { m.accept(ctx, nc) })
 	}
+}
+
+// accept routes an accepted connection by its first bytes: a pairing
+// attempt, or a device connection.
+func (m *connManager) accept(ctx context.Context, nc net.Conn) {
+	head := make([]byte, pair.SniffLen)
+	nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	if _, err := io.ReadFull(nc, head); err != nil {
+		m.log.Debug("connection closed before its handshake", "addr", nc.RemoteAddr().String(), "err", err)
+		nc.Close()
+		return
+	}
+	nc.SetReadDeadline(time.Time{})
+	nc = &replayConn{Conn: nc, head: head}
+	if pair.IsOpening(head) {
+		m.h.pairing(ctx, nc)
+		return
+	}
+	m.handle(ctx, nc, false, proto.DeviceID{}, nil)
+}
+
+// replayConn is a connection whose first bytes were read already: Read
+// returns them again before reading on.
+type replayConn struct {
+	net.Conn
+	head []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.head) > 0 {
+		n := copy(p, c.head)
+		c.head = c.head[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
 }
 
 // dialLoop dials trusted devices that are not connected, with backoff.
@@ -101,6 +142,18 @@ func (m *connManager) dialLoop(ctx context.Context, devices func() []proto.Devic
 		case <-t.C:
 		}
 	}
+}
+
+// dialNow dials dev at once if it is not connected, forgetting any backoff:
+// it was just heard of at a new address.
+func (m *connManager) dialNow(ctx context.Context, dev proto.DeviceID) {
+	m.mu.Lock()
+	if st, ok := m.backoff[dev]; ok && !st.dialing {
+		st.next = time.Time{}
+		m.backoff[dev] = st
+	}
+	m.mu.Unlock()
+	m.maybeDial(ctx, dev)
 }
 
 func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
@@ -335,9 +388,32 @@ func (m *connManager) sampleRates(now time.Time) {
 	}
 }
 
+// setIgnored replaces the set of devices never listed as pending and drops
+// them from the list.
+func (m *connManager) setIgnored(devs []proto.DeviceID) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.ignored)
+	for _, d := range devs {
+		m.ignored[d] = true
+		delete(m.pending, d)
+	}
+}
+
+// isPending reports whether dev is listed as pending.
+func (m *connManager) isPending(dev proto.DeviceID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.pending[dev]
+	return ok
+}
+
 func (m *connManager) addPending(dev proto.DeviceID, addr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.ignored[dev] {
+		return
+	}
 	m.pending[dev] = pendingDevice{addr: addr, lastSeen: m.now()}
 }
 

@@ -1,6 +1,9 @@
 package node
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -11,10 +14,12 @@ import (
 	"ferry/index/chunker"
 	"ferry/proto"
 	"ferry/proto/noise"
+	"ferry/proto/pair"
 )
 
 type recordingHandler struct {
 	events []string
+	paired chan []byte // what a pairing connection starts with
 }
 
 func (h *recordingHandler) trusted(proto.DeviceID) bool                          { return true }
@@ -24,6 +29,12 @@ func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate)                 
 func (h *recordingHandler) up(c *peerConn, _ *proto.Hello)                       { h.events = append(h.events, "up "+c.addr) }
 func (h *recordingHandler) down(c *peerConn)                                     { h.events = append(h.events, "down "+c.addr) }
 func (h *recordingHandler) serveBlock(*peerConn, *proto.Request) *proto.Response { return nil }
+func (h *recordingHandler) pairing(_ context.Context, nc net.Conn) {
+	head := make([]byte, 64)
+	n, _ := io.ReadAtLeast(nc, head, pair.SniffLen+3)
+	nc.Close()
+	h.paired <- head[:n]
+}
 
 type namedAddr string
 
@@ -152,4 +163,58 @@ func testKeypair(t *testing.T, _ proto.DeviceID) noise.Keypair {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// The device listener also takes pairing attempts: a connection that opens
+// like one goes to the pairing handler with its first bytes intact, any
+// other to the Noise handshake.
+func TestListenerRoutesPairingAttempts(t *testing.T) {
+	self := proto.DeviceID{9}
+	h := &recordingHandler{paired: make(chan []byte, 1)}
+	m := newConnManager(testKeypair(t, self), h, slog.New(slog.DiscardHandler), time.Now)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go m.serveListener(ctx, ln)
+
+	// A joiner's opening, as proto/pair writes it: kind 1, length, magic.
+	opening := append([]byte{1, 0, 63}, "ferry-pair\x01more"...)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(opening)
+	select {
+	case got := <-h.paired:
+		if !bytes.HasPrefix(opening, got) || len(got) < pair.SniffLen+3 {
+			t.Fatalf("pairing handler read % x, want the opening % x", got, opening)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a pairing opening did not reach the pairing handler")
+	}
+
+	// A device connection still completes its Noise handshake.
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer hcancel()
+	sc, err := noise.Client(hctx, nc, testKeypair(t, proto.DeviceID{3}), nil)
+	if err != nil {
+		t.Fatalf("device handshake through the shared listener: %v", err)
+	}
+	if sc.RemoteStatic() != m.self {
+		t.Fatalf("handshake with %v, want %v", sc.RemoteStatic(), m.self)
+	}
+	select {
+	case got := <-h.paired:
+		t.Fatalf("a device connection went to the pairing handler: % x", got)
+	default:
+	}
 }

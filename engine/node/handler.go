@@ -40,8 +40,6 @@ func (n *Node) trusted(dev proto.DeviceID) bool {
 	return ok
 }
 
-func (n *Node) addrs(dev proto.DeviceID) []string { return n.resolver.Lookup(dev) }
-
 func (n *Node) hello(dev proto.DeviceID) *proto.Hello {
 	n.mu.RLock()
 	name := n.cfg.Name

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ferry/discovery"
+	"ferry/discovery/lan"
 	"ferry/engine"
 	"ferry/engine/config"
 	"ferry/index"
@@ -34,6 +35,10 @@ type Options struct {
 	Now    func() time.Time // injected clock; time.Now if nil
 	// Ready, if set, is called once the node listens, with the GUI address.
 	Ready func(gui string)
+	// NoLAN turns off announcing this device on the local network and
+	// listening for others. LANPort is the UDP port used (0: the default).
+	NoLAN   bool
+	LANPort int
 }
 
 // Node is a running ferry daemon.
@@ -44,14 +49,19 @@ type Node struct {
 	id    proto.DeviceID
 	db    *index.DB
 	conns *connManager
-	// resolver knows where devices are; configured addresses for now.
+	// resolver has the configured addresses; lan, when on, what was heard
+	// on the local network.
 	resolver *discovery.Static
+	lan      *lan.LAN
+	offers   pairing
 
 	mu      sync.RWMutex
 	cfg     config.Config
 	folders map[string]*folderHandle
 	runCtx  context.Context
 	wg      sync.WaitGroup
+	// listening are the addresses the device listener is bound to.
+	listening []net.Addr
 }
 
 // folderHandle is a running folder: its runner and what it is shared with.
@@ -107,6 +117,7 @@ func open(opts Options) (*Node, func(), error) {
 	n.conns = newConnManager(n.key, n, n.log, opts.Now)
 	n.resolver = discovery.NewStatic()
 	n.setAddrs(config.Config{}, cfg)
+	n.conns.setIgnored(cfg.Ignored)
 	return n, func() { db.Close(); unlock() }, nil
 }
 
@@ -138,7 +149,13 @@ func (n *Node) serve(ctx context.Context) error {
 			return fail(fmt.Errorf("listen on %s: %w (is another program using the port? set another with --listen)", addr, err))
 		}
 		n.log.Info("listening", "addr", ln.Addr().String(), "device", n.id.String())
+		n.mu.Lock()
+		n.listening = append(n.listening, ln.Addr())
+		n.mu.Unlock()
 		n.wg.Go(func() { n.conns.serveListener(ctx, ln) })
+	}
+	if err := n.startLAN(ctx); err != nil {
+		return fail(err)
 	}
 	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
 	n.wg.Go(func() { n.sampleRates(ctx) })

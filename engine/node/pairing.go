@@ -2,28 +2,467 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
 
+	"ferry/engine/config"
+	"ferry/proto"
+	"ferry/proto/pair"
 	"ferry/web"
 )
 
-var errNoPairing = errors.New("pairing is not built into this daemon yet")
+const (
+	// defaultOfferTTL is how long a pairing code works unless asked
+	// otherwise; maxOfferTTL is the longest allowed.
+	defaultOfferTTL = 10 * time.Minute
+	minOfferTTL     = 10 * time.Second
+	maxOfferTTL     = 24 * time.Hour
+	// findOfferTimeout bounds the wait for an offer to be heard on the LAN.
+	findOfferTimeout = 15 * time.Second
+	// pairTimeout bounds one pairing exchange.
+	pairTimeout = 30 * time.Second
+)
 
-// IgnoreDevice implements web.Backend.
-func (n *Node) IgnoreDevice(ctx context.Context, id string) error { return errNoPairing }
+// pairing holds the current pairing offer; there is at most one.
+type pairing struct {
+	mu    sync.Mutex
+	offer *offer
+}
+
+// offer is a pairing offer and what became of it.
+type offer struct {
+	code    pair.Code
+	folders []string
+	expires time.Time
+	state   string // a web.Offer* state
+	taken   bool   // a device tried it: it is burnt whatever the outcome
+	peer    proto.DeviceID
+	name    string
+	err     string
+	timer   *time.Timer
+}
 
 // CreateOffer implements web.Backend.
 func (n *Node) CreateOffer(ctx context.Context, req web.OfferRequest) (web.Offer, error) {
-	return web.Offer{}, errNoPairing
+	ttl := defaultOfferTTL
+	if req.TTL != "" {
+		d, err := time.ParseDuration(req.TTL)
+		if err != nil || d < minOfferTTL || d > maxOfferTTL {
+			return web.Offer{}, web.BadRequest(fmt.Errorf("ttl %q: want a duration from %v to %v", req.TTL, minOfferTTL, maxOfferTTL))
+		}
+		ttl = d
+	}
+	folders, err := n.offeredFolders(req.Folders)
+	if err != nil {
+		return web.Offer{}, err
+	}
+	code, err := pair.NewCode(rand.Reader)
+	if err != nil {
+		return web.Offer{}, err
+	}
+	o := &offer{code: code, folders: folders, expires: n.opts.Now().Add(ttl), state: web.OfferWaiting}
+	p := &n.offers
+	p.mu.Lock()
+	if old := p.offer; old != nil && old.state == web.OfferWaiting {
+		old.state = web.OfferCanceled
+		old.timer.Stop()
+	}
+	p.offer = o
+	o.timer = time.AfterFunc(ttl, func() { n.expireOffer(o) })
+	view := o.view()
+	p.mu.Unlock()
+	n.announceOffer(code.Offer())
+	n.log.Info("pairing offer made", "offer", code.Offer(), "folders", folders, "expires", o.expires.Format(time.RFC3339))
+	return view, nil
+}
+
+// offeredFolders checks the folders to offer; none named means all.
+func (n *Node) offeredFolders(ids []string) ([]string, error) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if len(ids) == 0 {
+		out := []string{}
+		for _, f := range n.cfg.Folders {
+			out = append(out, f.ID)
+		}
+		return out, nil
+	}
+	for _, id := range ids {
+		if _, ok := n.cfg.Folder(id); !ok {
+			return nil, web.NotFound(fmt.Errorf("folder %q does not exist", id))
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(ids))), nil
 }
 
 // CurrentOffer implements web.Backend.
-func (n *Node) CurrentOffer(ctx context.Context) (web.Offer, error) { return web.Offer{}, errNoPairing }
+func (n *Node) CurrentOffer(ctx context.Context) (web.Offer, error) {
+	p := &n.offers
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offer == nil {
+		return web.Offer{Folders: []string{}}, nil
+	}
+	return p.offer.view(), nil
+}
 
 // CancelOffer implements web.Backend.
-func (n *Node) CancelOffer(ctx context.Context) error { return errNoPairing }
+func (n *Node) CancelOffer(ctx context.Context) error {
+	p := &n.offers
+	p.mu.Lock()
+	o := p.offer
+	if o != nil && o.state == web.OfferWaiting && !o.taken {
+		o.state = web.OfferCanceled
+		o.timer.Stop()
+	}
+	p.mu.Unlock()
+	n.announceOffer(0)
+	return nil
+}
+
+func (n *Node) expireOffer(o *offer) {
+	p := &n.offers
+	p.mu.Lock()
+	expired := o.state == web.OfferWaiting && !o.taken
+	if expired {
+		o.state = web.OfferExpired
+	}
+	current := p.offer == o
+	p.mu.Unlock()
+	if expired && current {
+		n.announceOffer(0)
+		n.log.Info("pairing offer expired", "offer", o.code.Offer())
+	}
+}
+
+// announceOffer sets the offer announced on the LAN; 0 withdraws it.
+func (n *Node) announceOffer(number uint32) {
+	if n.lan == nil {
+		return
+	}
+	var offers []uint32
+	if number != 0 {
+		offers = []uint32{number}
+	}
+	if err := n.lan.SetOffers(offers); err != nil {
+		n.log.Warn("cannot announce the pairing offer", "err", err)
+	}
+}
+
+func (o *offer) view() web.Offer {
+	v := web.Offer{
+		Code: o.code.String(), State: o.state, ExpiresAt: o.expires.UTC().Format(time.RFC3339),
+		Folders: slices.Clone(o.folders), PeerName: o.name, Error: o.err,
+	}
+	if !o.peer.IsZero() {
+		v.Peer = o.peer.String()
+	}
+	if qr, err := web.QRSVG(o.code.String()); err == nil {
+		v.QRSVG = qr
+	}
+	return v
+}
+
+// takeOffer hands the current offer to one pairing attempt and burns it:
+// whatever the attempt's outcome, the code cannot be tried again.
+func (n *Node) takeOffer(number uint32) (*offer, pair.Offer, bool) {
+	p := &n.offers
+	p.mu.Lock()
+	o := p.offer
+	if o == nil || o.taken || o.state != web.OfferWaiting || o.code.Offer() != number || !n.opts.Now().Before(o.expires) {
+		p.mu.Unlock()
+		return nil, pair.Offer{}, false
+	}
+	o.taken = true
+	o.timer.Stop()
+	p.mu.Unlock()
+	n.announceOffer(0)
+	intro := n.intro()
+	n.mu.RLock()
+	for _, id := range o.folders {
+		if f, ok := n.cfg.Folder(id); ok {
+			intro.Folders = append(intro.Folders, pair.Folder{ID: f.ID, Label: filepath.Base(f.Path)})
+		}
+	}
+	n.mu.RUnlock()
+	return o, pair.Offer{Code: o.code, Intro: intro}, true
+}
+
+// intro is what this device tells a device it pairs with.
+func (n *Node) intro() pair.Intro {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	in := pair.Intro{Name: n.cfg.Name}
+	for _, a := range n.listening {
+		in.Addrs = append(in.Addrs, a.String())
+	}
+	return in
+}
+
+// pairing answers a device that joins with a code.
+func (n *Node) pairing(ctx context.Context, nc net.Conn) {
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
+	defer cancel()
+	var o *offer
+	res, err := pair.Serve(ctx, nc, n.key, func(number uint32) (pair.Offer, bool) {
+		var po pair.Offer
+		var ok bool
+		o, po, ok = n.takeOffer(number)
+		return po, ok
+	})
+	if err == nil {
+		err = n.trustPaired(res, nc.RemoteAddr(), o.folders)
+	}
+	if o == nil {
+		n.log.Info("pairing attempt for an unknown offer", "addr", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	p := &n.offers
+	p.mu.Lock()
+	if err != nil {
+		o.state, o.err = web.OfferFailed, pairFailure(err)
+	} else {
+		o.state, o.peer, o.name = web.OfferPaired, res.Peer, res.Intro.Name
+	}
+	p.mu.Unlock()
+	if err != nil {
+		n.log.Warn("pairing failed; the code is burnt", "addr", nc.RemoteAddr().String(), "err", err)
+		return
+	}
+	n.log.Info("paired", "device", res.Peer.String(), "name", res.Intro.Name, "folders", res.Intro.Folders)
+}
+
+// pairFailure says in plain words why a pairing failed.
+func pairFailure(err error) string {
+	switch {
+	case errors.Is(err, pair.ErrWrongCode):
+		return "a device tried a wrong code"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the other device stopped answering"
+	}
+	return err.Error()
+}
+
+// trustPaired trusts the device a pairing introduced and shares with it the
+// offered folders it accepted.
+func (n *Node) trustPaired(res pair.Result, remote net.Addr, offered []string) error {
+	var accepted []string
+	for _, f := range res.Intro.Folders {
+		if !slices.Contains(offered, f.ID) {
+			return fmt.Errorf("device accepted folder %q, which was not offered", f.ID)
+		}
+		accepted = append(accepted, f.ID)
+	}
+	return n.changeConfig(func(c *config.Config) error {
+		if err := trustDevice(c, res.Peer, res.Intro, remote); err != nil {
+			return err
+		}
+		for _, id := range accepted {
+			if err := c.ShareFolder(id, res.Peer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// trustDevice adds dev to c, or updates its name and addresses if it is
+// already trusted. Addresses without a host get the host dev was seen at.
+func trustDevice(c *config.Config, dev proto.DeviceID, in pair.Intro, remote net.Addr) error {
+	addrs := peerAddrs(in.Addrs, remote)
+	if d, ok := c.Device(dev); ok {
+		i := slices.IndexFunc(c.Devices, func(x config.Device) bool { return x.ID == dev })
+		d.Name = in.Name
+		for _, a := range addrs {
+			if !slices.Contains(d.Addrs, a) {
+				d.Addrs = append(d.Addrs, a)
+			}
+		}
+		c.Devices[i] = d
+		return nil
+	}
+	return c.AddDevice(config.Device{ID: dev, Name: in.Name, Addrs: addrs})
+}
+
+// peerAddrs turns the listen addresses a device announced into addresses to
+// dial: an unspecified or missing host becomes the host it was seen at.
+func peerAddrs(announced []string, remote net.Addr) []string {
+	seen := ""
+	if ta, ok := remote.(*net.TCPAddr); ok {
+		seen = ta.IP.String()
+	}
+	var out []string
+	for _, a := range announced {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			if seen == "" {
+				continue
+			}
+			host = seen
+		}
+		if addr := net.JoinHostPort(host, port); !slices.Contains(out, addr) {
+			out = append(out, addr)
+		}
+	}
+	return out
+}
 
 // Join implements web.Backend.
 func (n *Node) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, error) {
-	return web.JoinResult{}, errNoPairing
+	code, err := pair.ParseCode(req.Code)
+	if err != nil {
+		return web.JoinResult{}, web.BadRequest(err)
+	}
+	addrs, err := n.findOffer(ctx, code.Offer(), req.Addr)
+	if err != nil {
+		return web.JoinResult{}, err
+	}
+	var nc net.Conn
+	for _, a := range addrs {
+		d := net.Dialer{Timeout: handshakeTimeout}
+		if nc, err = d.DialContext(ctx, "tcp", a); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return web.JoinResult{}, fmt.Errorf("connect to the offering device: %w", err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
+	defer cancel()
+	var plan joinPlan
+	res, err := pair.Join(ctx, nc, n.key, code, func(offered pair.Intro) (pair.Intro, error) {
+		plan, err = n.planJoin(offered, req)
+		if err != nil {
+			return pair.Intro{}, err
+		}
+		in := n.intro()
+		for _, f := range plan.accepted {
+			in.Folders = append(in.Folders, pair.Folder{ID: f.ID})
+		}
+		return in, nil
+	})
+	if err != nil {
+		if errors.Is(err, pair.ErrWrongCode) {
+			return web.JoinResult{}, web.BadRequest(errors.New("pairing failed: the code is wrong (the other device has burnt it; make a new one there)"))
+		}
+		if errors.Is(err, pair.ErrNoOffer) {
+			return web.JoinResult{}, web.BadRequest(errors.New("pairing failed: the other device has no such offer (expired, used or canceled)"))
+		}
+		return web.JoinResult{}, fmt.Errorf("pairing failed: %w", err)
+	}
+	if err := n.applyJoin(res, nc.RemoteAddr(), plan); err != nil {
+		return web.JoinResult{}, err
+	}
+	n.log.Info("paired", "device", res.Peer.String(), "name", res.Intro.Name)
+	out := web.JoinResult{Device: res.Peer.String(), Name: res.Intro.Name, Folders: plan.accepted, Declined: plan.declined}
+	return out, nil
+}
+
+// findOffer returns where the device showing an offer listens: addr if
+// given, else where it was heard on the local network.
+func (n *Node) findOffer(ctx context.Context, number uint32, addr string) ([]string, error) {
+	if addr != "" {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, web.BadRequest(fmt.Errorf("address %q: want HOST:PORT", addr))
+		}
+		return []string{addr}, nil
+	}
+	if n.lan == nil {
+		return nil, web.BadRequest(errors.New("local discovery is off; give the other device's address (HOST:PORT)"))
+	}
+	fctx, cancel := context.WithTimeout(ctx, findOfferTimeout)
+	defer cancel()
+	addrs, _, err := n.lan.FindOffer(fctx, number)
+	if err != nil {
+		return nil, web.NotFound(fmt.Errorf("no device on the local network shows a code starting with %d (waited %v); is it still waiting? Otherwise give its address (HOST:PORT)", number, findOfferTimeout))
+	}
+	return addrs, nil
+}
+
+// joinPlan is which offered folders a join accepts, and where they go.
+type joinPlan struct {
+	accepted []web.JoinedFolder
+	declined []string
+	existing map[string]bool // accepted folders that exist here already
+}
+
+// planJoin decides, for each offered folder, where it goes: an explicit
+// path, else under req.Into; a folder that exists here with the same ID is
+// joined where it is.
+func (n *Node) planJoin(offered pair.Intro, req web.JoinRequest) (joinPlan, error) {
+	plan := joinPlan{accepted: []web.JoinedFolder{}, declined: []string{}, existing: map[string]bool{}}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, f := range offered.Folders {
+		path := req.Folders[f.ID]
+		if cur, ok := n.cfg.Folder(f.ID); ok {
+			if path != "" && filepath.Clean(path) != cur.Path {
+				return plan, fmt.Errorf("folder %q already exists here at %s", f.ID, cur.Path)
+			}
+			plan.existing[f.ID] = true
+			plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: cur.Path})
+			continue
+		}
+		if path == "" && req.Into != "" {
+			path = filepath.Join(req.Into, f.ID)
+		}
+		if path == "" {
+			plan.declined = append(plan.declined, f.ID)
+			continue
+		}
+		plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: filepath.Clean(path)})
+	}
+	return plan, nil
+}
+
+// applyJoin trusts the device joined and adds the accepted folders, shared
+// with it.
+func (n *Node) applyJoin(res pair.Result, remote net.Addr, plan joinPlan) error {
+	for _, f := range plan.accepted {
+		if !plan.existing[f.ID] {
+			if err := os.MkdirAll(f.Path, 0o755); err != nil {
+				return fmt.Errorf("make folder %s: %w", f.ID, err)
+			}
+		}
+	}
+	return n.changeConfig(func(c *config.Config) error {
+		if err := trustDevice(c, res.Peer, res.Intro, remote); err != nil {
+			return err
+		}
+		for _, f := range plan.accepted {
+			if !plan.existing[f.ID] {
+				if _, err := c.AddFolder(config.Folder{ID: f.ID, Path: f.Path}); err != nil {
+					return err
+				}
+			}
+			if err := c.ShareFolder(f.ID, res.Peer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// IgnoreDevice implements web.Backend.
+func (n *Node) IgnoreDevice(ctx context.Context, id string) error {
+	dev, err := proto.ParseDeviceID(id)
+	if err != nil {
+		return web.BadRequest(err)
+	}
+	if !n.conns.isPending(dev) {
+		return web.NotFound(fmt.Errorf("device %s is not pending", dev))
+	}
+	return n.changeConfig(func(c *config.Config) error { return c.IgnoreDevice(dev) })
 }

@@ -33,6 +33,7 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	n.cfg = next
 	reconnect := n.applyFolders(prev, next)
 	n.setAddrs(prev, next)
+	n.conns.setIgnored(next.Ignored)
 	n.mu.Unlock()
 	for _, d := range prev.Devices {
 		if _, ok := next.Device(d.ID); !ok {

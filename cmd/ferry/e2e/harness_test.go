@@ -46,6 +46,8 @@ type device struct {
 	listen string
 	gui    string
 	id     string
+	netns  string   // network namespace the daemon and CLI run in; "" for the host's
+	serve  []string // extra serve flags
 	cmd    *exec.Cmd
 	log    *bytes.Buffer
 	exited chan struct{}
@@ -89,8 +91,18 @@ func (d *device) ferry(args ...string) string {
 	return out
 }
 
+// command makes a ferry command for this home, run in the device's network
+// namespace if it has one.
+func (d *device) command(args ...string) *exec.Cmd {
+	args = append([]string{"--home", d.home}, args...)
+	if d.netns != "" {
+		return exec.Command("ip", append([]string{"netns", "exec", d.netns, ferryBin}, args...)...)
+	}
+	return exec.Command(ferryBin, args...)
+}
+
 func (d *device) try(args ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command(ferryBin, append([]string{"--home", d.home}, args...)...)
+	cmd := d.command(args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -114,7 +126,13 @@ func pair(a, b *device) {
 func (d *device) start() {
 	d.t.Helper()
 	d.log = &bytes.Buffer{}
-	d.cmd = exec.Command(ferryBin, "--home", d.home, "serve", "--listen", d.listen, "--gui", d.gui)
+	// Local discovery stays off: it would announce on the host's own
+	// networks. Tests of it run daemons in network namespaces.
+	args := []string{"serve", "--listen", d.listen, "--gui", d.gui}
+	if d.netns == "" {
+		args = append(args, "--no-lan")
+	}
+	d.cmd = d.command(append(args, d.serve...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)

@@ -1,0 +1,75 @@
+package node
+
+import (
+	"context"
+	"net"
+	"slices"
+
+	"ferry/discovery/lan"
+	"ferry/proto"
+)
+
+// startLAN starts announcing this device on the local network and
+// listening for others, unless turned off.
+func (n *Node) startLAN(ctx context.Context) error {
+	if n.opts.NoLAN {
+		return nil
+	}
+	l, err := lan.New(lan.Config{Device: n.id, Ports: n.listenPorts, Port: n.opts.LANPort, Logger: n.log.With("part", "lan")})
+	if err != nil {
+		return err
+	}
+	n.lan = l
+	n.wg.Go(func() {
+		if err := l.Run(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn("local discovery stopped; devices are found only at configured addresses", "err", err)
+		}
+	})
+	n.wg.Go(func() { n.dialHeard(ctx, l) })
+	return nil
+}
+
+// dialHeard dials trusted devices as soon as they are heard on the local
+// network, instead of waiting out a dial backoff.
+func (n *Node) dialHeard(ctx context.Context, l *lan.LAN) {
+	for {
+		changed := l.Changed()
+		for dev := range l.Devices() {
+			if n.trusted(dev) {
+				n.conns.dialNow(ctx, dev)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+	}
+}
+
+// addrs returns where dev may be reached: configured addresses first, then
+// those heard on the local network.
+func (n *Node) addrs(dev proto.DeviceID) []string {
+	out := n.resolver.Lookup(dev)
+	if n.lan != nil {
+		for _, a := range n.lan.Lookup(dev) {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// listenPorts are the TCP ports of the device listeners.
+func (n *Node) listenPorts() []int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var ports []int
+	for _, a := range n.listening {
+		if ta, ok := a.(*net.TCPAddr); ok && !slices.Contains(ports, ta.Port) {
+			ports = append(ports, ta.Port)
+		}
+	}
+	return ports
+}
