@@ -10,6 +10,7 @@ import (
 
 	"ferry/engine/config"
 	"ferry/proto"
+	"ferry/proto/pair"
 )
 
 // result is what one command run printed and returned.
@@ -264,6 +265,23 @@ func TestShellQuote(t *testing.T) {
 	for in, want := range tests {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The code shown in README.md must be one ferry accepts.
+func TestReadmePairingCodeParses(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := regexp.MustCompile(`ferry pair (\d+-[a-z]+-[a-z]+-[a-z]+)`).FindAllStringSubmatch(string(data), -1)
+	if len(codes) == 0 {
+		t.Fatal("README shows no pairing code")
+	}
+	for _, m := range codes {
+		if _, err := pair.ParseCode(m[1]); err != nil {
+			t.Errorf("README's code %s: %v", m[1], err)
 		}
 	}
 }
