@@ -118,7 +118,9 @@ func TestRecordedAPIAddressWins(t *testing.T) {
 		t.Fatal(err)
 	}
 	ok(t, d.home, "status")
-	removeAPIAddr(d.home)
+	removeAPIAddr(d.home, "127.0.0.1:1") // another daemon's: kept
+	ok(t, d.home, "status")
+	removeAPIAddr(d.home, d.addr)
 	fails(t, d.home, "no ferry daemon is running", "status")
 }
 

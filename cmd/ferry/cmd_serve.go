@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"sync/atomic"
 
 	"ferry/engine/node"
 	"ferry/platform/service"
@@ -43,13 +44,20 @@ func runServe(g *globals, args []string) int {
 		}
 		defer stopProfile()
 	}
-	defer removeAPIAddr(g.home)
+	var recorded atomic.Value // the API address this daemon recorded, once it runs
+	defer func() {
+		if addr, ok := recorded.Load().(string); ok {
+			removeAPIAddr(g.home, addr)
+		}
+	}()
 	err = service.Run(service.DefaultName, func(ctx context.Context) error {
 		return node.Run(ctx, node.Options{
 			Home: g.home, Listen: listen, GUI: *gui, Logger: logger, NoLAN: *noLAN, LANPort: *lanPort,
 			Ready: func(addr string) {
 				if err := writeAPIAddr(g.home, addr); err != nil {
 					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
+				} else {
+					recorded.Store(addr)
 				}
 				fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/\n", addr)
 			},

@@ -32,9 +32,14 @@ func writeAPIAddr(home, addr string) error {
 	return nil
 }
 
-// removeAPIAddr removes the record when the daemon stops.
-func removeAPIAddr(home string) {
-	os.Remove(filepath.Join(home, apiAddrFile))
+// removeAPIAddr removes the record of addr when the daemon that wrote it
+// stops. A record of another address is left alone: it belongs to another
+// daemon (one that was running when this one was refused the home).
+func removeAPIAddr(home, addr string) {
+	name := filepath.Join(home, apiAddrFile)
+	if data, err := os.ReadFile(name); err == nil && strings.TrimSpace(string(data)) == addr {
+		os.Remove(name)
+	}
 }
 
 // apiAddr returns where to reach this home's daemon: the address it
