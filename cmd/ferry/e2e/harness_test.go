@@ -49,7 +49,7 @@ type device struct {
 	netns  string   // network namespace the daemon and CLI run in; "" for the host's
 	serve  []string // extra serve flags
 	cmd    *exec.Cmd
-	log    *bytes.Buffer
+	log    *lockedBuffer // the daemon writes it while tests read it
 	exited chan struct{}
 }
 
@@ -125,7 +125,7 @@ func pair(a, b *device) {
 // start runs the daemon and waits until its API answers.
 func (d *device) start() {
 	d.t.Helper()
-	d.log = &bytes.Buffer{}
+	d.log = &lockedBuffer{}
 	// Local discovery stays off: it would announce on the host's own
 	// networks. Tests of it run daemons in network namespaces.
 	args := []string{"serve", "--listen", d.listen, "--gui", d.gui}
@@ -142,7 +142,7 @@ func (d *device) start() {
 	waitFor(d.t, 20*time.Second, d.name+" API up", func() bool {
 		select {
 		case <-d.exited:
-			d.t.Fatalf("%s exited at start: %s", d.name, d.log)
+			d.t.Fatalf("%s exited at start: %s", d.name, d.log.String())
 		default:
 		}
 		_, _, code := d.try("status", "--json")
