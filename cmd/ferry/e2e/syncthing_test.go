@@ -108,9 +108,11 @@ func xmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s)
 }
 
-// stConfigTemplate is a version 36 (Syncthing 1.19) config. The folder keeps
-// the defaults for the watcher and the rescan interval. Low priority is
-// turned off because ferry does not lower its own.
+// stConfigTemplate is a version 36 (Syncthing 1.19) config. Its folder has
+// the watcher off (Syncthing reads folder options from the folder element's
+// attributes, which this template leaves out): the sync benchmarks ask for
+// rescans, and the latency benchmark turns the watcher on with stSetWatcher.
+// Low priority is turned off because ferry does not lower its own.
 const stConfigTemplate = `<configuration version="36">
     <folder id="bench" label="bench" path="%s" type="sendreceive">
         <filesystemType>basic</filesystemType>
