@@ -22,6 +22,7 @@ var (
 	}
 	deviceListUsage   = usage{name: "device list", help: "List the trusted devices: ID, name, addresses."}
 	deviceRemoveUsage = usage{name: "device remove", synopsis: "ID", help: "Forget a device and stop sharing folders with it."}
+	deviceIgnoreUsage = usage{name: "device ignore", synopsis: "ID", help: "Stop listing an unknown device that tries to connect as pending."}
 )
 
 func runDevice(g *globals, args []string) int {
@@ -29,6 +30,7 @@ func runDevice(g *globals, args []string) int {
 		{deviceAddUsage, runDeviceAdd},
 		{deviceListUsage, runDeviceList},
 		{deviceRemoveUsage, runDeviceRemove},
+		{deviceIgnoreUsage, runDeviceIgnore},
 	}}.run(g, args)
 }
 
@@ -104,6 +106,26 @@ func runDeviceRemove(g *globals, args []string) int {
 		func(cfg *config.Config) error { return cfg.RemoveDevice(id) })
 	if err != nil {
 		return g.fail("device remove", err, hintIfNotFound(err, "See `ferry device list`"))
+	}
+	return exitOK
+}
+
+func runDeviceIgnore(g *globals, args []string) int {
+	pos, code, ok := g.parse(deviceIgnoreUsage, newFlagSet("device ignore"), args, 1, 1)
+	if !ok {
+		return code
+	}
+	id, err := proto.ParseDeviceID(pos[0])
+	if err != nil {
+		return g.fail("device ignore", err, idHint)
+	}
+	ctx, cancel := callContext()
+	defer cancel()
+	err = g.change(
+		func(c *web.Client) error { return c.IgnoreDevice(ctx, id.String()) },
+		func(cfg *config.Config) error { return cfg.IgnoreDevice(id) })
+	if err != nil {
+		return g.fail("device ignore", err, "")
 	}
 	return exitOK
 }

@@ -400,14 +400,6 @@ func (m *connManager) setIgnored(devs []proto.DeviceID) {
 	}
 }
 
-// isPending reports whether dev is listed as pending.
-func (m *connManager) isPending(dev proto.DeviceID) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.pending[dev]
-	return ok
-}
-
 func (m *connManager) addPending(dev proto.DeviceID, addr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -461,8 +461,5 @@ func (n *Node) IgnoreDevice(ctx context.Context, id string) error {
 	if err != nil {
 		return web.BadRequest(err)
 	}
-	if !n.conns.isPending(dev) {
-		return web.NotFound(fmt.Errorf("device %s is not pending", dev))
-	}
 	return n.changeConfig(func(c *config.Config) error { return c.IgnoreDevice(dev) })
 }

@@ -197,6 +197,18 @@ func TestUntrustedDeviceGetsNoData(t *testing.T) {
 	if p := c.peer(a.id); p.Connected || p.InBytes > 0 {
 		t.Fatalf("untrusted device is connected or received data: %+v", p)
 	}
+	// Ignored, it is no longer listed, even as it keeps trying.
+	a.ferry("device", "ignore", c.id)
+	if n := len(a.status().Pending); n != 0 {
+		t.Fatalf("%d pending devices after ignoring C", n)
+	}
+	refused := strings.Count(a.log.String(), "is not trusted")
+	c.stop()
+	c.start()
+	waitFor(t, 20*time.Second, "C to try again", func() bool { return strings.Count(a.log.String(), "is not trusted") > refused })
+	if s := a.status(); len(s.Pending) != 0 {
+		t.Fatalf("an ignored device is listed again: %+v", s.Pending)
+	}
 }
 
 // Killing the receiver in the middle of a large file and restarting it
