@@ -80,7 +80,7 @@ func handshake(ctx context.Context, conn net.Conn, key Keypair, prologue []byte,
 		err = rerr
 	}
 	if err != nil {
-		return nil, contextError(ctx, err)
+		return nil, ContextError(ctx, err)
 	}
 	return newConn(conn, key, hs.PeerStatic(), send, recv)
 }
@@ -158,9 +158,10 @@ func bindContext(ctx context.Context, conn net.Conn) (release func() error, err 
 	}, nil
 }
 
-// contextError makes an error caused by ctx ending wrap ctx's error. A
-// deadline error can be seen before ctx's own timer has fired.
-func contextError(ctx context.Context, err error) error {
+// ContextError makes an error of I/O on a connection bound to ctx wrap
+// ctx's error when ctx ending caused it. A deadline error can be seen before
+// ctx's own timer has fired.
+func ContextError(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}

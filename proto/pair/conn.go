@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"time"
 )
@@ -27,18 +26,6 @@ func bindContext(ctx context.Context, conn net.Conn) (stop func() bool, err erro
 		return nil, fmt.Errorf("set deadline: %w", err)
 	}
 	return context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) }), nil
-}
-
-// contextError makes an error caused by ctx ending wrap ctx's error. A
-// deadline error can be seen before ctx's own timer has fired.
-func contextError(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%w: %w", cerr, err)
-	}
-	if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
-		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	}
-	return err
 }
 
 // isClosed reports whether err says the peer closed the connection.

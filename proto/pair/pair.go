@@ -62,7 +62,7 @@ func Serve(ctx context.Context, conn net.Conn, key noise.Keypair, take func(offe
 	defer stop()
 	res, err := serve(conn, key, take)
 	if err != nil {
-		return Result{}, fmt.Errorf("pair serve: %w", contextError(ctx, fail(conn, err)))
+		return Result{}, fmt.Errorf("pair serve: %w", noise.ContextError(ctx, fail(conn, err)))
 	}
 	return res, nil
 }
@@ -86,7 +86,7 @@ func Join(ctx context.Context, conn net.Conn, key noise.Keypair, code Code, choo
 	defer stop()
 	res, err := join(conn, key, code, choose)
 	if err != nil {
-		return Result{}, fmt.Errorf("pair join: %w", contextError(ctx, fail(conn, err)))
+		return Result{}, fmt.Errorf("pair join: %w", noise.ContextError(ctx, fail(conn, err)))
 	}
 	return res, nil
 }

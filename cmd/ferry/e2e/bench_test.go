@@ -296,16 +296,7 @@ func ferryWire(src *device, peer string) int64 {
 // index updates count too) and returns its growth since before.
 func stableDelta(b *testing.B, before int64, read func() int64) int64 {
 	b.Helper()
-	last, since := read(), time.Now()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		time.Sleep(200 * time.Millisecond)
-		if now := read(); now != last {
-			last, since = now, time.Now()
-		} else if time.Since(since) >= time.Second {
-			break
-		}
-	}
-	return last - before
+	return steady(b, read) - before
 }
 
 // insertRsync pushes old to an rsync daemon, then counts the bytes of the

@@ -27,11 +27,7 @@ func settle(t testing.TB, timeout time.Duration, devs ...*device) {
 		if diff = treesDiffer(devs); diff != "" {
 			continue
 		}
-		all := true
-		for _, d := range devs {
-			all = all && d.inSync()
-		}
-		if all {
+		if allInSync(devs) {
 			return
 		}
 		diff = "not all in sync"

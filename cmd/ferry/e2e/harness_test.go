@@ -235,6 +235,16 @@ func (d *device) inSync() bool {
 	return true
 }
 
+// allInSync reports whether every folder of every device is in sync.
+func allInSync(devs []*device) bool {
+	for _, d := range devs {
+		if !d.inSync() {
+			return false
+		}
+	}
+	return true
+}
+
 func (d *device) path(name string) string { return filepath.Join(d.folder, filepath.FromSlash(name)) }
 
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
@@ -278,11 +288,7 @@ func converge(t testing.TB, timeout time.Duration, devs ...*device) {
 			}
 		}
 		if diff == "" {
-			all := true
-			for _, d := range devs {
-				all = all && d.inSync()
-			}
-			if all {
+			if allInSync(devs) {
 				return
 			}
 			diff = "not all in sync"
