@@ -163,11 +163,11 @@ func (s *scanner) onScanResult(res ScanResult) {
 		}
 		s.e.localChange(st, nil)
 	}
-	for name, en := range s.e.files.entries {
-		if en.local != nil && !en.local.Deleted && covers(res.Subtree, name) && !seen[name] && en.local.Sequence <= r.startSeq {
+	s.e.files.under(res.Subtree, func(name string, en *entry) {
+		if en.local != nil && !en.local.Deleted && !seen[name] && en.local.Sequence <= r.startSeq {
 			r.missing[name] = en.local.Sequence
 		}
-	}
+	})
 }
 
 // deleteMissing records the deletion of what the walk of r did not find,

@@ -2,14 +2,18 @@ package engine
 
 import (
 	"cmp"
+	"path"
 	"slices"
 
 	"ferry/proto"
 )
 
-// table holds every record of the folder: the local one and each peer's, by name.
+// table holds every record of the folder: the local one and each peer's, by
+// name, and which names lie in which directory so that a subtree's records
+// are found without visiting the whole folder.
 type table struct {
-	entries map[string]*entry
+	entries  map[string]*entry
+	children map[string]map[string]struct{} // directory ("" is the root) → names directly in it
 }
 
 type entry struct {
@@ -17,15 +21,57 @@ type entry struct {
 	remote map[proto.DeviceID]*proto.FileInfo
 }
 
-func newTable() *table { return &table{entries: make(map[string]*entry)} }
+func newTable() *table {
+	return &table{entries: make(map[string]*entry), children: make(map[string]map[string]struct{})}
+}
 
 func (t *table) get(name string) *entry {
 	e := t.entries[name]
 	if e == nil {
 		e = &entry{}
 		t.entries[name] = e
+		t.link(name)
 	}
 	return e
+}
+
+// link records name in its directory, and each ancestor in its own, up to
+// the root: a record deep in a directory without a record of its own is
+// still found under it.
+func (t *table) link(name string) {
+	for name != "" {
+		dir := path.Dir(name)
+		if dir == "." {
+			dir = ""
+		}
+		kids := t.children[dir]
+		if kids == nil {
+			kids = make(map[string]struct{})
+			t.children[dir] = kids
+		}
+		if _, ok := kids[name]; ok {
+			return
+		}
+		kids[name] = struct{}{}
+		name = dir
+	}
+}
+
+// under calls fn for every entry at or below subtree; "" is the whole
+// folder. The order is unspecified.
+func (t *table) under(subtree string, fn func(name string, e *entry)) {
+	if subtree == "" {
+		for name, e := range t.entries {
+			fn(name, e)
+		}
+		return
+	}
+	if e := t.entries[subtree]; e != nil {
+		fn(subtree, e)
+	}
+	for kid := range t.children[subtree] {
+		t.under(kid, fn)
+	}
 }
 
 func (t *table) local(name string) *proto.FileInfo {

@@ -90,3 +90,28 @@ func TestGlobal(t *testing.T) {
 		})
 	}
 }
+
+func TestTableUnder(t *testing.T) {
+	tb := newTable()
+	for _, n := range []string{"a", "a/b", "a/b/c", "ab", "x/y/z", "x/y2"} {
+		tb.get(n)
+	}
+	for _, tc := range []struct {
+		subtree string
+		want    []string
+	}{
+		{"", []string{"a", "a/b", "a/b/c", "ab", "x/y/z", "x/y2"}},
+		{"a", []string{"a", "a/b", "a/b/c"}}, // not "ab"
+		{"a/b", []string{"a/b", "a/b/c"}},
+		{"x", []string{"x/y/z", "x/y2"}}, // directories without records of their own
+		{"x/y", []string{"x/y/z"}},
+		{"nothing", nil},
+	} {
+		var got []string
+		tb.under(tc.subtree, func(name string, _ *entry) { got = append(got, name) })
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("under(%q) = %q, want %q", tc.subtree, got, tc.want)
+		}
+	}
+}
