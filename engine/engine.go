@@ -164,25 +164,36 @@ func (e *Engine) nowSeconds() uint64 {
 // commitLocal records a new local version: next sequence number, index
 // write, announcement to connected peers, need recalculation.
 func (e *Engine) commitLocal(f proto.FileInfo) {
+	old := e.files.local(f.Name)
 	e.seq++
 	f.Sequence = e.seq
 	e.files.setLocal(f)
 	e.rd.Writes.Local = append(e.rd.Writes.Local, f)
 	if e.cfg.Type != ReceiveOnly {
-		e.announce(f)
+		e.announce(f, old)
 	}
 	e.sync.recompute(f.Name)
 }
 
 // announce queues f for every connected peer, appending to the last
-// IndexUpdate for that peer when it has room.
-func (e *Engine) announce(f proto.FileInfo) {
+// IndexUpdate for that peer when it has room. A peer that was sent old, the
+// version f replaces, gets f's block list as a delta against old's.
+func (e *Engine) announce(f proto.FileInfo, old *proto.FileInfo) {
+	var delta proto.FileInfo
+	haveDelta := false
+	if old != nil {
+		delta, haveDelta = proto.MakeDelta(old, &f)
+	}
 	for dev, p := range e.peers {
 		if !p.connected || f.Sequence <= p.sentSeq {
 			continue
 		}
+		out := f
+		if haveDelta && old.Sequence > 0 && old.Sequence <= p.sentSeq {
+			out = delta
+		}
 		p.sentSeq = f.Sequence
-		e.queueFile(dev, f)
+		e.queueFile(dev, out)
 	}
 }
 

@@ -82,6 +82,14 @@ func (e *Engine) onReceived(in Received) {
 	}
 	for _, f := range in.Update.Files {
 		f.Inode = 0
+		if f.Delta != nil {
+			if err := f.ApplyDelta(e.files.remote(in.From, f.Name)); err != nil {
+				// Records from here on are not taken: the peer sends them
+				// again, whole, on the next connection.
+				e.rd.Messages = append(e.rd.Messages, Outgoing{To: in.From, Msg: &proto.Close{Reason: "index update: " + err.Error()}})
+				break
+			}
+		}
 		e.files.setRemote(in.From, f)
 		e.rd.Writes.Remote = append(e.rd.Writes.Remote, RemoteFile{Device: in.From, File: f})
 		p.index.Sequence = max(p.index.Sequence, f.Sequence)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"testing"
 
 	"ferry/proto"
@@ -79,5 +80,100 @@ func TestRenameAnnouncesNewNameFirst(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "new" || names[1] != "old" {
 		t.Errorf("announced %v, want new, then the deletion of old", names)
+	}
+}
+
+// bigBlocks makes n blocks of 1 KiB whose hashes are tags.
+func bigBlocks(tags ...byte) ([]proto.Block, int64) {
+	var out []proto.Block
+	var off int64
+	for _, t := range tags {
+		out = append(out, proto.Block{Offset: off, Size: 1024, Hash: proto.Hash{t}})
+		off += 1024
+	}
+	return out, off
+}
+
+// A changed large file goes to a peer that has its previous version as a
+// block-list delta; a peer that connects later gets the whole list.
+func TestChangeAnnouncedAsDelta(t *testing.T) {
+	blocks, size := bigBlocks(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+	old := proto.FileInfo{Name: "big", Size: size, ModTime: 1, Mode: 0o644, Version: vec(0x11, 1), Sequence: 1, Blocks: blocks}
+	e := newTestEngine(t, &testStore{local: []proto.FileInfo{old}})
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9, SeenIndexID: 7, SeenSequence: 1}})
+	e.Advance()
+	edited, _ := bigBlocks(1, 2, 3, 4, 5, 66, 7, 8, 9, 10)
+	rd := scanFile(e, Stat{Name: "big", Size: size, ModTime: 2, Mode: 0o644}, edited)
+	sent := filesTo(rd, devP)
+	if len(sent) != 1 {
+		t.Fatalf("sent %d records to P", len(sent))
+	}
+	if f := sent[0]; f.Delta == nil || len(f.Blocks) != 1 || f.Delta.Prefix != 5 || f.Delta.Suffix != 4 || !f.Delta.Base.Equal(old.Version) {
+		t.Errorf("to P: %d blocks, delta %+v; want the one changed block against version 1", len(f.Blocks), f.Delta)
+	}
+	e.Advance()
+	e.Step(PeerUp{Device: devQ, Hello: proto.FolderHello{ID: "f", IndexID: 8}})
+	sent = filesTo(e.Ready(), devQ)
+	if len(sent) != 1 || sent[0].Delta != nil || !slices.Equal(sent[0].Blocks, edited) {
+		t.Errorf("to Q on connecting: %+v, want the whole record", sent)
+	}
+}
+
+// filesTo returns the records sent to dev in rd.
+func filesTo(rd Ready, dev proto.DeviceID) []proto.FileInfo {
+	var out []proto.FileInfo
+	for _, m := range rd.Messages {
+		if u, ok := m.Msg.(*proto.IndexUpdate); ok && m.To == dev {
+			out = append(out, u.Files...)
+		}
+	}
+	return out
+}
+
+// A delta is rebuilt against the sender's previous record; one against a
+// version not held is refused: the connection is closed and the peer's
+// position stays before it, so the record comes again whole.
+func TestReceivedDelta(t *testing.T) {
+	blocks, size := bigBlocks(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+	prev := proto.FileInfo{Name: "big", Size: size, ModTime: 1, Mode: 0o644, Version: vec(0x22, 1), Sequence: 4, Blocks: blocks}
+	st := &testStore{remote: map[proto.DeviceID][]proto.FileInfo{devP: {prev}}}
+	e := newTestEngine(t, st)
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	e.Advance()
+	edited, _ := bigBlocks(1, 2, 3, 4, 5, 66, 7, 8, 9, 10)
+	cur := proto.FileInfo{Name: "big", Size: size, ModTime: 2, Mode: 0o644, Version: vec(0x22, 2), Sequence: 5, Blocks: edited}
+	d, ok := proto.MakeDelta(&prev, &cur)
+	if !ok {
+		t.Fatal("no delta")
+	}
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{d}}})
+	rd := e.Ready()
+	if got := e.files.remote(devP, "big"); got == nil || !slices.Equal(got.Blocks, edited) || got.Delta != nil {
+		t.Fatalf("rebuilt record %+v, want the edited blocks", got)
+	}
+	if len(rd.Writes.Remote) != 1 || !slices.Equal(rd.Writes.Remote[0].File.Blocks, edited) {
+		t.Fatalf("stored %+v, want the whole rebuilt record", rd.Writes.Remote)
+	}
+	e.Advance()
+
+	// The next delta claims a base this device never saw.
+	cur2 := cur
+	cur2.Version, cur2.Sequence = vec(0x22, 9), 7
+	stale := prev
+	stale.Version = vec(0x22, 8)
+	d2, _ := proto.MakeDelta(&stale, &cur2)
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{d2}}})
+	rd = e.Ready()
+	closed := false
+	for _, m := range rd.Messages {
+		if _, ok := m.Msg.(*proto.Close); ok && m.To == devP {
+			closed = true
+		}
+	}
+	if !closed || len(rd.Writes.Remote) != 0 {
+		t.Fatalf("delta against an unknown base: close %t, stored %d records", closed, len(rd.Writes.Remote))
+	}
+	if h, _ := e.Hello(devP); h.SeenSequence != 5 {
+		t.Fatalf("position after a refused delta: %d, want 5", h.SeenSequence)
 	}
 }

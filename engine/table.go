@@ -81,6 +81,14 @@ func (t *table) local(name string) *proto.FileInfo {
 	return nil
 }
 
+// remote returns dev's record of name, nil if it has none.
+func (t *table) remote(dev proto.DeviceID, name string) *proto.FileInfo {
+	if e := t.entries[name]; e != nil {
+		return e.remote[dev]
+	}
+	return nil
+}
+
 func (t *table) setLocal(f proto.FileInfo) { t.get(f.Name).local = &f }
 
 func (t *table) setRemote(dev proto.DeviceID, f proto.FileInfo) {

@@ -61,6 +61,10 @@ type FileInfo struct {
 	Sequence   int64
 	ModifiedBy ShortID
 	Blocks     []Block
+	// Delta, on the wire only, says Blocks is the middle of the block list:
+	// the rest is taken from the sender's previous version (see MakeDelta).
+	// Records are stored and used with the whole list, Delta nil.
+	Delta *BlocksDelta
 
 	// Local-only fields: never sent on the wire.
 	Inode uint64 // inode number when scanned, 0 if unknown
@@ -89,6 +93,11 @@ func SameContent(a, b *FileInfo) bool {
 func (f FileInfo) Clone() FileInfo {
 	f.Version = slices.Clone(f.Version)
 	f.Blocks = slices.Clone(f.Blocks)
+	if f.Delta != nil {
+		d := *f.Delta
+		d.Base = slices.Clone(d.Base)
+		f.Delta = &d
+	}
 	return f
 }
 

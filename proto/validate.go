@@ -50,7 +50,35 @@ func fileProblem(f *FileInfo) string {
 	if reason := vectorProblem(f.Version); reason != "" {
 		return reason
 	}
+	if f.Delta != nil {
+		return deltaProblem(f)
+	}
 	return blocksProblem(f)
+}
+
+// deltaProblem checks a record sent as a block-list delta: a live file, a
+// valid base version, and middle blocks that are contiguous among
+// themselves. That they cover the file is checked once the delta is applied.
+func deltaProblem(f *FileInfo) string {
+	d := f.Delta
+	switch {
+	case !f.IsFile():
+		return "block-list delta on something other than a live file"
+	case d.Prefix < 0 || d.Suffix < 0 || d.Prefix > MaxDeltaKeep || d.Suffix > MaxDeltaKeep:
+		return fmt.Sprintf("delta keeps %d+%d blocks", d.Prefix, d.Suffix)
+	}
+	if reason := vectorProblem(d.Base); reason != "" {
+		return "delta base: " + reason
+	}
+	for i, b := range f.Blocks {
+		if b.Size <= 0 || b.Size > MaxBlockSize {
+			return fmt.Sprintf("block %d has size %d", i, b.Size)
+		}
+		if i > 0 && b.Offset != f.Blocks[i-1].Offset+int64(f.Blocks[i-1].Size) {
+			return fmt.Sprintf("block %d at offset %d is not contiguous", i, b.Offset)
+		}
+	}
+	return ""
 }
 
 // vectorProblem checks that v is a non-empty version vector whose counters

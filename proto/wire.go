@@ -141,13 +141,9 @@ func fileToPB(f *FileInfo, p *pb.FileInfo) {
 	if f.Target != "" {
 		p.Target = []byte(f.Target)
 	}
-	if len(f.Version) > 0 {
-		slab := make([]pb.Counter, len(f.Version))
-		p.Version = make([]*pb.Counter, len(f.Version))
-		for i, c := range f.Version {
-			slab[i].Id, slab[i].Value = uint64(c.ID), c.Value
-			p.Version[i] = &slab[i]
-		}
+	p.Version = vectorToPB(f.Version)
+	if d := f.Delta; d != nil {
+		p.Delta = &pb.BlocksDelta{Base: vectorToPB(d.Base), Prefix: uint32(d.Prefix), Suffix: uint32(d.Suffix)}
 	}
 	if len(f.Blocks) > 0 {
 		slab := make([]pb.Block, len(f.Blocks))
@@ -178,11 +174,12 @@ func fileFromPB(p *pb.FileInfo, f *FileInfo) error {
 		Sequence:   p.GetSequence(),
 		ModifiedBy: ShortID(p.GetModifiedBy()),
 	}
-	if n := len(p.GetVersion()); n > 0 {
-		f.Version = make(Vector, n)
-	}
-	for i, c := range p.GetVersion() {
-		f.Version[i] = Counter{ID: ShortID(c.GetId()), Value: c.GetValue()}
+	f.Version = vectorFromPB(p.GetVersion())
+	if d := p.GetDelta(); d != nil {
+		if d.GetPrefix() > MaxDeltaKeep || d.GetSuffix() > MaxDeltaKeep {
+			return fmt.Errorf("%w: file %.100q: delta keeps %d+%d blocks", ErrMalformed, f.Name, d.GetPrefix(), d.GetSuffix())
+		}
+		f.Delta = &BlocksDelta{Base: vectorFromPB(d.GetBase()), Prefix: int(d.GetPrefix()), Suffix: int(d.GetSuffix())}
 	}
 	if n := len(p.GetBlocks()); n > 0 {
 		f.Blocks = make([]Block, n)
@@ -194,6 +191,30 @@ func fileFromPB(p *pb.FileInfo, f *FileInfo) error {
 		f.Blocks[i] = Block{Offset: b.GetOffset(), Size: b.GetSize(), Hash: Hash(b.GetHash())}
 	}
 	return nil
+}
+
+func vectorToPB(v Vector) []*pb.Counter {
+	if len(v) == 0 {
+		return nil
+	}
+	slab := make([]pb.Counter, len(v))
+	out := make([]*pb.Counter, len(v))
+	for i, c := range v {
+		slab[i].Id, slab[i].Value = uint64(c.ID), c.Value
+		out[i] = &slab[i]
+	}
+	return out
+}
+
+func vectorFromPB(p []*pb.Counter) Vector {
+	if len(p) == 0 {
+		return nil
+	}
+	v := make(Vector, len(p))
+	for i, c := range p {
+		v[i] = Counter{ID: ShortID(c.GetId()), Value: c.GetValue()}
+	}
+	return v
 }
 
 func requestToPB(r *Request) *pb.Request {

@@ -53,7 +53,7 @@ func TestSim(t *testing.T) {
 		total.add(st)
 	}
 	t.Logf("%d seeds: %+v", len(seeds), total)
-	if *seedFlag == 0 && (total.crashes == 0 || total.conflicts == 0 || total.disconnects == 0 || total.failedOps == 0) {
+	if *seedFlag == 0 && (total.crashes == 0 || total.conflicts == 0 || total.disconnects == 0 || total.failedOps == 0 || total.deltas == 0) {
 		t.Errorf("the chaos runs did not exercise every fault: %+v", total)
 	}
 }
@@ -86,6 +86,7 @@ func FuzzSim(f *testing.F) {
 // chaosStats counts what a chaos run went through.
 type chaosStats struct {
 	steps, actions, crashes, disconnects, failedOps, conflicts int
+	deltas, deltaCloses                                        int // block-list deltas received, and refused
 }
 
 func (c *chaosStats) add(o chaosStats) {
@@ -95,6 +96,8 @@ func (c *chaosStats) add(o chaosStats) {
 	c.disconnects += o.disconnects
 	c.failedOps += o.failedOps
 	c.conflicts += o.conflicts
+	c.deltas += o.deltas
+	c.deltaCloses += o.deltaCloses
 }
 
 // runChaos runs chaos for seed; with trace, a failure carries the end of
@@ -299,8 +302,11 @@ func (u *users) existing(i int, t proto.FileType) string {
 func (u *users) newContent(i int) []byte {
 	u.n++
 	size := u.s.Rand().IntN(3*BlockSize + 500)
-	if u.s.Rand().IntN(10) == 0 {
+	switch u.s.Rand().IntN(10) {
+	case 0:
 		size = 0
+	case 1: // large enough for appends to it to be sent as block-list deltas
+		size = 12*BlockSize + u.s.Rand().IntN(BlockSize)
 	}
 	return content(fmt.Sprintf("%s-%d", u.s.Dev(i).Name, u.n), size)
 }
@@ -371,7 +377,7 @@ func (u *users) renameDir(i int) {
 // stats counts the faults the run went through, from its trace-free
 // counters.
 func (u *users) stats() chaosStats {
-	return chaosStats{actions: u.actions, crashes: u.s.crashes, disconnects: u.s.drops}
+	return chaosStats{actions: u.actions, crashes: u.s.crashes, disconnects: u.s.drops, deltas: u.s.deltas, deltaCloses: u.s.closes}
 }
 
 // checkKept fails if a protected content is missing on some device.

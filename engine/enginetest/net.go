@@ -14,6 +14,7 @@ type link struct {
 	a, b    int
 	enabled bool  // false while the test keeps the devices apart
 	conn    *conn // nil while not connected
+	closing bool  // a device asked to close the connection
 }
 
 type conn struct {
@@ -100,6 +101,13 @@ func (s *Sim) send(from int, out engine.Outgoing) {
 		return
 	}
 	msg := out.Msg
+	if c, ok := msg.(*proto.Close); ok {
+		// A daemon closes the connection and the peer redials.
+		s.logf("%s closes its connection to %s: %s", s.devs[from].Name, s.devs[to].Name, c.Reason)
+		l.closing = true
+		s.closes++
+		return
+	}
 	if u, ok := msg.(*proto.IndexUpdate); ok {
 		msg = cloneUpdate(u)
 	}
@@ -118,6 +126,11 @@ func (s *Sim) deliver(l *link, dir int) {
 		s.logf("%s <- %s hello %+v", d.Name, src.Name, m.Folders[0])
 		d.eng.Step(engine.PeerUp{Device: src.ID, Hello: m.Folders[0]})
 	case *proto.IndexUpdate:
+		for _, f := range m.Files {
+			if f.Delta != nil {
+				s.deltas++
+			}
+		}
 		s.logUpdate(d, src, m)
 		d.eng.Step(engine.Received{From: src.ID, Update: m})
 	default:

@@ -71,6 +71,13 @@ func (s *Sim) Step() bool {
 	case actReady:
 		s.handleReady(a.dev)
 	}
+	for _, l := range s.links {
+		if l.closing {
+			l.closing = false
+			s.disconnect(l)
+			s.connect(l)
+		}
+	}
 	return true
 }
 

@@ -51,6 +51,8 @@ type Sim struct {
 	blockBytes int64
 	crashes    int // crashes by the Crash fault
 	drops      int // connections dropped by the Disconnect fault
+	deltas     int // records received as block-list deltas
+	closes     int // connections closed at a device's request
 	tracing    bool
 	trace      []string
 }

@@ -342,10 +342,19 @@ func deviceSet(devs []proto.DeviceID) map[proto.DeviceID]bool {
 }
 
 // send and request implement network for folder runners.
+// send queues m for dev; a Close from an engine ends the connection, which
+// the devices then make again.
 func (n *Node) send(dev proto.DeviceID, m proto.Message) {
-	if c := n.conns.conn(dev); c != nil {
-		c.send(m)
+	c := n.conns.conn(dev)
+	if c == nil {
+		return
 	}
+	if cl, ok := m.(*proto.Close); ok {
+		n.log.Warn("closing the connection to resynchronise", "device", dev.Abbrev(), "reason", cl.Reason)
+		c.close(cl.Reason)
+		return
+	}
+	c.send(m)
 }
 
 func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error) {

@@ -337,18 +337,20 @@ func (x *IndexUpdate) GetFiles() []*FileInfo {
 // FileInfo is the record of one name in a folder. Local-only fields of the
 // domain type (the inode number) are not part of the wire format.
 type FileInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type          FileType               `protobuf:"varint,2,opt,name=type,proto3,enum=ferry.v1.FileType" json:"type,omitempty"`
-	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
-	ModTime       int64                  `protobuf:"varint,4,opt,name=mod_time,json=modTime,proto3" json:"mod_time,omitempty"` // nanoseconds since the Unix epoch
-	Mode          uint32                 `protobuf:"varint,5,opt,name=mode,proto3" json:"mode,omitempty"`                      // permission bits
-	Target        []byte                 `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`                   // symlink target, any bytes
-	Deleted       bool                   `protobuf:"varint,7,opt,name=deleted,proto3" json:"deleted,omitempty"`
-	Version       []*Counter             `protobuf:"bytes,8,rep,name=version,proto3" json:"version,omitempty"`
-	Sequence      int64                  `protobuf:"varint,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
-	ModifiedBy    uint64                 `protobuf:"fixed64,10,opt,name=modified_by,json=modifiedBy,proto3" json:"modified_by,omitempty"` // short device ID
-	Blocks        []*Block               `protobuf:"bytes,11,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Type       FileType               `protobuf:"varint,2,opt,name=type,proto3,enum=ferry.v1.FileType" json:"type,omitempty"`
+	Size       int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	ModTime    int64                  `protobuf:"varint,4,opt,name=mod_time,json=modTime,proto3" json:"mod_time,omitempty"` // nanoseconds since the Unix epoch
+	Mode       uint32                 `protobuf:"varint,5,opt,name=mode,proto3" json:"mode,omitempty"`                      // permission bits
+	Target     []byte                 `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`                   // symlink target, any bytes
+	Deleted    bool                   `protobuf:"varint,7,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Version    []*Counter             `protobuf:"bytes,8,rep,name=version,proto3" json:"version,omitempty"`
+	Sequence   int64                  `protobuf:"varint,9,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	ModifiedBy uint64                 `protobuf:"fixed64,10,opt,name=modified_by,json=modifiedBy,proto3" json:"modified_by,omitempty"` // short device ID
+	Blocks     []*Block               `protobuf:"bytes,11,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	// Set when blocks is only the middle of the list: see BlocksDelta.
+	Delta         *BlocksDelta `protobuf:"bytes,12,opt,name=delta,proto3" json:"delta,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -460,6 +462,76 @@ func (x *FileInfo) GetBlocks() []*Block {
 	return nil
 }
 
+func (x *FileInfo) GetDelta() *BlocksDelta {
+	if x != nil {
+		return x.Delta
+	}
+	return nil
+}
+
+// BlocksDelta says a FileInfo's blocks come between the first prefix and
+// the last suffix blocks of the sender's previous version of the file,
+// whose version is base.
+type BlocksDelta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Base          []*Counter             `protobuf:"bytes,1,rep,name=base,proto3" json:"base,omitempty"`
+	Prefix        uint32                 `protobuf:"varint,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	Suffix        uint32                 `protobuf:"varint,3,opt,name=suffix,proto3" json:"suffix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlocksDelta) Reset() {
+	*x = BlocksDelta{}
+	mi := &file_proto_pb_ferry_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlocksDelta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlocksDelta) ProtoMessage() {}
+
+func (x *BlocksDelta) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pb_ferry_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlocksDelta.ProtoReflect.Descriptor instead.
+func (*BlocksDelta) Descriptor() ([]byte, []int) {
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BlocksDelta) GetBase() []*Counter {
+	if x != nil {
+		return x.Base
+	}
+	return nil
+}
+
+func (x *BlocksDelta) GetPrefix() uint32 {
+	if x != nil {
+		return x.Prefix
+	}
+	return 0
+}
+
+func (x *BlocksDelta) GetSuffix() uint32 {
+	if x != nil {
+		return x.Suffix
+	}
+	return 0
+}
+
 // Block is one content-defined chunk of a file.
 type Block struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -472,7 +544,7 @@ type Block struct {
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[4]
+	mi := &file_proto_pb_ferry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +556,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[4]
+	mi := &file_proto_pb_ferry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +569,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{4}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Block) GetOffset() int64 {
@@ -532,7 +604,7 @@ type Counter struct {
 
 func (x *Counter) Reset() {
 	*x = Counter{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[5]
+	mi := &file_proto_pb_ferry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +616,7 @@ func (x *Counter) String() string {
 func (*Counter) ProtoMessage() {}
 
 func (x *Counter) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[5]
+	mi := &file_proto_pb_ferry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +629,7 @@ func (x *Counter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Counter.ProtoReflect.Descriptor instead.
 func (*Counter) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{5}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Counter) GetId() uint64 {
@@ -589,7 +661,7 @@ type Request struct {
 
 func (x *Request) Reset() {
 	*x = Request{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[6]
+	mi := &file_proto_pb_ferry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +673,7 @@ func (x *Request) String() string {
 func (*Request) ProtoMessage() {}
 
 func (x *Request) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[6]
+	mi := &file_proto_pb_ferry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +686,7 @@ func (x *Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Request.ProtoReflect.Descriptor instead.
 func (*Request) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{6}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Request) GetId() uint32 {
@@ -671,7 +743,7 @@ type ResponseHeader struct {
 
 func (x *ResponseHeader) Reset() {
 	*x = ResponseHeader{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[7]
+	mi := &file_proto_pb_ferry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -683,7 +755,7 @@ func (x *ResponseHeader) String() string {
 func (*ResponseHeader) ProtoMessage() {}
 
 func (x *ResponseHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[7]
+	mi := &file_proto_pb_ferry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -696,7 +768,7 @@ func (x *ResponseHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseHeader.ProtoReflect.Descriptor instead.
 func (*ResponseHeader) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{7}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResponseHeader) GetId() uint32 {
@@ -722,7 +794,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	mi := &file_proto_pb_ferry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +806,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	mi := &file_proto_pb_ferry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +819,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{8}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{9}
 }
 
 // Close tells the peer why the connection ends.
@@ -760,7 +832,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	mi := &file_proto_pb_ferry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +844,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	mi := &file_proto_pb_ferry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +857,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{9}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Close) GetReason() string {
@@ -814,7 +886,7 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\vIndexUpdate\x12\x16\n" +
 	"\x06folder\x18\x01 \x01(\tR\x06folder\x12\x19\n" +
 	"\bindex_id\x18\x02 \x01(\x04R\aindexId\x12(\n" +
-	"\x05files\x18\x03 \x03(\v2\x12.ferry.v1.FileInfoR\x05files\"\xce\x02\n" +
+	"\x05files\x18\x03 \x03(\v2\x12.ferry.v1.FileInfoR\x05files\"\xfb\x02\n" +
 	"\bFileInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x12.ferry.v1.FileTypeR\x04type\x12\x12\n" +
@@ -828,7 +900,12 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\vmodified_by\x18\n" +
 	" \x01(\x06R\n" +
 	"modifiedBy\x12'\n" +
-	"\x06blocks\x18\v \x03(\v2\x0f.ferry.v1.BlockR\x06blocks\"G\n" +
+	"\x06blocks\x18\v \x03(\v2\x0f.ferry.v1.BlockR\x06blocks\x12+\n" +
+	"\x05delta\x18\f \x01(\v2\x15.ferry.v1.BlocksDeltaR\x05delta\"d\n" +
+	"\vBlocksDelta\x12%\n" +
+	"\x04base\x18\x01 \x03(\v2\x11.ferry.v1.CounterR\x04base\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\rR\x06prefix\x12\x16\n" +
+	"\x06suffix\x18\x03 \x01(\rR\x06suffix\"G\n" +
 	"\x05Block\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x05R\x04size\x12\x12\n" +
@@ -873,7 +950,7 @@ func file_proto_pb_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_pb_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_proto_pb_ferry_proto_goTypes = []any{
 	(FileType)(0),          // 0: ferry.v1.FileType
 	(ErrorCode)(0),         // 1: ferry.v1.ErrorCode
@@ -881,25 +958,28 @@ var file_proto_pb_ferry_proto_goTypes = []any{
 	(*FolderHello)(nil),    // 3: ferry.v1.FolderHello
 	(*IndexUpdate)(nil),    // 4: ferry.v1.IndexUpdate
 	(*FileInfo)(nil),       // 5: ferry.v1.FileInfo
-	(*Block)(nil),          // 6: ferry.v1.Block
-	(*Counter)(nil),        // 7: ferry.v1.Counter
-	(*Request)(nil),        // 8: ferry.v1.Request
-	(*ResponseHeader)(nil), // 9: ferry.v1.ResponseHeader
-	(*Ping)(nil),           // 10: ferry.v1.Ping
-	(*Close)(nil),          // 11: ferry.v1.Close
+	(*BlocksDelta)(nil),    // 6: ferry.v1.BlocksDelta
+	(*Block)(nil),          // 7: ferry.v1.Block
+	(*Counter)(nil),        // 8: ferry.v1.Counter
+	(*Request)(nil),        // 9: ferry.v1.Request
+	(*ResponseHeader)(nil), // 10: ferry.v1.ResponseHeader
+	(*Ping)(nil),           // 11: ferry.v1.Ping
+	(*Close)(nil),          // 12: ferry.v1.Close
 }
 var file_proto_pb_ferry_proto_depIdxs = []int32{
 	3, // 0: ferry.v1.Hello.folders:type_name -> ferry.v1.FolderHello
 	5, // 1: ferry.v1.IndexUpdate.files:type_name -> ferry.v1.FileInfo
 	0, // 2: ferry.v1.FileInfo.type:type_name -> ferry.v1.FileType
-	7, // 3: ferry.v1.FileInfo.version:type_name -> ferry.v1.Counter
-	6, // 4: ferry.v1.FileInfo.blocks:type_name -> ferry.v1.Block
-	1, // 5: ferry.v1.ResponseHeader.code:type_name -> ferry.v1.ErrorCode
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8, // 3: ferry.v1.FileInfo.version:type_name -> ferry.v1.Counter
+	7, // 4: ferry.v1.FileInfo.blocks:type_name -> ferry.v1.Block
+	6, // 5: ferry.v1.FileInfo.delta:type_name -> ferry.v1.BlocksDelta
+	8, // 6: ferry.v1.BlocksDelta.base:type_name -> ferry.v1.Counter
+	1, // 7: ferry.v1.ResponseHeader.code:type_name -> ferry.v1.ErrorCode
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_proto_pb_ferry_proto_init() }
@@ -913,7 +993,7 @@ func file_proto_pb_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pb_ferry_proto_rawDesc), len(file_proto_pb_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
