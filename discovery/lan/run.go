@@ -16,6 +16,10 @@ import (
 // outside the interval.
 const maxReplyGap = time.Second
 
+// targetsRecheck is how often the interfaces are looked at for a new place
+// to announce on.
+const targetsRecheck = 2 * time.Second
+
 // sockets are the listening sockets; either may be nil.
 type sockets struct{ v4, v6 *net.UDPConn }
 
@@ -99,15 +103,19 @@ func (l *LAN) readLoop(c *net.UDPConn) error {
 }
 
 // announceLoop announces at once, then at every interval, when the offers
-// change, and soon after a new device is heard so that it learns about us
+// change, when an interface or address appears (a network that comes up
+// after the daemon, a link-local address that arrives a moment after its
+// link), and soon after a new device is heard so that it learns about us
 // without waiting for our interval.
 func (l *LAN) announceLoop(ctx context.Context, s *sockets) {
 	tick := time.NewTicker(l.cfg.Interval)
 	defer tick.Stop()
+	recheck := time.NewTicker(min(targetsRecheck, l.cfg.Interval))
+	defer recheck.Stop()
 	st := newSendState(l.log)
 	gap := min(maxReplyGap, l.cfg.Interval)
 	var held <-chan time.Time // a reply waiting for the gap to pass
-	l.announce(s, st)
+	sentTo := l.announce(s, st)
 	last := time.Now()
 	for {
 		select {
@@ -115,6 +123,10 @@ func (l *LAN) announceLoop(ctx context.Context, s *sockets) {
 			return
 		case <-tick.C:
 			l.cache.prune(l.cfg.Now())
+		case <-recheck.C:
+			if l.targets(s) == sentTo {
+				continue
+			}
 		case <-l.offersChanged:
 		case <-l.heardNew:
 			if wait := gap - time.Since(last); wait > 0 {
@@ -126,38 +138,62 @@ func (l *LAN) announceLoop(ctx context.Context, s *sockets) {
 		case <-held:
 		}
 		held = nil
-		l.announce(s, st)
+		sentTo = l.announce(s, st)
 		last = time.Now()
 	}
 }
 
+// targets describes where an announcement would go now, "" if nowhere.
+func (l *LAN) targets(s *sockets) string {
+	ifs, err := interfaces()
+	if err != nil {
+		return ""
+	}
+	v4, v6 := l.destinations(s, ifs)
+	return fmt.Sprint(v4, v6)
+}
+
+// destinations are the broadcast and multicast targets on ifs for the
+// sockets we have.
+func (l *LAN) destinations(s *sockets, ifs []iface) (v4, v6 []target) {
+	port := uint16(l.cfg.Port)
+	if s.v4 != nil {
+		v4 = broadcastTargets(ifs, port)
+	}
+	if s.v6 != nil {
+		v6 = multicastTargets(ifs, port)
+	}
+	return v4, v6
+}
+
 // announce sends one announcement on every usable interface, listing the
-// interfaces afresh since they come and go.
-func (l *LAN) announce(s *sockets, st *sendState) {
+// interfaces afresh since they come and go, and returns where it went (see
+// targets).
+func (l *LAN) announce(s *sockets, st *sendState) string {
 	pkt, err := l.packet()
 	if err != nil {
 		l.log.Error("lan: build announcement", "err", err)
-		return
+		return ""
 	}
 	st.begin()
 	defer st.end()
 	ifs, err := interfaces()
 	if err != nil {
 		st.note("interfaces", err)
-		return
+		return ""
 	}
-	port := uint16(l.cfg.Port)
+	v4, v6 := l.destinations(s, ifs)
 	if s.v4 != nil {
-		l.sendAll(s.v4, broadcastTargets(ifs, port), pkt, st)
+		l.sendAll(s.v4, v4, pkt, st)
 	}
 	if s.v6 != nil {
-		targets := multicastTargets(ifs, port)
 		group := netip.MustParseAddr(GroupIPv6)
-		for _, t := range targets {
+		for _, t := range v6 {
 			st.note("join "+t.iface, st.join(t.index, func() error { return joinGroup(s.v6, group, t.index) }))
 		}
-		l.sendAll(s.v6, targets, pkt, st)
+		l.sendAll(s.v6, v6, pkt, st)
 	}
+	return fmt.Sprint(v4, v6)
 }
 
 func (l *LAN) sendAll(c *net.UDPConn, targets []target, pkt []byte, st *sendState) {

@@ -20,8 +20,9 @@ const (
 	CurrentVersion = 1
 	// FileName is the config file's name inside the home directory.
 	FileName = "config.json"
-	// DefaultListen is where the daemon accepts device connections.
-	DefaultListen = "0.0.0.0:22110"
+	// DefaultListen is where the daemon accepts device connections: every
+	// address, IPv4 and IPv6.
+	DefaultListen = ":22110"
 	// DefaultGUI is where the local API and UI listen.
 	DefaultGUI = "127.0.0.1:8484"
 	// WatchedScanInterval is the period of full rescans of a folder whose

@@ -297,7 +297,7 @@ func trustDevice(c *config.Config, dev proto.DeviceID, in pair.Intro, remote net
 func peerAddrs(announced []string, remote net.Addr) []string {
 	seen := ""
 	if ta, ok := remote.(*net.TCPAddr); ok {
-		seen = ta.IP.String()
+		seen = (&net.IPAddr{IP: ta.IP, Zone: ta.Zone}).String() // keeps an IPv6 link-local zone
 	}
 	var out []string
 	for _, a := range announced {

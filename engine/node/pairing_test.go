@@ -88,6 +88,10 @@ func TestPeerAddrs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("peerAddrs = %q, want %q", got, want)
 	}
+	linkLocal := &net.TCPAddr{IP: net.ParseIP("fe80::2"), Zone: "eth1", Port: 40000}
+	if got := peerAddrs([]string{"[::]:22110"}, linkLocal); !slices.Equal(got, []string{"[fe80::2%eth1]:22110"}) {
+		t.Fatalf("peerAddrs over IPv6 link-local = %q, want the zone kept", got)
+	}
 }
 
 func TestPlanJoin(t *testing.T) {

@@ -21,14 +21,18 @@ import (
 // two machines, with addresses of our own and no route anywhere else.
 type lanPair struct {
 	ns    [2]string
-	addrs [2]string // IPv4 addresses
+	addrs [2]string // IPv4 addresses; empty on an IPv6-only LAN
 }
 
 var netnsSeq atomic.Int32
 
 // newLANPair makes the namespaces, or skips the test where this machine
 // cannot (not root, no ip command): a physical reason.
-func newLANPair(t *testing.T) *lanPair {
+func newLANPair(t *testing.T) *lanPair { return makeLANPair(t, false) }
+
+// makeLANPair makes the namespaces; on an IPv6-only LAN the interfaces have
+// only their link-local IPv6 addresses.
+func makeLANPair(t *testing.T, ipv6Only bool) *lanPair {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("network namespaces need root")
@@ -58,14 +62,21 @@ func newLANPair(t *testing.T) *lanPair {
 		v := []string{vA, vB}[i]
 		steps = append(steps,
 			[]string{"-n", ns, "link", "set", "lo", "up"},
-			[]string{"-n", ns, "addr", "add", l.addrs[i] + "/24", "broadcast", subnet + ".255", "dev", v},
-			[]string{"-n", ns, "link", "set", v, "up"},
+			// No duplicate address detection: link-local addresses work at once.
+			[]string{"netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + v + ".accept_dad=0"},
 		)
+		if !ipv6Only {
+			steps = append(steps, []string{"-n", ns, "addr", "add", l.addrs[i] + "/24", "broadcast", subnet + ".255", "dev", v})
+		}
+		steps = append(steps, []string{"-n", ns, "link", "set", v, "up"})
 	}
 	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
 		}
+	}
+	if ipv6Only {
+		l.addrs = [2]string{}
 	}
 	return l
 }
@@ -77,7 +88,7 @@ func (l *lanPair) device(t *testing.T, name string, i int) *device {
 	base := t.TempDir()
 	d := &device{
 		t: t, name: name, home: filepath.Join(base, "home"), folder: filepath.Join(base, "folder"),
-		listen: "0.0.0.0:22110", gui: "127.0.0.1:8484", netns: l.ns[i],
+		listen: ":22110", gui: "127.0.0.1:8484", netns: l.ns[i],
 	}
 	if err := os.MkdirAll(d.folder, 0o755); err != nil {
 		t.Fatal(err)
@@ -90,7 +101,16 @@ func (l *lanPair) device(t *testing.T, name string, i int) *device {
 // Two devices that know each other's ID but no address find each other on
 // the LAN and sync.
 func TestLANDiscoveryConnectsWithoutAddresses(t *testing.T) {
-	l := newLANPair(t)
+	discoverAndSync(t, newLANPair(t))
+}
+
+// The same on a LAN with only IPv6 link-local addresses: found by
+// multicast, dialled at the link-local address with its zone.
+func TestLANDiscoveryIPv6Only(t *testing.T) {
+	discoverAndSync(t, makeLANPair(t, true))
+}
+
+func discoverAndSync(t *testing.T, l *lanPair) {
 	a, b := l.device(t, "A", 0), l.device(t, "B", 1)
 	for _, d := range []*device{a, b} {
 		d.ferry("folder", "add", d.folder, "--id", "docs")
@@ -102,6 +122,14 @@ func TestLANDiscoveryConnectsWithoutAddresses(t *testing.T) {
 	writeFile(t, a.path("found.txt"), []byte("over the LAN"), 0o644)
 	a.start()
 	b.start()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, d := range []*device{a, b} {
+				out, _, _ := d.try("status", "--json")
+				t.Logf("%s status: %s\nlog:\n%s", d.name, out, tail(d.log.String(), 3000))
+			}
+		}
+	})
 	waitFor(t, 20*time.Second, "B's file from A", func() bool { return sameContent(b.path("found.txt"), []byte("over the LAN")) })
 	if got := a.peer(b.id); !got.Connected {
 		t.Fatalf("A does not list B as connected: %+v", got)
