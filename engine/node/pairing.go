@@ -406,6 +406,11 @@ func (n *Node) planJoin(offered pair.Intro, req web.JoinRequest) (joinPlan, erro
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	for _, f := range offered.Folders {
+		// The ID names a directory under req.Into: one from the other
+		// device must not lead anywhere else ("../x").
+		if err := config.CheckFolderID(f.ID); err != nil {
+			return plan, fmt.Errorf("the other device offered a folder with an unusable ID: %w", err)
+		}
 		path := req.Folders[f.ID]
 		if cur, ok := n.cfg.Folder(f.ID); ok {
 			if path != "" && filepath.Clean(path) != cur.Path {

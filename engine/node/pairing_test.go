@@ -113,4 +113,10 @@ func TestPlanJoin(t *testing.T) {
 	if _, err := n.planJoin(offered, web.JoinRequest{Folders: map[string]string{"docs": "/elsewhere"}}); err == nil {
 		t.Fatal("an existing folder was moved by a join")
 	}
+	for _, id := range []string{"../../etc", "..", "a/b", "/abs"} {
+		hostile := pair.Intro{Folders: []pair.Folder{{ID: id}}}
+		if plan, err := n.planJoin(hostile, web.JoinRequest{Into: "/sync"}); err == nil {
+			t.Errorf("offered folder %q accepted as %+v", id, plan.accepted)
+		}
+	}
 }
