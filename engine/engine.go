@@ -213,3 +213,28 @@ func (e *Engine) queueFile(dev proto.DeviceID, f proto.FileInfo) {
 		Folder: e.cfg.Folder, IndexID: e.indexID, Files: []proto.FileInfo{f},
 	}})
 }
+
+// NextWake returns when the engine next has something to do on its own: a
+// periodic scan, a settled file to rescan, a delayed deletion or a failed
+// operation to retry. 0 means no timer is pending. A driver may sleep
+// until then, as long as it steps every input it gets with a fresh Tick
+// first.
+func (e *Engine) NextWake() int64 {
+	var next int64
+	earlier := func(t int64) {
+		if t > 0 && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	earlier(e.scans.nextAt)
+	for _, due := range e.scans.settle {
+		earlier(due)
+	}
+	for _, due := range e.sync.delayed {
+		earlier(due)
+	}
+	for _, f := range e.sync.failed {
+		earlier(f.until)
+	}
+	return next
+}

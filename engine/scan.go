@@ -103,8 +103,18 @@ func (s *scanner) tick() {
 // busy reports whether a scan is running or queued.
 func (s *scanner) busy() bool { return s.run != nil || s.next != nil }
 
-// schedule starts the next walk and hands out hash jobs.
+// schedule starts the next walk and hands out hash jobs. A run that ends
+// here lets the next one start at once, not at the next input.
 func (s *scanner) schedule() {
+	for {
+		s.scheduleOnce()
+		if s.run != nil || s.next == nil {
+			return
+		}
+	}
+}
+
+func (s *scanner) scheduleOnce() {
 	if s.run == nil && s.next != nil {
 		s.run, s.next = s.next, nil
 		s.run.startSeq = s.e.seq

@@ -149,3 +149,49 @@ func TestScanIntervalChangeTakesEffect(t *testing.T) {
 		t.Fatalf("%d scans 11 s after the interval became 10 s, want 1", n)
 	}
 }
+
+// NextWake names the earliest timer the engine set, so that a driver can
+// sleep until then.
+func TestNextWake(t *testing.T) {
+	e, err := New(Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}, ScanInterval: time.Hour}, &testStore{}, State{IndexID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(1_000_000 * 1e9)
+	e.Step(Tick{Now: now})
+	e.Advance()
+	if got := e.NextWake(); got != now+int64(time.Hour) {
+		t.Fatalf("next wake %d, want the periodic scan at %d", got, now+int64(time.Hour))
+	}
+	// A file still being written is rescanned once it settles: sooner.
+	st := Stat{Name: "busy", Type: proto.FileTypeFile, Size: 1, ModTime: 1, Mode: 0o644}
+	e.Step(ScanRequest{Subtree: "busy"})
+	e.Step(ScanResult{Subtree: "busy", Entries: []Stat{st}})
+	e.Step(HashResult{Stat: st, Err: ErrFileChanging})
+	e.Advance()
+	want := now + int64(e.cfg.RetryAfter)/5
+	if got := e.NextWake(); got != want {
+		t.Fatalf("next wake %d, want the settle rescan at %d", got, want)
+	}
+}
+
+// A scan asked for while another runs starts as soon as that one ends, in
+// the same step: a driver that sleeps between inputs must not stall it
+// (the deletion of a renamed directory's old name would reach peers long
+// before its new name).
+func TestQueuedScanStartsWhenRunEnds(t *testing.T) {
+	e := newTestEngine(t, &testStore{})
+	e.Step(ScanRequest{Subtree: "old"})
+	if scans := opsOf[ScanOp](e.Ready()); len(scans) != 1 || scans[0].Subtree != "old" {
+		t.Fatalf("scans %+v, want old", scans)
+	}
+	e.Advance()
+	e.Step(ScanRequest{Subtree: "new"})
+	if scans := opsOf[ScanOp](e.Ready()); len(scans) != 0 {
+		t.Fatalf("a second scan started while one runs: %+v", scans)
+	}
+	e.Step(ScanResult{Subtree: "old"})
+	if scans := opsOf[ScanOp](e.Ready()); len(scans) != 1 || scans[0].Subtree != "new" {
+		t.Fatalf("after the first run ended: scans %+v, want new at once", scans)
+	}
+}

@@ -21,6 +21,7 @@ import (
 const (
 	handshakeTimeout = 10 * time.Second
 	dialMinBackoff   = 500 * time.Millisecond
+	dialEvery        = 500 * time.Millisecond // how often the dial loop looks
 	dialMaxBackoff   = 30 * time.Second
 )
 
@@ -57,6 +58,7 @@ type connManager struct {
 	pending map[proto.DeviceID]pendingDevice
 	ignored map[proto.DeviceID]bool // unknown devices never listed as pending
 	backoff map[proto.DeviceID]dialState
+	kick    chan struct{}
 	wg      sync.WaitGroup
 }
 
@@ -71,7 +73,7 @@ func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func
 		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now,
 		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
 		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
-		ignored: make(map[proto.DeviceID]bool),
+		ignored: make(map[proto.DeviceID]bool), kick: make(chan struct{}, 1),
 	}
 }
 
@@ -128,9 +130,10 @@ func (c *replayConn) Read(p []byte) (int, error) {
 	return c.Conn.Read(p)
 }
 
-// dialLoop dials trusted devices that are not connected, with backoff.
+// dialLoop dials trusted devices that are not connected, with backoff:
+// every dialEvery, and at once when kicked (the trusted devices changed).
 func (m *connManager) dialLoop(ctx context.Context, devices func() []proto.DeviceID) {
-	t := time.NewTicker(200 * time.Millisecond)
+	t := time.NewTicker(dialEvery)
 	defer t.Stop()
 	for {
 		for _, dev := range devices() {
@@ -140,7 +143,16 @@ func (m *connManager) dialLoop(ctx context.Context, devices func() []proto.Devic
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.kick:
 		}
+	}
+}
+
+// kickDial makes the dial loop look at the trusted devices now.
+func (m *connManager) kickDial() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
 	}
 }
 

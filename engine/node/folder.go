@@ -15,8 +15,15 @@ import (
 	"ferry/proto"
 )
 
-// tickEvery is how often a folder runner feeds the clock to its engine.
-const tickEvery = 250 * time.Millisecond
+// A folder runner wakes its engine when an input arrives and when the
+// engine's next timer is due (see engine.NextWake), but at most every
+// minTickGap and at least every busyTickGap while work is going on, or
+// every maxTickGap when the last step produced none: an idle daemon sleeps.
+const (
+	minTickGap  = 10 * time.Millisecond
+	busyTickGap = 250 * time.Millisecond
+	maxTickGap  = 2 * time.Second
+)
 
 // network is what a folder runner needs from the connection manager.
 type network interface {
@@ -89,30 +96,45 @@ func (r *folderRunner) run(ctx context.Context) error {
 	for range hashWorkers() {
 		r.work.Go(func() { r.hashWorker(workCtx) })
 	}
-	ticker := time.NewTicker(tickEvery)
-	defer ticker.Stop()
-	r.in.put(engine.Tick{Now: r.now().UnixNano()})
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	r.in.put(engine.ScanRequest{})
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ticker.C:
-			r.in.put(engine.Tick{Now: r.now().UnixNano()})
+		case <-timer.C:
 		case <-r.in.wake:
 		}
-		if err := r.step(workCtx); err != nil {
+		busy, err := r.step(workCtx)
+		if err != nil {
 			return err
 		}
+		timer.Reset(r.sleep(busy))
 	}
 }
 
-// step feeds queued inputs and handles the resulting work.
-func (r *folderRunner) step(ctx context.Context) error {
-	inputs := r.in.take()
-	if len(inputs) == 0 {
-		return nil
+// sleep is how long the runner may wait for inputs before the engine's
+// next timer is due.
+func (r *folderRunner) sleep(busy bool) time.Duration {
+	r.mu.Lock()
+	wake := r.eng.NextWake()
+	r.mu.Unlock()
+	d := maxTickGap
+	if busy {
+		d = busyTickGap
 	}
+	if wake > 0 {
+		d = min(d, time.Duration(wake-r.now().UnixNano()))
+	}
+	return max(d, minTickGap)
+}
+
+// step feeds the clock and the queued inputs, and handles the resulting
+// work. The clock comes first so that every input sees the time it arrived.
+// It reports whether anything happened: inputs came or work went out.
+func (r *folderRunner) step(ctx context.Context) (busy bool, err error) {
+	inputs := append([]engine.Input{engine.Tick{Now: r.now().UnixNano()}}, r.in.take()...)
 	r.mu.Lock()
 	for _, in := range inputs {
 		r.eng.Step(in)
@@ -125,9 +147,9 @@ func (r *folderRunner) step(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	if !has {
-		return nil
+		return len(inputs) > 1, nil
 	}
-	return r.handle(ctx, rd)
+	return true, r.handle(ctx, rd)
 }
 
 // handle does a Ready's work in order: commit, send, start operations.

@@ -43,6 +43,7 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	for _, dev := range reconnect {
 		n.conns.closeDevice(dev, "configuration changed")
 	}
+	n.conns.kickDial()
 	return nil
 }
 
