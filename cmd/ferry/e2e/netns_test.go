@@ -63,7 +63,7 @@ func makeLANPair(t *testing.T, ipv6Only bool) *lanPair {
 		steps = append(steps,
 			[]string{"-n", ns, "link", "set", "lo", "up"},
 			// No duplicate address detection: link-local addresses work at once.
-			[]string{"netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + v + ".accept_dad=0"},
+			[]string{"netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/" + v + "/accept_dad"},
 		)
 		if !ipv6Only {
 			steps = append(steps, []string{"-n", ns, "addr", "add", l.addrs[i] + "/24", "broadcast", subnet + ".255", "dev", v})
