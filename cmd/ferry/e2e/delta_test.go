@@ -34,4 +34,10 @@ func TestOneByteInsertIsCheap(t *testing.T) {
 	if wire >= 256<<10 {
 		t.Fatalf("1-byte insert cost %d bytes, want < 256 KiB", wire)
 	}
+	// The changed block plus the changed entries of the block list: about
+	// 72 KB for this data. The whole list of a 64 MiB file alone is about
+	// 40 KiB more, so sending it instead of a delta fails this.
+	if wire >= 100<<10 {
+		t.Fatalf("1-byte insert cost %d bytes, want < 100 KiB: is the block list sent whole?", wire)
+	}
 }
