@@ -110,14 +110,15 @@ func awaitPeer(ctx context.Context, l *LAN, spec helperSpec) helperResult {
 	return res
 }
 
-// requireNetns skips unless we may create network namespaces.
+// requireNetns skips where the machine forbids network namespaces (not
+// root); a missing ip command is an install step undone, and fails.
 func requireNetns(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("creating network namespaces needs root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("the ip command (iproute2) is not installed")
+		t.Fatal("the ip command is missing: apt-get install iproute2 (make test does)")
 	}
 }
 

@@ -27,7 +27,8 @@ type lanPair struct {
 var netnsSeq atomic.Int32
 
 // newLANPair makes the namespaces, or skips the test where this machine
-// cannot (not root, no ip command): a physical reason.
+// cannot (not root): a physical reason. A missing ip command is an install
+// step undone (make test installs it), and fails.
 func newLANPair(t *testing.T) *lanPair { return makeLANPair(t, false) }
 
 // makeLANPair makes the namespaces; on an IPv6-only LAN the interfaces have
@@ -38,7 +39,7 @@ func makeLANPair(t *testing.T, ipv6Only bool) *lanPair {
 		t.Skip("network namespaces need root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("network namespaces need the ip command (iproute2)")
+		t.Fatal("network namespaces need the ip command: apt-get install iproute2 (make test does)")
 	}
 	n := netnsSeq.Add(1)
 	tag := fmt.Sprintf("fe%d-%d", os.Getpid()%100000, n)
