@@ -179,18 +179,20 @@ func (e *Engine) commitLocal(f proto.FileInfo) {
 // IndexUpdate for that peer when it has room. A peer that was sent old, the
 // version f replaces, gets f's block list as a delta against old's.
 func (e *Engine) announce(f proto.FileInfo, old *proto.FileInfo) {
-	var delta proto.FileInfo
-	haveDelta := false
-	if old != nil {
-		delta, haveDelta = proto.MakeDelta(old, &f)
-	}
+	var delta *proto.FileInfo // made for the first peer that holds old
 	for dev, p := range e.peers {
 		if !p.connected || f.Sequence <= p.sentSeq {
 			continue
 		}
 		out := f
-		if haveDelta && old.Sequence > 0 && old.Sequence <= p.sentSeq {
-			out = delta
+		if old != nil && old.Sequence > 0 && old.Sequence <= p.sentSeq {
+			if delta == nil {
+				delta = &f
+				if d, ok := proto.MakeDelta(old, &f); ok {
+					delta = &d
+				}
+			}
+			out = *delta
 		}
 		p.sentSeq = f.Sequence
 		e.queueFile(dev, out)

@@ -26,17 +26,7 @@ func sameFile(a, b fs.FileInfo) bool {
 }
 
 // syncDir fsyncs directory dir of root so that a rename in it is durable.
-func syncDir(root *os.Root, dir string) error {
-	d, err := root.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func syncDir(root *os.Root, dir string) error { return syncClose(root.Open(dir)) }
 
 // lutimes sets the modification time of the symlink base in directory dir of
 // root, without following it.
@@ -52,8 +42,11 @@ func lutimes(root *os.Root, dir, base string, mtime int64) error {
 }
 
 // syncPath fsyncs the directory at path.
-func syncPath(dir string) error {
-	d, err := os.Open(dir)
+func syncPath(dir string) error { return syncClose(os.Open(dir)) }
+
+// syncClose fsyncs and closes the directory d that opening returned, with
+// the error of opening it.
+func syncClose(d *os.File, err error) error {
 	if err != nil {
 		return err
 	}

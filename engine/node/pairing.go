@@ -47,6 +47,7 @@ type offer struct {
 	name    string
 	err     string
 	timer   *time.Timer
+	qr      string // the code as a QR code in SVG, made once
 }
 
 // CreateOffer implements web.Backend.
@@ -68,6 +69,9 @@ func (n *Node) CreateOffer(ctx context.Context, req web.OfferRequest) (web.Offer
 		return web.Offer{}, err
 	}
 	o := &offer{code: code, folders: folders, expires: n.opts.Now().Add(ttl), state: web.OfferWaiting}
+	if o.qr, err = web.QRSVG(code.String()); err != nil {
+		return web.Offer{}, err
+	}
 	p := &n.offers
 	p.mu.Lock()
 	if old := p.offer; old != nil && old.state == web.OfferWaiting {
@@ -159,13 +163,10 @@ func (n *Node) announceOffer(number uint32) {
 func (o *offer) view() web.Offer {
 	v := web.Offer{
 		Code: o.code.String(), State: o.state, ExpiresAt: o.expires.UTC().Format(time.RFC3339),
-		Folders: slices.Clone(o.folders), PeerName: o.name, Error: o.err,
+		Folders: slices.Clone(o.folders), PeerName: o.name, Error: o.err, QRSVG: o.qr,
 	}
 	if !o.peer.IsZero() {
 		v.Peer = o.peer.String()
-	}
-	if qr, err := web.QRSVG(o.code.String()); err == nil {
-		v.QRSVG = qr
 	}
 	return v
 }
