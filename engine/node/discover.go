@@ -9,24 +9,28 @@ import (
 	"ferry/proto"
 )
 
+// newLAN makes the local discovery of a node, nil when it is turned off. It
+// is made before anything can use it and runs once the node listens.
+func (n *Node) newLAN() (*lan.LAN, error) {
+	if n.opts.NoLAN {
+		return nil, nil
+	}
+	return lan.New(lan.Config{Device: n.id, Ports: n.listenPorts, Port: n.opts.LANPort, Logger: n.log.With("part", "lan")})
+}
+
 // startLAN starts announcing this device on the local network and
 // listening for others, unless turned off.
-func (n *Node) startLAN(ctx context.Context) error {
-	if n.opts.NoLAN {
-		return nil
+func (n *Node) startLAN(ctx context.Context) {
+	l := n.lan
+	if l == nil {
+		return
 	}
-	l, err := lan.New(lan.Config{Device: n.id, Ports: n.listenPorts, Port: n.opts.LANPort, Logger: n.log.With("part", "lan")})
-	if err != nil {
-		return err
-	}
-	n.lan = l
 	n.wg.Go(func() {
 		if err := l.Run(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("local discovery stopped; devices are found only at configured addresses", "err", err)
 		}
 	})
 	n.wg.Go(func() { n.dialHeard(ctx, l) })
-	return nil
 }
 
 // dialHeard dials trusted devices as soon as they are heard on the local

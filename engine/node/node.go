@@ -118,6 +118,11 @@ func open(opts Options) (*Node, func(), error) {
 	n.resolver = discovery.NewStatic()
 	n.setAddrs(config.Config{}, cfg)
 	n.conns.setIgnored(cfg.Ignored)
+	if n.lan, err = n.newLAN(); err != nil {
+		db.Close()
+		unlock()
+		return nil, nil, err
+	}
 	return n, func() { db.Close(); unlock() }, nil
 }
 
@@ -154,9 +159,7 @@ func (n *Node) serve(ctx context.Context) error {
 		n.mu.Unlock()
 		n.wg.Go(func() { n.conns.serveListener(ctx, ln) })
 	}
-	if err := n.startLAN(ctx); err != nil {
-		return fail(err)
-	}
+	n.startLAN(ctx)
 	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
 	n.wg.Go(func() { n.sampleRates(ctx) })
 	if n.opts.Ready != nil {
