@@ -28,7 +28,7 @@ type Expect struct {
 // Check returns an error wrapping ErrChanged if what is at name differs
 // from e.
 func (f *Folder) Check(name string, e Expect) error {
-	if err := f.prepare(name); err != nil {
+	if err := checkName(name); err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
 	return f.check(name, e)
@@ -37,6 +37,17 @@ func (f *Folder) Check(name string, e Expect) error {
 // check is Check without validating name.
 func (f *Folder) check(name string, e Expect) error {
 	cur, err := f.lstat(name)
+	return judge(name, e, cur, err)
+}
+
+// checkIn is check for name, which is base in directory d.
+func checkIn(d *dirHandle, base, name string, e Expect) error {
+	cur, err := lstatIn(d, base, name)
+	return judge(name, e, cur, err)
+}
+
+// judge compares what lstat found at name, cur or err, with e.
+func judge(name string, e Expect, cur Entry, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		if e.Absent {
 			return nil

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"syscall"
 
 	"ferry/proto"
 )
@@ -27,6 +29,11 @@ type Folder struct {
 
 	root *os.Root
 	path string
+	// top is the root directory held open as a file too; openDir starts
+	// from it.
+	top syscall.RawConn
+	// topFile is the file behind top, closed with the folder.
+	topFile *os.File
 }
 
 // OpenFolder opens the folder at path, which must be an existing directory,
@@ -48,11 +55,29 @@ func OpenFolder(path string) (*Folder, error) {
 		return nil, fmt.Errorf("open folder %s: %w", path, err)
 	}
 	f := &Folder{root: root, path: abs}
-	if err := f.makeMarker(); err != nil {
+	if err := f.openTop(); err != nil {
 		root.Close()
 		return nil, fmt.Errorf("open folder %s: %w", path, err)
 	}
+	if err := f.makeMarker(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open folder %s: %w", path, err)
+	}
 	return f, nil
+}
+
+func (f *Folder) openTop() error {
+	top, err := f.root.Open(".")
+	if err != nil {
+		return err
+	}
+	f.top, err = top.SyscallConn()
+	if err != nil {
+		top.Close()
+		return err
+	}
+	f.topFile = top
+	return nil
 }
 
 func (f *Folder) makeMarker() error {
@@ -94,7 +119,10 @@ func (f *Folder) Verify() error {
 }
 
 // Close releases the folder's root.
-func (f *Folder) Close() error { return f.root.Close() }
+func (f *Folder) Close() error {
+	f.topFile.Close()
+	return f.root.Close()
+}
 
 // Path returns the folder's absolute path.
 func (f *Folder) Path() string { return f.path }
@@ -131,9 +159,29 @@ func (f *Folder) prepare(name string) error {
 	return f.checkParents(name)
 }
 
+// parent opens the directory that holds name, which the caller has
+// validated, and returns it with name's base name.
+func (f *Folder) parent(name string) (*dirHandle, string, error) {
+	d, err := f.openDir(parentDir(name))
+	if err != nil {
+		return nil, "", err
+	}
+	return d, path.Base(name), nil
+}
+
 // lstat returns the Entry at name without validating it.
 func (f *Folder) lstat(name string) (Entry, error) {
-	fi, err := f.root.Lstat(name)
+	d, base, err := f.parent(name)
+	if err != nil {
+		return Entry{}, err
+	}
+	defer d.close()
+	return lstatIn(d, base, name)
+}
+
+// lstatIn returns the Entry for name, which is base in directory d.
+func lstatIn(d *dirHandle, base, name string) (Entry, error) {
+	fi, err := d.lstat(base)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -142,7 +190,7 @@ func (f *Folder) lstat(name string) (Entry, error) {
 		return Entry{}, fmt.Errorf("%s: unsupported file type %s", name, fi.Mode().Type())
 	}
 	if e.Type == proto.FileTypeSymlink {
-		if e.Target, err = f.root.Readlink(name); err != nil {
+		if e.Target, err = d.readlink(base); err != nil {
 			return Entry{}, err
 		}
 	}
@@ -151,7 +199,7 @@ func (f *Folder) lstat(name string) (Entry, error) {
 
 // Lstat returns what is at name, without following a symlink there.
 func (f *Folder) Lstat(name string) (Entry, error) {
-	if err := f.prepare(name); err != nil {
+	if err := checkName(name); err != nil {
 		return Entry{}, fmt.Errorf("lstat: %w", err)
 	}
 	e, err := f.lstat(name)
@@ -164,27 +212,32 @@ func (f *Folder) Lstat(name string) (Entry, error) {
 // Open opens the regular file at name for reading. It fails if name is a
 // symlink or anything but a regular file.
 func (f *Folder) Open(name string) (*os.File, error) {
-	if err := f.prepare(name); err != nil {
+	if err := checkName(name); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
-	fh, err := f.openRegular(name, os.O_RDONLY)
+	d, base, err := f.parent(name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	defer d.close()
+	fh, err := openRegular(d, base, os.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	return fh, nil
 }
 
-// openRegular opens name with flag after checking, before and after the open,
-// that it is a regular file and the same one both times.
-func (f *Folder) openRegular(name string, flag int) (*os.File, error) {
-	before, err := f.root.Lstat(name)
+// openRegular opens base in d with flag after checking, before and after
+// the open, that it is a regular file and the same one both times.
+func openRegular(d *dirHandle, base string, flag int) (*os.File, error) {
+	before, err := d.lstat(base)
 	if err != nil {
 		return nil, err
 	}
 	if !before.Mode().IsRegular() {
 		return nil, fmt.Errorf("not a regular file (%s)", typeName(before.Mode()))
 	}
-	fh, err := f.root.OpenFile(name, flag, 0)
+	fh, err := d.open(base, flag, 0)
 	if err != nil {
 		return nil, err
 	}

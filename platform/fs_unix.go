@@ -12,17 +12,27 @@ import (
 
 // inodeOf returns the inode number in fi, 0 if unknown.
 func inodeOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Ino)
-	}
-	return 0
+	_, ino, _ := devIno(fi)
+	return ino
 }
 
 // sameFile reports whether a and b describe the same file (device and inode).
 func sameFile(a, b fs.FileInfo) bool {
-	sa, oka := a.Sys().(*syscall.Stat_t)
-	sb, okb := b.Sys().(*syscall.Stat_t)
-	return oka && okb && sa.Dev == sb.Dev && sa.Ino == sb.Ino
+	da, ia, oka := devIno(a)
+	db, ib, okb := devIno(b)
+	return oka && okb && da == db && ia == ib
+}
+
+// devIno returns the device and inode numbers in fi, from os or from the
+// platform's own fstatat.
+func devIno(fi fs.FileInfo) (dev, ino uint64, ok bool) {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return uint64(st.Dev), uint64(st.Ino), true
+	case *unix.Stat_t:
+		return uint64(st.Dev), uint64(st.Ino), true
+	}
+	return 0, 0, false
 }
 
 // syncDir fsyncs directory dir of root so that a rename in it is durable.

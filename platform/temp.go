@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,42 +49,48 @@ func cutUTF8(s string, n int) string {
 // (0600). A temp file left by an earlier run is reused as it is and existed
 // is true; the caller decides what of its content to keep.
 func (f *Folder) OpenTemp(name, tag string) (tmp *os.File, existed bool, err error) {
-	if err := f.prepare(name); err != nil {
+	if err := checkName(name); err != nil {
 		return nil, false, fmt.Errorf("open temp: %w", err)
 	}
-	tn := f.TempName(name, tag)
-	tmp, err = f.root.OpenFile(tn, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	d, _, err := f.parent(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Parents are made only when missing: most pulls land in an
 		// existing directory, and the walk MkdirAll does costs syscalls.
-		if dir := parentDir(name); dir != "." {
-			if err := f.root.MkdirAll(dir, 0o755); err != nil {
-				return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
-			}
+		if err = f.checkParents(name); err == nil {
+			err = f.mkdirParents(name)
 		}
-		tmp, err = f.root.OpenFile(tn, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			d, _, err = f.parent(name)
+		}
 	}
+	if err != nil {
+		return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
+	}
+	defer d.close()
+	tb := path.Base(f.TempName(name, tag))
+	tmp, err = d.open(tb, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		return tmp, false, nil
 	}
 	if !errors.Is(err, fs.ErrExist) {
 		return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
 	}
-	tmp, err = f.openRegular(tn, os.O_RDWR)
+	tmp, err = openRegular(d, tb, os.O_RDWR)
 	if err != nil {
-		return nil, false, fmt.Errorf("reuse temp %s: %w", tn, err)
+		return nil, false, fmt.Errorf("reuse temp %s: %w", tb, err)
 	}
 	return tmp, true, nil
 }
 
-// tempRel returns the folder-relative name of a temp file opened by
-// OpenTemp for name, checking that it is one.
-func (f *Folder) tempRel(tmp *os.File, name string) (string, error) {
+// tempBase returns the base name of a temp file opened by OpenTemp for
+// name, checking that it is one.
+func (f *Folder) tempBase(tmp *os.File, name string) (string, error) {
 	rel, ok := strings.CutPrefix(tmp.Name(), f.root.Name()+string(os.PathSeparator))
+	rel = filepath.ToSlash(rel)
 	if !ok || !strings.HasPrefix(path.Base(rel), tempPrefix) || path.Dir(rel) != parentDir(name) {
 		return "", fmt.Errorf("%s is not a temp file for %s in this folder", tmp.Name(), name)
 	}
-	return rel, nil
+	return path.Base(rel), nil
 }
 
 // CommitTemp makes tmp, opened by OpenTemp(name, ...), the file at name: it
@@ -114,53 +121,63 @@ func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, 
 }
 
 func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) (Entry, error) {
-	rel, err := f.commitPaths(tmp, name, conflictName)
+	d, tb, err := f.commitPaths(tmp, name, conflictName)
 	if err != nil {
 		tmp.Close()
 		return Entry{}, err
 	}
-	ent, err := finishTemp(tmp, f.root, rel, name, mtime, mode, durable)
+	defer d.close()
+	ent, err := finishTemp(tmp, d, tb, name, mtime, mode, durable)
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := f.check(name, e); err != nil {
+	base := path.Base(name)
+	if err := checkIn(d, base, name, e); err != nil {
 		return Entry{}, err
 	}
 	if err := f.moveAside(name, conflictName); err != nil {
 		return Entry{}, err
 	}
-	if err := f.root.Rename(rel, name); err != nil {
+	if err := d.rename(tb, base); err != nil {
 		return Entry{}, err
 	}
 	if durable {
-		if err := syncDir(f.root, parentDir(name)); err != nil {
+		if err := d.sync(); err != nil {
 			return Entry{}, err
 		}
 	}
 	return ent, nil
 }
 
-// commitPaths validates the names of a commit and returns the temp file's
-// folder-relative name.
-func (f *Folder) commitPaths(tmp *os.File, name, conflictName string) (string, error) {
-	if err := f.prepare(name); err != nil {
-		return "", err
+// commitPaths validates the names of a commit and opens the directory
+// that holds name; it returns that and the temp file's base name.
+func (f *Folder) commitPaths(tmp *os.File, name, conflictName string) (*dirHandle, string, error) {
+	if err := checkName(name); err != nil {
+		return nil, "", err
 	}
 	if conflictName != "" {
 		if err := f.prepare(conflictName); err != nil {
-			return "", fmt.Errorf("conflict name: %w", err)
+			return nil, "", fmt.Errorf("conflict name: %w", err)
 		}
 	}
-	return f.tempRel(tmp, name)
+	tb, err := f.tempBase(tmp, name)
+	if err != nil {
+		return nil, "", err
+	}
+	d, _, err := f.parent(name)
+	if err != nil {
+		return nil, "", err
+	}
+	return d, tb, nil
 }
 
 // finishTemp sets the temp file's permission bits (through the open file)
 // and modification time, reads back what it now is, fsyncs it if durable,
-// and closes it in every case.
-func finishTemp(tmp *os.File, root *os.Root, rel, name string, mtime int64, mode uint32, durable bool) (Entry, error) {
+// and closes it in every case. The temp file is tb in directory d.
+func finishTemp(tmp *os.File, d *dirHandle, tb, name string, mtime int64, mode uint32, durable bool) (Entry, error) {
 	err := tmp.Chmod(fs.FileMode(mode & 0o777))
 	if err == nil {
-		err = root.Chtimes(rel, time.Time{}, time.Unix(0, mtime))
+		err = d.setMtime(tb, mtime)
 	}
 	var ent Entry
 	if err == nil {

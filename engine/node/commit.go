@@ -4,17 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
-	"time"
 
 	"ferry/platform"
 )
 
-const (
-	// maxCommitBatch bounds how many files one batch makes visible.
-	maxCommitBatch = 512
-	// commitWindow is how long a batch waits for more files.
-	commitWindow = 20 * time.Millisecond
-)
+// maxCommitBatch bounds how many files one batch makes visible.
+const maxCommitBatch = 512
 
 // commitReq asks for a filled temp file to become the file at name.
 type commitReq struct {
@@ -33,11 +28,12 @@ type commitResult struct {
 	err   error
 }
 
-// committer makes pulled files visible in batches: one filesystem sync for
-// the data of every temp file in the batch, the checks and renames, then one
-// sync for the renames. Syncing per batch instead of two fsyncs per file is
-// what makes many small files fast; the order (data durable before rename,
-// rename durable before the index records it) is the same.
+// committer makes pulled files visible in batches, syncing the filesystem
+// once per batch instead of fsyncing each file and its directory. The order
+// stays safe: a temp file's data is durable before it is renamed into place,
+// and the rename is durable before the index records it. Batches overlap so
+// that one sync does both jobs: it makes the renames of the batch before
+// durable and the data of the next batch, queued meanwhile.
 type committer struct {
 	fs      *platform.Folder
 	reqs    chan *commitReq
@@ -66,66 +62,84 @@ func (c *committer) commit(ctx context.Context, req *commitReq) commitResult {
 	}
 }
 
-// run commits batches until ctx ends.
+// run commits batches until ctx ends. Each turn takes what is queued,
+// syncs, answers the batch renamed in the turn before, and renames the new
+// batch; it blocks only when nothing waits for a sync.
 func (c *committer) run(ctx context.Context) {
 	defer close(c.stopped)
+	var renamed []*commitReq // renamed, not yet known durable
+	var results []commitResult
 	for {
-		var batch []*commitReq
-		select {
-		case <-ctx.Done():
+		batch, ok := c.take(ctx, len(renamed) == 0)
+		if !ok {
+			c.answer(renamed, results, c.fs.SyncAll())
+			for _, r := range batch {
+				r.tmp.Close()
+				r.done <- commitResult{err: context.Canceled}
+			}
 			c.drain()
 			return
-		case req := <-c.reqs:
-			batch = append(batch, req)
 		}
-		batch = c.gather(ctx, batch)
-		c.commitBatch(batch)
-	}
-}
-
-// gather adds to batch what arrives within commitWindow, so a stream of
-// small files is synced in large groups instead of one sync after another
-// (each sync stalls file creation on some filesystems).
-func (c *committer) gather(ctx context.Context, batch []*commitReq) []*commitReq {
-	t := time.NewTimer(commitWindow)
-	defer t.Stop()
-	for len(batch) < maxCommitBatch {
-		select {
-		case req := <-c.reqs:
-			batch = append(batch, req)
-		case <-t.C:
-			return batch
-		case <-ctx.Done():
-			return batch
-		}
-	}
-	return batch
-}
-
-func (c *committer) commitBatch(batch []*commitReq) {
-	if err := c.fs.SyncAll(); err != nil {
-		if !errors.Is(err, errors.ErrUnsupported) {
+		err := c.fs.SyncAll()
+		c.answer(renamed, results, err)
+		renamed, results = nil, nil
+		switch {
+		case len(batch) == 0:
+		case errors.Is(err, errors.ErrUnsupported):
+			// No filesystem-wide sync here: each file is made durable on
+			// its own.
+			for _, r := range batch {
+				r.done <- commitResult{err: c.fs.CommitTemp(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)}
+			}
+		case err != nil:
+			// The data may not be on disk: nothing is renamed.
 			for _, r := range batch {
 				r.tmp.Close()
 				r.done <- commitResult{err: err}
 			}
-			return
+		default:
+			results = make([]commitResult, len(batch))
+			for i, r := range batch {
+				results[i].entry, results[i].err = c.fs.CommitSynced(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
+			}
+			renamed = batch
 		}
-		for _, r := range batch {
-			r.done <- commitResult{err: c.fs.CommitTemp(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)}
-		}
-		return
 	}
-	res := make([]commitResult, len(batch))
-	for i, r := range batch {
-		res[i].entry, res[i].err = c.fs.CommitSynced(r.tmp, r.name, r.expect, r.mtime, r.mode, r.conflict)
-	}
-	syncErr := c.fs.SyncAll()
-	for i, r := range batch {
-		if res[i].err == nil && syncErr != nil {
-			res[i] = commitResult{err: syncErr}
+}
+
+// take returns what is queued, up to maxCommitBatch; with wait it first
+// waits for one request. ok is false once ctx has ended.
+func (c *committer) take(ctx context.Context, wait bool) (batch []*commitReq, ok bool) {
+	if wait {
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case req := <-c.reqs:
+			batch = append(batch, req)
 		}
-		r.done <- res[i]
+	}
+	for len(batch) < maxCommitBatch {
+		select {
+		case <-ctx.Done():
+			return batch, false
+		case req := <-c.reqs:
+			batch = append(batch, req)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
+}
+
+// answer tells each request of a renamed batch its outcome, given the
+// result of the sync that was to make the renames durable.
+func (c *committer) answer(batch []*commitReq, results []commitResult, syncErr error) {
+	for i, r := range batch {
+		res := results[i]
+		if res.err == nil && syncErr != nil && !errors.Is(syncErr, errors.ErrUnsupported) {
+			res = commitResult{err: syncErr}
+		}
+		r.done <- res
 	}
 }
 

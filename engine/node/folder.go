@@ -48,6 +48,7 @@ type folderRunner struct {
 	hashes     chan engine.HashOp
 	blockSlots chan struct{} // see folderBlocksInFlight
 	commits    *committer
+	persist    *persister
 
 	waitMu  sync.Mutex
 	waiters map[uint64]chan error
@@ -76,14 +77,16 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 	if err != nil {
 		return nil, err
 	}
-	return &folderRunner{
+	r := &folderRunner{
 		id: cfg.Folder, fs: fs, idx: idx, net: net, now: now, in: newInbox(), eng: eng,
 		log:        log.With("folder", cfg.Folder),
 		hashes:     make(chan engine.HashOp, 1024),
 		blockSlots: make(chan struct{}, folderBlocksInFlight),
 		commits:    newCommitter(fs),
 		waiters:    make(map[uint64]chan error),
-	}, nil
+	}
+	r.persist = newPersister(idx, r.release, r.start)
+	return r, nil
 }
 
 // run steps the engine until ctx ends or an index write fails.
@@ -91,6 +94,9 @@ func (r *folderRunner) run(ctx context.Context) error {
 	defer r.work.Wait()
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopPersist := make(chan struct{})
+	r.work.Go(func() { r.persist.run(workCtx, stopPersist) })
+	defer close(stopPersist) // once the loop below has ended
 	r.work.Go(func() { r.commits.run(workCtx) })
 	r.work.Go(func() { r.watch(workCtx) })
 	for range hashWorkers() {
@@ -105,11 +111,10 @@ func (r *folderRunner) run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		case <-r.in.wake:
+		case err := <-r.persist.err:
+			return fmt.Errorf("folder %s: %w", r.id, err)
 		}
-		busy, err := r.step(workCtx)
-		if err != nil {
-			return err
-		}
+		busy := r.step(workCtx)
 		timer.Reset(r.sleep(busy))
 	}
 }
@@ -133,7 +138,7 @@ func (r *folderRunner) sleep(busy bool) time.Duration {
 // step feeds the clock and the queued inputs, and handles the resulting
 // work. The clock comes first so that every input sees the time it arrived.
 // It reports whether anything happened: inputs came or work went out.
-func (r *folderRunner) step(ctx context.Context) (busy bool, err error) {
+func (r *folderRunner) step(ctx context.Context) (busy bool) {
 	inputs := append([]engine.Input{engine.Tick{Now: r.now().UnixNano()}}, r.in.take()...)
 	r.mu.Lock()
 	for _, in := range inputs {
@@ -147,18 +152,15 @@ func (r *folderRunner) step(ctx context.Context) (busy bool, err error) {
 	}
 	r.mu.Unlock()
 	if !has {
-		return len(inputs) > 1, nil
+		return len(inputs) > 1
 	}
-	return true, r.handle(ctx, rd)
+	r.persist.put(ctx, rd)
+	return true
 }
 
-// handle does a Ready's work in order: commit, send, start operations.
-func (r *folderRunner) handle(ctx context.Context, rd engine.Ready) error {
-	if !rd.Writes.Empty() {
-		if err := commitWrites(r.idx, rd.Writes); err != nil {
-			return fmt.Errorf("folder %s: commit index: %w", r.id, err)
-		}
-	}
+// release does the work of a Ready whose index writes are durable: send
+// its messages, start its operations, handle its events.
+func (r *folderRunner) release(ctx context.Context, rd engine.Ready) {
 	for _, m := range rd.Messages {
 		r.net.send(m.To, m.Msg)
 	}
@@ -168,7 +170,6 @@ func (r *folderRunner) handle(ctx context.Context, rd engine.Ready) error {
 	for _, ev := range rd.Events {
 		r.event(ev)
 	}
-	return nil
 }
 
 func (r *folderRunner) start(ctx context.Context, op engine.Op) {
@@ -240,33 +241,6 @@ func (r *folderRunner) hello(dev proto.DeviceID) (proto.FolderHello, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.eng.Hello(dev)
-}
-
-// commitWrites applies an engine's index writes in one transaction.
-func commitWrites(idx *index.Folder, w engine.Writes) error {
-	return idx.Update(func(tx *index.Tx) error {
-		for _, dev := range w.DropRemote {
-			if err := tx.DropRemote(dev); err != nil {
-				return err
-			}
-		}
-		for _, rf := range w.Remote {
-			if err := tx.PutRemote(rf.Device, rf.File); err != nil {
-				return err
-			}
-		}
-		for _, f := range w.Local {
-			if err := tx.PutLocal(f); err != nil {
-				return err
-			}
-		}
-		for dev, p := range w.Peers {
-			if err := tx.SetPeer(dev, index.PeerMeta{IndexID: p.IndexID, Sequence: p.Sequence}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // storeView adapts an index folder to the engine's Store.

@@ -1,0 +1,145 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"ferry/engine"
+	"ferry/index"
+)
+
+// persister commits the engine's index writes off the engine's loop. A
+// commit waits for the disk, which is slow while files are being written;
+// meanwhile the engine keeps taking inputs, and what it writes next is
+// committed in the following turn, together: one transaction per turn, in
+// order. The work of a Ready that depends on its writes (messages that
+// announce them, operations that change the disk, events) goes only once
+// they are durable. Reading and hashing files depend on nothing and start
+// at once.
+type persister struct {
+	idx   *index.Folder
+	do    func(ctx context.Context, rd engine.Ready) // the work after the commit
+	start func(ctx context.Context, op engine.Op)    // starts an operation now
+
+	mu    sync.Mutex
+	queue []engine.Ready
+	wake  chan struct{}
+	err   chan error // the first failed commit; the folder stops on it
+}
+
+func newPersister(idx *index.Folder, do func(context.Context, engine.Ready), start func(context.Context, engine.Op)) *persister {
+	return &persister{idx: idx, do: do, start: start, wake: make(chan struct{}, 1), err: make(chan error, 1)}
+}
+
+// put queues rd, starting its read-only operations at once.
+func (p *persister) put(ctx context.Context, rd engine.Ready) {
+	later := rd.Ops[:0:0]
+	for _, op := range rd.Ops {
+		switch op.(type) {
+		case engine.HashOp, engine.ScanOp:
+			p.start(ctx, op)
+		default:
+			later = append(later, op)
+		}
+	}
+	rd.Ops = later
+	p.mu.Lock()
+	p.queue = append(p.queue, rd)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run commits and releases queued Readys until stop is closed, which
+// happens once nothing more is put; then it commits what is still queued,
+// so a clean stop loses no record. Released operations run under ctx.
+func (p *persister) run(ctx context.Context, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			p.turn(ctx, false)
+			return
+		case <-p.wake:
+		}
+		if !p.turn(ctx, true) {
+			return
+		}
+	}
+}
+
+// turn commits everything queued in one transaction and, if release, does
+// the work that waited for it. It reports false if the commit failed.
+func (p *persister) turn(ctx context.Context, release bool) bool {
+	p.mu.Lock()
+	batch := p.queue
+	p.queue = nil
+	p.mu.Unlock()
+	if len(batch) == 0 {
+		return true
+	}
+	if err := commitAll(p.idx, batch); err != nil {
+		select {
+		case p.err <- err:
+		default:
+		}
+		return false
+	}
+	for _, rd := range batch {
+		if release {
+			p.do(ctx, rd)
+		}
+	}
+	return true
+}
+
+// commitAll applies the index writes of batch, in order, in one
+// transaction.
+func commitAll(idx *index.Folder, batch []engine.Ready) error {
+	empty := true
+	for _, rd := range batch {
+		empty = empty && rd.Writes.Empty()
+	}
+	if empty {
+		return nil
+	}
+	err := idx.Update(func(tx *index.Tx) error {
+		for _, rd := range batch {
+			if err := applyWrites(tx, rd.Writes); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit index: %w", err)
+	}
+	return nil
+}
+
+// applyWrites applies an engine's index writes within tx.
+func applyWrites(tx *index.Tx, w engine.Writes) error {
+	for _, dev := range w.DropRemote {
+		if err := tx.DropRemote(dev); err != nil {
+			return err
+		}
+	}
+	for _, rf := range w.Remote {
+		if err := tx.PutRemote(rf.Device, rf.File); err != nil {
+			return err
+		}
+	}
+	for _, f := range w.Local {
+		if err := tx.PutLocal(f); err != nil {
+			return err
+		}
+	}
+	for dev, p := range w.Peers {
+		if err := tx.SetPeer(dev, index.PeerMeta{IndexID: p.IndexID, Sequence: p.Sequence}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

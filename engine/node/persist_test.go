@@ -1,0 +1,247 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"ferry/engine"
+	"ferry/index"
+	"ferry/platform"
+	"ferry/proto"
+)
+
+// recorder stands in for the folder runner: it notes what a persister
+// releases and starts, and what the index holds at that moment.
+type recorder struct {
+	idx *index.Folder
+
+	mu       sync.Mutex
+	released []string // message folders, in release order
+	started  []string // names of started operations
+	durable  []bool   // per release: the Ready's record was in the index
+}
+
+func (r *recorder) release(_ context.Context, rd engine.Ready) {
+	r.mu.Lock()
+	for _, m := range rd.Messages {
+		r.released = append(r.released, m.Msg.(*proto.IndexUpdate).Folder)
+	}
+	for _, f := range rd.Writes.Local {
+		_, ok, err := r.idx.Get(index.Local, f.Name)
+		r.durable = append(r.durable, ok && err == nil)
+	}
+	r.mu.Unlock()
+	for _, op := range rd.Ops {
+		r.start(nil, op)
+	}
+}
+
+func (r *recorder) start(_ context.Context, op engine.Op) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch op := op.(type) {
+	case engine.HashOp:
+		r.started = append(r.started, "hash "+op.Stat.Name)
+	case engine.PullOp:
+		r.started = append(r.started, "pull "+op.File.Name)
+	}
+}
+
+func (r *recorder) snapshot() (released, started []string, durable []bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.released...), append([]string(nil), r.started...), append([]bool(nil), r.durable...)
+}
+
+func testIndex(t *testing.T) *index.Folder {
+	t.Helper()
+	db, err := index.Open(filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f, err := db.Folder("docs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// readyFor is a Ready that writes the local record of name at seq,
+// announces it and pulls another file.
+func readyFor(name string, seq int64) engine.Ready {
+	f := proto.FileInfo{Name: name, Type: proto.FileTypeDir, Sequence: seq, Version: proto.Vector{{ID: 1, Value: uint64(seq)}}}
+	return engine.Ready{
+		Writes:   engine.Writes{Local: []proto.FileInfo{f}},
+		Messages: []engine.Outgoing{{To: devA, Msg: &proto.IndexUpdate{Folder: name}}},
+		Ops: []engine.Op{
+			engine.HashOp{Stat: engine.Stat{Name: name + "-h"}},
+			engine.PullOp{File: proto.FileInfo{Name: name + "-p"}},
+		},
+	}
+}
+
+func TestPersisterReleasesInOrderOnceDurable(t *testing.T) {
+	idx := testIndex(t)
+	rec := &recorder{idx: idx}
+	p := newPersister(idx, rec.release, rec.start)
+	ctx := context.Background()
+	const n = 200
+	// Queue a first Ready before the persister runs: its hash starts at
+	// once, its pull and message wait for the commit.
+	p.put(ctx, readyFor("f000", 1))
+	if _, started, _ := rec.snapshot(); len(started) != 1 || started[0] != "hash f000-h" {
+		t.Fatalf("before any commit, started %q; want only the hash", started)
+	}
+	if released, _, _ := rec.snapshot(); len(released) != 0 {
+		t.Fatalf("released %q before the commit", released)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { p.run(ctx, stop); close(done) }()
+	for i := 1; i < n; i++ {
+		p.put(ctx, readyFor(fmt.Sprintf("f%03d", i), int64(i+1)))
+	}
+	waitUntil(t, func() bool { released, _, _ := rec.snapshot(); return len(released) == n })
+	close(stop)
+	<-done
+	released, started, durable := rec.snapshot()
+	for i, name := range released {
+		if want := fmt.Sprintf("f%03d", i); name != want {
+			t.Fatalf("release %d is %s, want %s", i, name, want)
+		}
+		if !durable[i] {
+			t.Fatalf("%s was released before its record was committed", name)
+		}
+	}
+	if len(started) != 2*n {
+		t.Fatalf("started %d operations, want %d", len(started), 2*n)
+	}
+}
+
+func TestPersisterCommitsTheQueueWhenStopped(t *testing.T) {
+	idx := testIndex(t)
+	rec := &recorder{idx: idx}
+	p := newPersister(idx, rec.release, rec.start)
+	stop := make(chan struct{})
+	close(stop)
+	p.put(context.Background(), readyFor("last", 1))
+	p.run(context.Background(), stop)
+	if _, ok, err := idx.Get(index.Local, "last"); !ok || err != nil {
+		t.Fatalf("record queued at stop: found %v, %v", ok, err)
+	}
+}
+
+func TestPersisterReportsAFailedCommit(t *testing.T) {
+	idx := testIndex(t)
+	rec := &recorder{idx: idx}
+	p := newPersister(idx, rec.release, rec.start)
+	stop := make(chan struct{})
+	defer close(stop)
+	go p.run(context.Background(), stop)
+	bad := readyFor("bad", 0) // sequence 0 is refused by the index
+	p.put(context.Background(), bad)
+	select {
+	case err := <-p.err:
+		if err == nil {
+			t.Fatal("nil error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no error reported")
+	}
+	if released, _, _ := rec.snapshot(); len(released) != 0 {
+		t.Errorf("released %q after a failed commit", released)
+	}
+}
+
+func TestCommitterCommitsConcurrentPulls(t *testing.T) {
+	r, dir := testRunner(t, &fakeNet{})
+	const n = 300
+	errs := make([]error, n)
+	ents := make([]platform.Entry, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			name := fmt.Sprintf("d%d/f%03d", i%7, i)
+			tmp, _, err := r.fs.OpenTemp(name, "t")
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			fmt.Fprintf(tmp, "content %d", i)
+			ex := platform.Expect{Absent: true}
+			if i == 5 {
+				// Something appeared at the name meanwhile: never clobbered.
+				os.WriteFile(filepath.Join(dir, name), []byte("local"), 0o644)
+			}
+			res := r.commits.commit(context.Background(), &commitReq{tmp: tmp, name: name, expect: ex, mtime: 1_700_000_000_000_000_000, mode: 0o644})
+			errs[i], ents[i] = res.err, res.entry
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		name := fmt.Sprintf("d%d/f%03d", i%7, i)
+		got, _ := os.ReadFile(filepath.Join(dir, name))
+		if i == 5 {
+			if !errors.Is(errs[i], platform.ErrChanged) || string(got) != "local" {
+				t.Errorf("%s: err %v, content %q; want ErrChanged and the local file kept", name, errs[i], got)
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", name, errs[i])
+		}
+		if want := fmt.Sprintf("content %d", i); string(got) != want || ents[i].Size != int64(len(want)) || ents[i].Mode != 0o644 {
+			t.Errorf("%s: content %q, entry %+v", name, got, ents[i])
+		}
+	}
+}
+
+func TestCommitterAnswersQueuedRequestsWhenStopped(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := platform.OpenFolder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Close()
+	c := newCommitter(fs)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for i := range 20 {
+		tmp, _, err := fs.OpenTemp(fmt.Sprintf("f%d", i), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			results <- c.commit(ctx, &commitReq{tmp: tmp, name: fmt.Sprintf("f%d", i), expect: platform.Expect{Absent: true}, mtime: 1, mode: 0o644}).err
+		})
+	}
+	done := make(chan struct{})
+	go func() { c.run(ctx); close(done) }()
+	cancel()
+	wg.Wait()
+	<-done
+	close(results)
+	for err := range results {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("commit at stop: %v", err)
+		}
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met within 10 s")
+}
