@@ -30,10 +30,12 @@ const (
 
 // dataset is a generated tree and what it should look like after a sync.
 type dataset struct {
-	root  string
-	files int   // regular files
-	bytes int64 // sum of file sizes
-	want  map[string]node
+	root string
+	// scratch, if set, is where benchmark runs make their directories.
+	scratch string
+	files   int   // regular files
+	bytes   int64 // sum of file sizes
+	want    map[string]node
 }
 
 // makeDataset writes the data set under root and snapshots it.

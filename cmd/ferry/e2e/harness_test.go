@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +68,12 @@ func freePort(t testing.TB) string {
 // newDevice makes a home and a folder directory and adds the folder as "docs".
 func newDevice(t testing.TB, name string) *device {
 	t.Helper()
-	base := t.TempDir()
+	return newDeviceIn(t, t.TempDir(), name)
+}
+
+// newDeviceIn is newDevice with the directories made in base.
+func newDeviceIn(t testing.TB, base, name string) *device {
+	t.Helper()
 	d := &device{
 		t: t, name: name, home: filepath.Join(base, "home"), folder: filepath.Join(base, "folder"),
 		listen: freePort(t), gui: freePort(t),
@@ -197,6 +204,27 @@ type deviceStatus struct {
 	Connected bool   `json:"connected"`
 	InBytes   int64  `json:"inBytes"`
 	OutBytes  int64  `json:"outBytes"`
+}
+
+// apiGet asks the daemon's API for path with the home's API key; ok is
+// false while it does not answer 200.
+func (d *device) apiGet(path string) (body []byte, ok bool) {
+	key, err := os.ReadFile(filepath.Join(d.home, "apikey"))
+	if err != nil {
+		return nil, false
+	}
+	req, err := http.NewRequest(http.MethodGet, "http://"+d.gui+path, nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", strings.TrimSpace(string(key)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, false
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	return body, err == nil && resp.StatusCode == http.StatusOK
 }
 
 type status struct {

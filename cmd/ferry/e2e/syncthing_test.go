@@ -40,10 +40,15 @@ type stNode struct {
 // newSTNode generates a Syncthing home and an empty folder with its marker.
 func newSTNode(t testing.TB, name string) *stNode {
 	t.Helper()
+	return newSTNodeIn(t, t.TempDir(), name)
+}
+
+// newSTNodeIn is newSTNode with the directories made in base.
+func newSTNodeIn(t testing.TB, base, name string) *stNode {
+	t.Helper()
 	if _, err := exec.LookPath("syncthing"); err != nil {
 		t.Fatalf("syncthing not installed (make bench-deps): %v", err)
 	}
-	base := t.TempDir()
 	n := &stNode{
 		t: t, name: name, home: filepath.Join(base, "home"), folder: filepath.Join(base, "folder"),
 		listen: freePort(t), gui: freePort(t), apiKey: randomKey(t),
