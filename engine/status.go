@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"ferry/proto"
 )
 
 // Status is a summary of the folder for people and scripts.
@@ -20,27 +22,72 @@ type Status struct {
 	Errors      []string // "name: error", sorted
 }
 
-// Status computes the folder's status.
-func (e *Engine) Status() Status {
-	var st Status
-	for name, en := range e.files.entries {
-		if l := en.local; l != nil && !l.Deleted {
-			st.LocalFiles++
-			st.LocalBytes += l.Size
-			if strings.Contains(name, ".conflict-") {
-				st.Conflicts++
-			}
-		}
-		if g, _ := en.global(e.devices); g != nil && !g.Deleted {
-			st.GlobalFiles++
-			st.GlobalBytes += g.Size
+// counts are the sums in a Status. The syncer keeps them for every entry
+// and for the folder as each record changes, so that a status costs no walk
+// over the folder.
+type counts struct {
+	localFiles, globalFiles, needFiles, conflicts int
+	localBytes, globalBytes, needBytes            int64
+}
+
+// countsOf is what the entry name, with local record l and global record
+// g, adds to the status.
+func countsOf(name string, l, g *proto.FileInfo, needed bool) counts {
+	var c counts
+	if l != nil && !l.Deleted {
+		c.localFiles, c.localBytes = 1, l.Size
+		if strings.Contains(name, ".conflict-") {
+			c.conflicts = 1
 		}
 	}
-	for name := range e.sync.need {
-		st.NeedFiles++
-		if g, _ := e.files.entries[name].global(e.devices); !g.Deleted {
-			st.NeedBytes += g.Size
+	if g != nil && !g.Deleted {
+		c.globalFiles, c.globalBytes = 1, g.Size
+	}
+	if needed {
+		c.needFiles = 1
+		if g != nil && !g.Deleted {
+			c.needBytes = g.Size
 		}
+	}
+	return c
+}
+
+// add adds o to c, sign times.
+func (c *counts) add(o counts, sign int) {
+	c.localFiles += sign * o.localFiles
+	c.globalFiles += sign * o.globalFiles
+	c.needFiles += sign * o.needFiles
+	c.conflicts += sign * o.conflicts
+	c.localBytes += int64(sign) * o.localBytes
+	c.globalBytes += int64(sign) * o.globalBytes
+	c.needBytes += int64(sign) * o.needBytes
+}
+
+// Verify recounts the folder from its records and checks the sums kept as
+// records changed; the simulator calls it after every step.
+func (e *Engine) Verify() error {
+	var sum counts
+	for name, en := range e.files.entries {
+		g, _ := en.global(e.devices)
+		sum.add(countsOf(name, en.local, g, e.sync.need[name]), 1)
+	}
+	if sum != e.sync.totals {
+		return fmt.Errorf("folder %s: status counts %+v, recounted %+v", e.cfg.Folder, e.sync.totals, sum)
+	}
+	if sum.needFiles != len(e.sync.need) {
+		return fmt.Errorf("folder %s: %d names need work, counted %d", e.cfg.Folder, len(e.sync.need), sum.needFiles)
+	}
+	return nil
+}
+
+// Status computes the folder's status.
+func (e *Engine) Status() Status {
+	t := e.sync.totals
+	st := Status{
+		NeedFiles: t.needFiles, NeedBytes: t.needBytes,
+		LocalFiles: t.localFiles, LocalBytes: t.localBytes,
+		GlobalFiles: t.globalFiles, GlobalBytes: t.globalBytes,
+		Conflicts: t.conflicts,
 	}
 	for name, f := range e.sync.failed {
 		st.Errors = append(st.Errors, fmt.Sprintf("%s: %s", name, f.err))

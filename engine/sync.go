@@ -20,6 +20,7 @@ type syncer struct {
 	queue    []string         // snapshot of need, in operation order
 	delayed  map[string]int64 // file deletions waiting for DeleteDelay, by due time
 	dirty    bool             // need changed since the snapshot
+	totals   counts           // the sum of every entry's counts
 }
 
 // pending is an operation in flight: the record it writes and the local
@@ -49,13 +50,19 @@ func (s *syncer) recomputeAll() {
 	s.dirty = true
 }
 
-// recompute updates whether name needs work.
+// recompute updates whether name needs work, and the counts of the
+// folder's status.
 func (s *syncer) recompute(name string) {
 	en := s.e.files.entries[name]
+	if en == nil {
+		delete(s.need, name)
+		delete(s.delayed, name)
+		return
+	}
+	g, _ := en.global(s.e.devices)
+	l := en.local
 	needed := false
-	if en != nil && s.e.cfg.Type != SendOnly {
-		g, _ := en.global(s.e.devices)
-		l := en.local
+	if s.e.cfg.Type != SendOnly {
 		switch {
 		case g == nil || g == l:
 		case l == nil:
@@ -71,6 +78,10 @@ func (s *syncer) recompute(name string) {
 		delete(s.delayed, name)
 	}
 	s.dirty = true
+	c := countsOf(name, l, g, needed)
+	s.totals.add(en.counts, -1)
+	s.totals.add(c, 1)
+	en.counts = c
 }
 
 // waitToDelete reports whether the deletion of the live local file name

@@ -60,6 +60,7 @@ func (s *Sim) Step() bool {
 	acts := s.actions()
 	if len(acts) == 0 || s.rand.IntN(16) == 0 {
 		s.tick()
+		s.verify()
 		return len(acts) > 0
 	}
 	a := acts[s.rand.IntN(len(acts))]
@@ -78,7 +79,24 @@ func (s *Sim) Step() bool {
 			s.connect(l)
 		}
 	}
+	s.verify()
 	return true
+}
+
+// verify checks every running engine's internal consistency and keeps
+// the first failure, with the step it happened at, for Converged.
+func (s *Sim) verify() {
+	if s.broken != nil {
+		return
+	}
+	for _, d := range s.devs {
+		if d.Running() {
+			if err := d.eng.Verify(); err != nil {
+				s.broken = fmt.Errorf("step %d: %s: %w", s.steps, d.Name, err)
+				return
+			}
+		}
+	}
 }
 
 // Run takes n steps.

@@ -55,6 +55,7 @@ type Sim struct {
 	closes     int // connections closed at a device's request
 	tracing    bool
 	trace      []string
+	broken     error // the first engine found inconsistent after a step
 }
 
 // New builds a simulation with every device running and every link
@@ -153,6 +154,9 @@ func (s *Sim) Trace() string { return strings.Join(s.trace, "\n") }
 // targets, and every engine says it is in sync.
 func (s *Sim) Converged() error {
 	var errs []error
+	if s.broken != nil {
+		errs = append(errs, s.broken)
+	}
 	for _, d := range s.devs {
 		if !d.Running() {
 			errs = append(errs, fmt.Errorf("%s is not running", d.Name))
