@@ -230,4 +230,15 @@ func (f *Folder) BlockSource(h proto.Hash) (name string, offset int64, ok bool, 
 	return name, offset, ok, nil
 }
 
+// HasBlock reports whether the local record of the file name lists a block
+// with hash h.
+func (f *Folder) HasBlock(h proto.Hash, name string) (bool, error) {
+	var ok bool
+	err := f.view("find block "+h.String(), func(b buckets) error {
+		ok = b.blocks.Get(blockKey(h, name)) != nil
+		return nil
+	})
+	return ok, err
+}
+
 func seqKey(seq int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(seq)) }

@@ -200,6 +200,28 @@ func TestBlockMap(t *testing.T) {
 	}
 }
 
+func TestHasBlock(t *testing.T) {
+	db, _ := openTemp(t)
+	f := mustFolder(t, db, "f")
+	put(t, f, file("a", 1, 1, 2), file("b", 2, 2, 3))
+	check := func(desc string, want map[string][]byte) {
+		t.Helper()
+		for _, name := range []string{"a", "b", "c"} {
+			for h := byte(1); h <= 4; h++ {
+				has, err := f.HasBlock(hashOf(h), name)
+				if wantHas := slices.Contains(want[name], h); err != nil || has != wantHas {
+					t.Errorf("%s: HasBlock(%d, %s) = %v, %v; want %v", desc, h, name, has, err, wantHas)
+				}
+			}
+		}
+	}
+	check("initial", map[string][]byte{"a": {1, 2}, "b": {2, 3}})
+	put(t, f, file("a", 3, 4))
+	check("a replaced", map[string][]byte{"a": {4}, "b": {2, 3}})
+	put(t, f, proto.FileInfo{Name: "b", Type: proto.FileTypeFile, Deleted: true, Sequence: 4, Blocks: file("b", 4, 2, 3).Blocks})
+	check("b deleted", map[string][]byte{"a": {4}})
+}
+
 func TestRemote(t *testing.T) {
 	db, _ := openTemp(t)
 	f := mustFolder(t, db, "f")

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"ferry/index"
 	"ferry/index/chunker"
 	"ferry/proto"
 	"ferry/proto/noise"
@@ -111,15 +113,21 @@ func TestRegisterKeepsOneConnection(t *testing.T) {
 func TestServeBlockChecksEverything(t *testing.T) {
 	r, dir := testRunner(t, &fakeNet{})
 	data := []byte("block content that a trusted peer may read")
-	if err := os.WriteFile(filepath.Join(dir, "f.txt"), data, 0o644); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"f.txt", "unlisted.txt", "gone.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	outside := filepath.Join(filepath.Dir(dir), "outside.txt")
 	if err := os.WriteFile(outside, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	hash := chunker.HashBlock(data)
+	record(t, r, 1, "f.txt", data)
+	record(t, r, 2, "gone.txt", data)
+	os.Remove(filepath.Join(dir, "gone.txt"))
 	n := &Node{folders: map[string]*folderHandle{"docs": {runner: r, fs: r.fs, shared: map[proto.DeviceID]bool{devA: true}}}}
-	good := proto.Request{Folder: "docs", Name: "f.txt", Size: int32(len(data)), Hash: chunker.HashBlock(data)}
+	good := proto.Request{Folder: "docs", Name: "f.txt", Size: int32(len(data)), Hash: hash}
 	cases := []struct {
 		name string
 		dev  proto.DeviceID
@@ -133,7 +141,9 @@ func TestServeBlockChecksEverything(t *testing.T) {
 		{"absolute", devA, func(r *proto.Request) { r.Name = outside }, proto.CodeInvalid},
 		{"internal", devA, func(r *proto.Request) { r.Name = ".ferry/x" }, proto.CodeInvalid},
 		{"negative offset", devA, func(r *proto.Request) { r.Offset = -1 }, proto.CodeInvalid},
-		{"missing", devA, func(r *proto.Request) { r.Name = "missing.txt" }, proto.CodeNoSuchFile},
+		{"not in the index", devA, func(r *proto.Request) { r.Name = "missing.txt" }, proto.CodeChanged},
+		{"a file never announced", devA, func(r *proto.Request) { r.Name = "unlisted.txt" }, proto.CodeChanged},
+		{"listed but gone", devA, func(r *proto.Request) { r.Name = "gone.txt" }, proto.CodeNoSuchFile},
 		{"wrong hash", devA, func(r *proto.Request) { r.Hash[0] ^= 1 }, proto.CodeChanged},
 		{"past the end", devA, func(r *proto.Request) { r.Offset = 10 }, proto.CodeGeneric},
 	}
@@ -153,6 +163,61 @@ func TestServeBlockChecksEverything(t *testing.T) {
 				t.Fatal("error response carries data")
 			}
 		})
+	}
+}
+
+// A file kept open for serving is read through a new handle once a new
+// version of it is recorded, and closed when no one reads it.
+func TestServedFilesFollowNewVersions(t *testing.T) {
+	r, dir := testRunner(t, &fakeNet{})
+	now := time.Unix(1_700_000_000, 0)
+	r.served.now = func() time.Time { return now }
+	old, updated := []byte("the first version"), []byte("the second version")
+	os.WriteFile(filepath.Join(dir, "f.txt"), old, 0o644)
+	buf := make([]byte, len(old))
+	if err := r.served.readAt("f.txt", buf, 0); err != nil || string(buf) != string(old) {
+		t.Fatalf("first read: %q, %v", buf, err)
+	}
+	// Replaced by rename, as editors and pulls do: the kept handle still
+	// reads the version it opened until the new one is recorded.
+	tmp := filepath.Join(dir, "tmp")
+	os.WriteFile(tmp, updated, 0o644)
+	os.Rename(tmp, filepath.Join(dir, "f.txt"))
+	if err := r.served.readAt("f.txt", buf, 0); err != nil || string(buf) != string(old) {
+		t.Fatalf("read before the new version is recorded: %q, %v", buf, err)
+	}
+	r.served.forget("f.txt")
+	buf = make([]byte, len(updated))
+	if err := r.served.readAt("f.txt", buf, 0); err != nil || string(buf) != string(updated) {
+		t.Fatalf("read after: %q, %v", buf, err)
+	}
+	now = now.Add(openFileIdle)
+	r.served.sweep()
+	if n := r.served.size(); n != 0 {
+		t.Fatalf("%d files still open after %v idle", n, openFileIdle)
+	}
+	for i := range maxOpenFiles + 10 {
+		name := fmt.Sprintf("g%d", i)
+		os.WriteFile(filepath.Join(dir, name), old, 0o644)
+		if err := r.served.readAt(name, buf[:1], 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := r.served.size(); n > maxOpenFiles {
+		t.Fatalf("%d files open, limit %d", n, maxOpenFiles)
+	}
+}
+
+// record stores the local record of a one-block file name holding data.
+func record(t *testing.T, r *folderRunner, seq int64, name string, data []byte) {
+	t.Helper()
+	f := proto.FileInfo{
+		Name: name, Type: proto.FileTypeFile, Size: int64(len(data)), Sequence: seq, Mode: 0o644,
+		Version: proto.Vector{{ID: 1, Value: uint64(seq)}},
+		Blocks:  []proto.Block{{Size: int32(len(data)), Hash: chunker.HashBlock(data)}},
+	}
+	if err := r.idx.Update(func(tx *index.Tx) error { return tx.PutLocal(f) }); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -49,6 +49,7 @@ type folderRunner struct {
 	blockSlots chan struct{} // see folderBlocksInFlight
 	commits    *committer
 	persist    *persister
+	served     *openFiles // files peers read blocks from
 
 	waitMu  sync.Mutex
 	waiters map[uint64]chan error
@@ -86,11 +87,13 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 		waiters:    make(map[uint64]chan error),
 	}
 	r.persist = newPersister(idx, r.release, r.start)
+	r.served = newOpenFiles(fs, now)
 	return r, nil
 }
 
 // run steps the engine until ctx ends or an index write fails.
 func (r *folderRunner) run(ctx context.Context) error {
+	defer r.served.close()
 	defer r.work.Wait()
 	workCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -115,6 +118,7 @@ func (r *folderRunner) run(ctx context.Context) error {
 			return fmt.Errorf("folder %s: %w", r.id, err)
 		}
 		busy := r.step(workCtx)
+		r.served.sweep()
 		timer.Reset(r.sleep(busy))
 	}
 }
@@ -153,6 +157,9 @@ func (r *folderRunner) step(ctx context.Context) (busy bool) {
 	r.mu.Unlock()
 	if !has {
 		return len(inputs) > 1
+	}
+	for _, f := range rd.Writes.Local {
+		r.served.forget(f.Name) // a new version: its blocks come from a new open
 	}
 	r.persist.put(ctx, rd)
 	return true

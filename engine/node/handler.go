@@ -5,7 +5,6 @@ import (
 	"io/fs"
 
 	"ferry/engine"
-	"ferry/index/chunker"
 	"ferry/proto"
 )
 
@@ -76,8 +75,9 @@ func (n *Node) index(c *peerConn, u *proto.IndexUpdate) {
 }
 
 // serveBlock answers a block request from a device the folder is shared with.
-// The block is hashed before it is sent, so a file that changed since it was
-// announced yields CodeChanged rather than wrong data.
+// Only a block that the local record of the file lists is served; a file
+// that changed since it was announced may still yield data that no longer
+// has the hash, which the requester's own check rejects.
 func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	n.mu.RLock()
 	h := n.folders[req.Folder]
@@ -89,15 +89,19 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	if r == nil || req.Size <= 0 || req.Size > proto.MaxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
 		return &proto.Response{Code: proto.CodeInvalid}
 	}
+	has, err := r.idx.HasBlock(req.Hash, req.Name)
+	if err != nil {
+		return &proto.Response{Code: proto.CodeGeneric}
+	}
+	if !has {
+		return &proto.Response{Code: proto.CodeChanged}
+	}
 	buf := make([]byte, req.Size)
-	if err := r.fs.ReadAt(req.Name, buf, req.Offset); err != nil {
+	if err := r.served.readAt(req.Name, buf, req.Offset); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &proto.Response{Code: proto.CodeNoSuchFile}
 		}
 		return &proto.Response{Code: proto.CodeGeneric}
-	}
-	if chunker.HashBlock(buf) != req.Hash {
-		return &proto.Response{Code: proto.CodeChanged}
 	}
 	return &proto.Response{Code: proto.CodeOK, Data: buf}
 }

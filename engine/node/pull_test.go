@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"ferry/engine"
 	"ferry/index/chunker"
@@ -60,7 +61,11 @@ func testRunner(t *testing.T, net network) (*folderRunner, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fs.Close() })
-	r := &folderRunner{id: "docs", fs: fs, net: net, blockSlots: make(chan struct{}, folderBlocksInFlight), commits: newCommitter(fs)}
+	r := &folderRunner{
+		id: "docs", fs: fs, idx: testIndex(t), net: net, blockSlots: make(chan struct{}, folderBlocksInFlight),
+		commits: newCommitter(fs), served: newOpenFiles(fs, time.Now),
+	}
+	t.Cleanup(r.served.close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.commits.run(ctx); close(done) }()
