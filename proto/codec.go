@@ -315,7 +315,8 @@ func (r *MessageReader) readResponse(size int) (Message, error) {
 	return resp, nil
 }
 
-// readData reads n bytes into a new slice.
+// readData reads n bytes into a slice from GetBuffer: the receiver of the
+// response may give it back with PutBuffer.
 func readData(rd io.Reader, n int) ([]byte, error) {
 	if n == 0 {
 		return nil, nil
@@ -323,9 +324,12 @@ func readData(rd io.Reader, n int) ([]byte, error) {
 	if n > growLimit {
 		return readGrowing(rd, make([]byte, 0, growLimit), n)
 	}
-	b := make([]byte, n)
-	_, err := io.ReadFull(rd, b)
-	return b, noEOF(err)
+	b := GetBuffer(n)
+	if _, err := io.ReadFull(rd, b); err != nil {
+		PutBuffer(b)
+		return nil, noEOF(err)
+	}
+	return b, nil
 }
 
 // readGrowing reads until b holds n bytes, growing it as the bytes arrive

@@ -96,8 +96,10 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	if !has {
 		return &proto.Response{Code: proto.CodeChanged}
 	}
-	buf := make([]byte, req.Size)
+	// The write loop gives buf back once the response is written.
+	buf := proto.GetBuffer(int(req.Size))
 	if err := r.served.readAt(req.Name, buf, req.Offset); err != nil {
+		proto.PutBuffer(buf)
 		if errors.Is(err, fs.ErrNotExist) {
 			return &proto.Response{Code: proto.CodeNoSuchFile}
 		}

@@ -103,7 +103,11 @@ func (c *peerConn) writeLoop() {
 		case <-ping.C:
 			m = &proto.Ping{}
 		}
-		if err := proto.WriteMessage(w, m); err != nil {
+		err := proto.WriteMessage(w, m)
+		if r, ok := m.(*proto.Response); ok {
+			proto.PutBuffer(r.Data) // written out: see serveBlock
+		}
+		if err != nil {
 			c.close(fmt.Sprintf("write: %v", err))
 			return
 		}

@@ -84,6 +84,7 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 			if err != nil {
 				return err
 			}
+			defer proto.PutBuffer(data)
 			for _, off := range offsets {
 				if _, err := tmp.WriteAt(data, off); err != nil {
 					return fmt.Errorf("write temp file: %w", err)
@@ -130,8 +131,12 @@ func holds(tmp *os.File, b proto.Block) bool {
 func (r *folderRunner) block(ctx context.Context, op engine.PullOp, i int, src *localFiles) ([]byte, error) {
 	b := op.File.Blocks[i]
 	if i < len(op.Local) && op.Local[i].Name != "" {
-		if data, err := src.read(op.Local[i].Name, op.Local[i].Offset, int(b.Size)); err == nil && chunker.HashBlock(data) == b.Hash {
+		data, err := src.read(op.Local[i].Name, op.Local[i].Offset, int(b.Size))
+		if err == nil && chunker.HashBlock(data) == b.Hash {
 			return data, nil
+		}
+		if err == nil {
+			proto.PutBuffer(data)
 		}
 	}
 	errs := []error{errors.New("no connected device has this version")}
@@ -144,6 +149,7 @@ func (r *folderRunner) block(ctx context.Context, op engine.PullOp, i int, src *
 		case err != nil:
 			errs = append(errs, fmt.Errorf("%s: %w", dev.Abbrev(), err))
 		case chunker.HashBlock(data) != b.Hash:
+			proto.PutBuffer(data)
 			errs = append(errs, fmt.Errorf("%s: block at %d: hash mismatch", dev.Abbrev(), b.Offset))
 		default:
 			return data, nil
@@ -189,8 +195,9 @@ func (l *localFiles) read(name string, off int64, size int) ([]byte, error) {
 		l.files[name] = f
 	}
 	l.mu.Unlock()
-	buf := make([]byte, size)
+	buf := proto.GetBuffer(size)
 	if _, err := f.ReadAt(buf, off); err != nil {
+		proto.PutBuffer(buf)
 		return nil, err
 	}
 	return buf, nil
