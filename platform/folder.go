@@ -26,6 +26,8 @@ type Folder struct {
 	// name is invalid or its directory could not be read. Callers must not
 	// take anything under a skipped directory as deleted.
 	OnSkip func(name string, err error)
+	// OnNormalize, if set, is told about every name Walk renamed to NFC.
+	OnNormalize func(from, to string)
 
 	root *os.Root
 	path string

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"ferry/proto"
 )
@@ -18,6 +21,10 @@ import (
 // filepath.WalkDir: a directory comes before its children, and entries of a
 // directory are sorted by name. Names are slash separated and relative to
 // the folder root.
+//
+// A name whose only fault is not being in Unicode NFC, as names travel, is
+// renamed to its NFC form where nothing has that name yet (not on macOS,
+// whose file systems keep their own form), and reported to OnNormalize.
 //
 // Left out, without descending: anything with a component starting with
 // ".ferry", special files (sockets, fifos, devices), and invalid names,
@@ -82,11 +89,16 @@ func (f *Folder) walkDir(dir string, want fs.FileInfo, top bool, fn func(Entry) 
 		if proto.IsInternalName(de.Name()) {
 			continue
 		}
-		if err := proto.ValidName(name); err != nil {
-			f.skip(name, err)
-			continue
+		var fi fs.FileInfo
+		err := proto.ValidName(name)
+		if err == nil {
+			fi, err = de.Info()
+		} else if to, nerr := f.normalize(dir, de.Name(), err); nerr == nil {
+			name = to
+			fi, err = f.root.Lstat(name)
+		} else {
+			err = nerr
 		}
-		fi, err := de.Info()
 		if err != nil {
 			f.skip(name, err)
 			continue
@@ -122,6 +134,26 @@ func (f *Folder) readDir(dir string, want fs.FileInfo) ([]os.DirEntry, error) {
 	}
 	slices.SortFunc(ents, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return ents, nil
+}
+
+// normalize renames the entry base of directory dir, whose name failed
+// validation with invalid, to its NFC form if that is all that is wrong with
+// it, and returns the new name. Otherwise the error says why the entry is
+// left out.
+func (f *Folder) normalize(dir, base string, invalid error) (string, error) {
+	nfc := norm.NFC.String(base)
+	to := joinName(dir, nfc)
+	if runtime.GOOS == "darwin" || nfc == base || proto.ValidName(to) != nil {
+		return "", invalid
+	}
+	from := joinName(dir, base)
+	if err := renameNoReplace(f.root, from, to); err != nil {
+		return "", fmt.Errorf("%w; renaming it to NFC failed: %w", invalid, err)
+	}
+	if f.OnNormalize != nil {
+		f.OnNormalize(from, to)
+	}
+	return to, nil
 }
 
 func (f *Folder) skip(name string, err error) {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -35,13 +36,46 @@ func TestWalkOrderAndSkips(t *testing.T) {
 		skipped = append(skipped, name)
 	}
 	got := walkNames(t, f, "")
-	want := []string{"B", "a", "a/b.txt", "a/z", "a/z/deep", "a-c", "l", "nfd"}
+	want := []string{"B", "a", "a/b.txt", "a/z", "a/z/deep", "a-c", "l", "nfd", "nfd/\u00e9"}
 	if !slices.Equal(got, want) {
 		t.Errorf("walk = %q\nwant %q", got, want)
 	}
-	wantSkipped := []string{"bad\x01name", "nfd/e\u0301"}
+	wantSkipped := []string{"bad\x01name"}
 	if !slices.Equal(skipped, wantSkipped) {
 		t.Errorf("skipped = %q, want %q", skipped, wantSkipped)
+	}
+}
+
+// A name only wrong in its Unicode normalization is renamed to NFC, with
+// its content, unless something has the NFC name already.
+func TestWalkNormalizesNames(t *testing.T) {
+	if runtime.GOOS == "darwin" {
+		t.Skip("macOS file systems keep names in their own form")
+	}
+	f, dir := newFolder(t)
+	writeFile(t, dir, "cafe\u0301/re\u0301sume\u0301.txt", "cv")
+	writeFile(t, dir, "both/e\u0301", "decomposed")
+	writeFile(t, dir, "both/\u00e9", "composed")
+	var renamed [][2]string
+	f.OnNormalize = func(from, to string) { renamed = append(renamed, [2]string{from, to}) }
+	var skipped []string
+	f.OnSkip = func(name string, err error) { skipped = append(skipped, name) }
+	got := walkNames(t, f, "")
+	want := []string{"both", "both/\u00e9", "caf\u00e9", "caf\u00e9/r\u00e9sum\u00e9.txt"}
+	if !slices.Equal(got, want) {
+		t.Errorf("walk = %q\nwant %q", got, want)
+	}
+	if !slices.Equal(skipped, []string{"both/e\u0301"}) {
+		t.Errorf("skipped = %q: the decomposed name whose NFC form exists stays out", skipped)
+	}
+	if len(renamed) != 2 || renamed[0] != [2]string{"cafe\u0301", "caf\u00e9"} {
+		t.Errorf("renamed %q", renamed)
+	}
+	if got := readFile(t, dir, "caf\u00e9/r\u00e9sum\u00e9.txt"); got != "cv" {
+		t.Errorf("content after the rename: %q", got)
+	}
+	if readFile(t, dir, "both/e\u0301") != "decomposed" || readFile(t, dir, "both/\u00e9") != "composed" {
+		t.Error("a file was overwritten")
 	}
 }
 

@@ -250,6 +250,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 	if err != nil {
 		return fmt.Errorf("open folder: %w", err)
 	}
+	logNames(fs, n.log.With("folder", h.cfg.ID))
 	idx, err := n.db.Folder(h.cfg.ID)
 	if err != nil {
 		fs.Close()
@@ -264,6 +265,20 @@ func (n *Node) openFolder(h *folderHandle) error {
 	id := h.cfg.ID
 	r.unwatchable = func() { n.rescanUnwatched(id) }
 	return nil
+}
+
+// logNames logs the names a scan of fs leaves out, once each, and those
+// it renames to NFC.
+func logNames(fs *platform.Folder, log *slog.Logger) {
+	var skipped sync.Map
+	fs.OnSkip = func(name string, err error) {
+		if _, seen := skipped.LoadOrStore(name, true); !seen {
+			log.Warn("not synced", "name", name, "err", err)
+		}
+	}
+	fs.OnNormalize = func(from, to string) {
+		log.Info("renamed to Unicode NFC so that it can be synced", "from", from, "to", to)
+	}
 }
 
 // engineConfig is the engine's view of folder f. A folder without a

@@ -27,8 +27,10 @@
 // Left out entirely: names with a component that is one of ferry's own
 // (".ferry", ".ferry-tmp-*", see proto.IsInternalName), so ferry's own
 // writes never cause scans, and names proto.ValidName refuses, which a scan
-// would skip anyway. Events on the folder root itself are ignored, except
-// its removal or move, which ends the watch (see below).
+// would skip anyway. A name whose only fault is not being in Unicode NFC
+// yields its nearest valid ancestor instead: a scan there renames it to
+// NFC (see platform.Folder.Walk). Events on the folder root itself are
+// ignored, except its removal or move, which ends the watch (see below).
 //
 // # Debounce and coalescing
 //

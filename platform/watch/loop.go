@@ -3,12 +3,14 @@ package watch
 import (
 	"context"
 	"log/slog"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/syncthing/notify"
+	"golang.org/x/text/unicode/norm"
 
 	"ferry/proto"
 )
@@ -118,7 +120,7 @@ func (w *watcher) handle(ei notify.EventInfo, now time.Time) (rootLost bool) {
 	switch {
 	case !ok:
 		return false
-	case name == "":
+	case ei.Path() == w.root:
 		return ei.Event()&(notify.Remove|notify.Rename) != 0
 	}
 	w.co.add(name, kindChange, now)
@@ -159,10 +161,28 @@ func (w *watcher) name(path string) (name string, ok bool) {
 		return "", false
 	}
 	if err := proto.ValidName(name); err != nil {
+		if proto.ValidName(norm.NFC.String(name)) == nil {
+			// Only not in NFC: a scan of the directory above renames it.
+			return validAncestor(name), true
+		}
 		w.log.Debug("watch event ignored", "root", w.root, "err", err)
 		return "", false
 	}
 	return name, true
+}
+
+// validAncestor returns the nearest ancestor of name that is a valid
+// name, "" for the root.
+func validAncestor(name string) string {
+	for {
+		name = path.Dir(name)
+		if name == "." {
+			return ""
+		}
+		if proto.ValidName(name) == nil {
+			return name
+		}
+	}
 }
 
 // hasInternalComponent reports whether a component of the slash-separated

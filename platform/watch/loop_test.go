@@ -222,6 +222,25 @@ func TestLoopIgnored(t *testing.T) {
 	})
 }
 
+// A name only wrong in its Unicode normalization (NFD, as macOS writes
+// names) makes a scan of the directory above, which renames it to NFC.
+func TestLoopNotNFCScansTheParent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, Options{}, 16, false)
+		h.events <- ev("docs/cafe\u0301.txt", notify.Create)
+		time.Sleep(time.Second)
+		if b := h.next(); !slices.Equal(b.Paths, []string{"docs"}) {
+			t.Errorf("batch = %+v, want [docs]", b)
+		}
+		h.events <- ev("re\u0301sume\u0301/cv.txt", notify.Write)
+		time.Sleep(time.Second)
+		if b := h.next(); !slices.Equal(b.Paths, []string{""}) {
+			t.Errorf("batch = %+v, want the root", b)
+		}
+		h.stop()
+	})
+}
+
 // TestHandleFullChannel checks that an event received from a channel that
 // was full (so notify may have dropped one) makes the batch an overflow.
 func TestHandleFullChannel(t *testing.T) {
@@ -316,7 +335,9 @@ func TestWatcherName(t *testing.T) {
 		{filepath.Join(fakeRoot, ".ferry"), "", false},
 		{filepath.Join(fakeRoot, ".ferryish", "x"), "", false},
 		{filepath.Join(fakeRoot, ".fer"), ".fer", true},
-		{filepath.Join(fakeRoot, "e\u0301"), "", false}, // not NFC
+		{filepath.Join(fakeRoot, "e\u0301"), "", true},            // not NFC: the parent, here the root
+		{filepath.Join(fakeRoot, "a", "e\u0301", "x"), "a", true}, // not NFC: the nearest valid ancestor
+		{filepath.Join(fakeRoot, "a", "e\u0301\x01"), "", false},  // not fixable by NFC
 		{fakeRoot + "x", "", false},
 		{filepath.Dir(fakeRoot), "", false},
 	}

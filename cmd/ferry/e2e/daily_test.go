@@ -312,3 +312,26 @@ func writeSlowly(t *testing.T, path string, data []byte, chunk int, every time.D
 	}
 	t.Logf("wrote %d bytes in %v", len(data), time.Since(start))
 }
+
+// Names written in NFD (as macOS writes them, and as files copied from a
+// Mac keep them) are renamed to NFC on the device that has them, and then
+// sync like any other.
+func TestNamesNotInNFCAreRenamedAndSynced(t *testing.T) {
+	a, b := startPair(t)
+	writeFile(t, a.path("Photos/Cafe\u0301/menu.txt"), []byte("espresso"), 0o644)
+	writeFile(t, a.path("re\u0301sume\u0301.txt"), []byte("cv"), 0o600)
+	settle(t, 30*time.Second, a, b)
+	for _, d := range []*device{a, b} {
+		for name, want := range map[string]string{"Photos/Caf\u00e9/menu.txt": "espresso", "r\u00e9sum\u00e9.txt": "cv"} {
+			if got, err := os.ReadFile(d.path(name)); err != nil || string(got) != want {
+				t.Errorf("%s: %s = %q, %v; want %q", d.name, name, got, err, want)
+			}
+		}
+		if stray := strayNames(t, d.folder, "e\u0301"); len(stray) > 0 {
+			t.Errorf("%s: names still not in NFC: %q", d.name, stray)
+		}
+	}
+	if !strings.Contains(a.log.String(), "renamed to Unicode NFC") {
+		t.Errorf("A did not log the renames:\n%s", tail(a.log.String(), 2000))
+	}
+}
