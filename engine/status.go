@@ -22,45 +22,66 @@ type Status struct {
 	Errors      []string // "name: error", sorted
 }
 
-// counts are the sums in a Status. The syncer keeps them for every entry
-// and for the folder as each record changes, so that a status costs no walk
-// over the folder.
+// counts are the sums in a Status. The syncer keeps them for the folder,
+// and each entry's share of them, up to date as records change, so that a
+// status costs no walk over the folder.
 type counts struct {
 	localFiles, globalFiles, needFiles, conflicts int
 	localBytes, globalBytes, needBytes            int64
 }
 
-// countsOf is what the entry name, with local record l and global record
-// g, adds to the status.
-func countsOf(name string, l, g *proto.FileInfo, needed bool) counts {
-	var c counts
+// share is what one entry adds to the counts, kept small: there is one per
+// name in the folder.
+type share struct {
+	localBytes, globalBytes int64
+	flags                   uint8
+}
+
+const (
+	shareLocal    = 1 << iota // a live local record
+	shareConflict             // ... of a conflict copy
+	shareGlobal               // a live global record
+	shareNeed                 // the name needs work
+)
+
+// shareOf is what the entry name, with local record l and global record g,
+// adds to the status.
+func shareOf(name string, l, g *proto.FileInfo, needed bool) share {
+	var c share
 	if l != nil && !l.Deleted {
-		c.localFiles, c.localBytes = 1, l.Size
+		c.flags |= shareLocal
+		c.localBytes = l.Size
 		if strings.Contains(name, ".conflict-") {
-			c.conflicts = 1
+			c.flags |= shareConflict
 		}
 	}
 	if g != nil && !g.Deleted {
-		c.globalFiles, c.globalBytes = 1, g.Size
+		c.flags |= shareGlobal
+		c.globalBytes = g.Size
 	}
 	if needed {
-		c.needFiles = 1
-		if g != nil && !g.Deleted {
-			c.needBytes = g.Size
-		}
+		c.flags |= shareNeed
 	}
 	return c
 }
 
-// add adds o to c, sign times.
-func (c *counts) add(o counts, sign int) {
-	c.localFiles += sign * o.localFiles
-	c.globalFiles += sign * o.globalFiles
-	c.needFiles += sign * o.needFiles
-	c.conflicts += sign * o.conflicts
+// add adds the share o to c, sign times.
+func (c *counts) add(o share, sign int) {
+	bit := func(f uint8) int {
+		if o.flags&f != 0 {
+			return sign
+		}
+		return 0
+	}
+	c.localFiles += bit(shareLocal)
+	c.conflicts += bit(shareConflict)
+	c.globalFiles += bit(shareGlobal)
+	c.needFiles += bit(shareNeed)
 	c.localBytes += int64(sign) * o.localBytes
 	c.globalBytes += int64(sign) * o.globalBytes
-	c.needBytes += int64(sign) * o.needBytes
+	if o.flags&shareNeed != 0 {
+		c.needBytes += int64(sign) * o.globalBytes
+	}
 }
 
 // Verify recounts the folder from its records and checks the sums kept as
@@ -69,7 +90,7 @@ func (e *Engine) Verify() error {
 	var sum counts
 	for name, en := range e.files.entries {
 		g, _ := en.global(e.devices)
-		sum.add(countsOf(name, en.local, g, e.sync.need[name]), 1)
+		sum.add(shareOf(name, en.local, g, e.sync.need[name]), 1)
 	}
 	if sum != e.sync.totals {
 		return fmt.Errorf("folder %s: status counts %+v, recounted %+v", e.cfg.Folder, e.sync.totals, sum)

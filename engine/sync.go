@@ -78,10 +78,10 @@ func (s *syncer) recompute(name string) {
 		delete(s.delayed, name)
 	}
 	s.dirty = true
-	c := countsOf(name, l, g, needed)
-	s.totals.add(en.counts, -1)
+	c := shareOf(name, l, g, needed)
+	s.totals.add(en.share, -1)
 	s.totals.add(c, 1)
-	en.counts = c
+	en.share = c
 }
 
 // waitToDelete reports whether the deletion of the live local file name

@@ -19,7 +19,7 @@ type table struct {
 type entry struct {
 	local  *proto.FileInfo
 	remote map[proto.DeviceID]*proto.FileInfo
-	counts counts // what the entry adds to the status, as of its last recompute
+	share  share // what the entry adds to the status, as of its last recompute
 }
 
 func newTable() *table {
