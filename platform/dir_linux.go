@@ -77,15 +77,15 @@ func openBeneath(root int, dir string) (int, error) {
 	}
 	fd, err := unix.Openat(root, ".", dirFlags, 0)
 	for part := range strings.SplitSeq(dir, "/") {
-		if err == nil && (part == "" || part == "." || part == "..") {
-			unix.Close(fd)
-			err = unix.EXDEV // what openat2 says of a path leaving the root
-		}
 		if err != nil {
 			return -1, err
 		}
-		var next int
-		next, err = unix.Openat(fd, part, dirFlags, 0)
+		next := -1
+		if part == "" || part == "." || part == ".." {
+			err = unix.EXDEV // what openat2 says of a path leaving the root
+		} else {
+			next, err = unix.Openat(fd, part, dirFlags, 0)
+		}
 		unix.Close(fd)
 		fd = next
 	}

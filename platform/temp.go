@@ -121,7 +121,7 @@ func (f *Folder) CommitSynced(tmp *os.File, name string, e Expect, mtime int64, 
 }
 
 func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mode uint32, conflictName string, durable bool) (Entry, error) {
-	d, tb, err := f.commitPaths(tmp, name, conflictName)
+	d, base, tb, err := f.commitPaths(tmp, name, conflictName)
 	if err != nil {
 		tmp.Close()
 		return Entry{}, err
@@ -131,7 +131,6 @@ func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mo
 	if err != nil {
 		return Entry{}, err
 	}
-	base := path.Base(name)
 	if err := checkIn(d, base, name, e); err != nil {
 		return Entry{}, err
 	}
@@ -150,25 +149,24 @@ func (f *Folder) commitTemp(tmp *os.File, name string, e Expect, mtime int64, mo
 }
 
 // commitPaths validates the names of a commit and opens the directory
-// that holds name; it returns that and the temp file's base name.
-func (f *Folder) commitPaths(tmp *os.File, name, conflictName string) (*dirHandle, string, error) {
+// that holds name; it returns that with the base names of name and of the
+// temp file.
+func (f *Folder) commitPaths(tmp *os.File, name, conflictName string) (d *dirHandle, base, tb string, err error) {
 	if err := checkName(name); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if conflictName != "" {
 		if err := f.prepare(conflictName); err != nil {
-			return nil, "", fmt.Errorf("conflict name: %w", err)
+			return nil, "", "", fmt.Errorf("conflict name: %w", err)
 		}
 	}
-	tb, err := f.tempBase(tmp, name)
-	if err != nil {
-		return nil, "", err
+	if tb, err = f.tempBase(tmp, name); err != nil {
+		return nil, "", "", err
 	}
-	d, _, err := f.parent(name)
-	if err != nil {
-		return nil, "", err
+	if d, base, err = f.parent(name); err != nil {
+		return nil, "", "", err
 	}
-	return d, tb, nil
+	return d, base, tb, nil
 }
 
 // finishTemp sets the temp file's permission bits (through the open file)

@@ -18,11 +18,10 @@ var blockPools [maxPooledShift - minPooledShift + 1]sync.Pool
 
 // poolIndex is the pool for buffers of capacity 1<<shift that hold n bytes.
 func poolIndex(n int) (i int, ok bool) {
-	shift := max(bits.Len(uint(n-1)), minPooledShift)
-	if n <= 0 || shift > maxPooledShift {
+	if n <= 0 || n > 1<<maxPooledShift {
 		return 0, false
 	}
-	return shift - minPooledShift, true
+	return max(bits.Len(uint(n-1)), minPooledShift) - minPooledShift, true
 }
 
 // GetBuffer returns a buffer of length n, from a pool when n is small

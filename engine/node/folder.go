@@ -39,7 +39,7 @@ type folderRunner struct {
 	net  network
 	log  *slog.Logger
 	now  func() time.Time
-	in   *inbox
+	in   *inbox[engine.Input]
 	work sync.WaitGroup
 
 	mu  sync.Mutex // guards eng
@@ -79,7 +79,7 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 		return nil, err
 	}
 	r := &folderRunner{
-		id: cfg.Folder, fs: fs, idx: idx, net: net, now: now, in: newInbox(), eng: eng,
+		id: cfg.Folder, fs: fs, idx: idx, net: net, now: now, in: newInbox[engine.Input](), eng: eng,
 		log:        log.With("folder", cfg.Folder),
 		hashes:     make(chan engine.HashOp, 1024),
 		blockSlots: make(chan struct{}, folderBlocksInFlight),

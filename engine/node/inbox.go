@@ -1,23 +1,20 @@
 package node
 
-import (
-	"sync"
+import "sync"
 
-	"ferry/engine"
-)
-
-// inbox is an unbounded queue of engine inputs with a wake-up channel.
-type inbox struct {
+// inbox is an unbounded queue with a wake-up channel: the engine's inputs,
+// the Readys waiting for their commit.
+type inbox[T any] struct {
 	mu    sync.Mutex
-	items []engine.Input
+	items []T
 	wake  chan struct{}
 }
 
-func newInbox() *inbox { return &inbox{wake: make(chan struct{}, 1)} }
+func newInbox[T any]() *inbox[T] { return &inbox[T]{wake: make(chan struct{}, 1)} }
 
-func (b *inbox) put(in engine.Input) {
+func (b *inbox[T]) put(item T) {
 	b.mu.Lock()
-	b.items = append(b.items, in)
+	b.items = append(b.items, item)
 	b.mu.Unlock()
 	select {
 	case b.wake <- struct{}{}:
@@ -26,7 +23,7 @@ func (b *inbox) put(in engine.Input) {
 }
 
 // take returns everything queued.
-func (b *inbox) take() []engine.Input {
+func (b *inbox[T]) take() []T {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	items := b.items

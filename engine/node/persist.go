@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"ferry/engine"
 	"ferry/index"
@@ -22,14 +21,12 @@ type persister struct {
 	do    func(ctx context.Context, rd engine.Ready) // the work after the commit
 	start func(ctx context.Context, op engine.Op)    // starts an operation now
 
-	mu    sync.Mutex
-	queue []engine.Ready
-	wake  chan struct{}
+	queue *inbox[engine.Ready]
 	err   chan error // the first failed commit; the folder stops on it
 }
 
 func newPersister(idx *index.Folder, do func(context.Context, engine.Ready), start func(context.Context, engine.Op)) *persister {
-	return &persister{idx: idx, do: do, start: start, wake: make(chan struct{}, 1), err: make(chan error, 1)}
+	return &persister{idx: idx, do: do, start: start, queue: newInbox[engine.Ready](), err: make(chan error, 1)}
 }
 
 // put queues rd, starting its read-only operations at once.
@@ -44,13 +41,7 @@ func (p *persister) put(ctx context.Context, rd engine.Ready) {
 		}
 	}
 	rd.Ops = later
-	p.mu.Lock()
-	p.queue = append(p.queue, rd)
-	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.queue.put(rd)
 }
 
 // run commits and releases queued Readys until stop is closed, which
@@ -62,7 +53,7 @@ func (p *persister) run(ctx context.Context, stop <-chan struct{}) {
 		case <-stop:
 			p.turn(ctx, false)
 			return
-		case <-p.wake:
+		case <-p.queue.wake:
 		}
 		if !p.turn(ctx, true) {
 			return
@@ -73,10 +64,7 @@ func (p *persister) run(ctx context.Context, stop <-chan struct{}) {
 // turn commits everything queued in one transaction and, if release, does
 // the work that waited for it. It reports false if the commit failed.
 func (p *persister) turn(ctx context.Context, release bool) bool {
-	p.mu.Lock()
-	batch := p.queue
-	p.queue = nil
-	p.mu.Unlock()
+	batch := p.queue.take()
 	if len(batch) == 0 {
 		return true
 	}
@@ -87,8 +75,8 @@ func (p *persister) turn(ctx context.Context, release bool) bool {
 		}
 		return false
 	}
-	for _, rd := range batch {
-		if release {
+	if release {
+		for _, rd := range batch {
 			p.do(ctx, rd)
 		}
 	}
