@@ -103,6 +103,12 @@ func (e *Engine) Step(in Input) {
 		e.sync.onResult(in)
 	case ConfigChange:
 		e.onConfigChange(in)
+	case ConfirmDeletes:
+		e.confirmDeletes()
+	case RevertDeletes:
+		e.revertDeletes()
+	case Acknowledge:
+		e.scans.massChange = 0
 	}
 	e.scans.schedule()
 	e.sync.schedule()

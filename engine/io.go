@@ -30,12 +30,33 @@ type ScanRequest struct {
 	Subtree string
 }
 
-// ScanResult is what the driver found walking a subtree.
+// ScanResult is what the driver found walking a subtree. Skipped names
+// could not be read: nothing at or under them is taken as deleted.
 type ScanResult struct {
 	Subtree string
 	Entries []Stat
+	Skipped []Skip
 	Err     error
 }
+
+// Skip is a name a walk could not read or left out, and why.
+type Skip struct {
+	Name string
+	Err  error
+	// Special says the name holds a special file, left out on purpose:
+	// worth a status line only where a record says it was a file.
+	Special bool
+}
+
+// ConfirmDeletes lets the deletions the guard held go out.
+type ConfirmDeletes struct{}
+
+// RevertDeletes undoes the deletions the guard held: files gone here are
+// pulled back from peers, files a peer deleted are kept and sent back.
+type RevertDeletes struct{}
+
+// Acknowledge clears the warning about a mass change.
+type Acknowledge struct{}
 
 // HashResult is a hashed file, or why it could not be hashed.
 type HashResult struct {
@@ -61,15 +82,18 @@ type OpResult struct {
 // ConfigChange replaces the folder's configuration.
 type ConfigChange struct{ Config Config }
 
-func (Tick) isInput()         {}
-func (PeerUp) isInput()       {}
-func (PeerDown) isInput()     {}
-func (Received) isInput()     {}
-func (ScanRequest) isInput()  {}
-func (ScanResult) isInput()   {}
-func (HashResult) isInput()   {}
-func (OpResult) isInput()     {}
-func (ConfigChange) isInput() {}
+func (Tick) isInput()           {}
+func (PeerUp) isInput()         {}
+func (PeerDown) isInput()       {}
+func (Received) isInput()       {}
+func (ScanRequest) isInput()    {}
+func (ScanResult) isInput()     {}
+func (HashResult) isInput()     {}
+func (OpResult) isInput()       {}
+func (ConfigChange) isInput()   {}
+func (ConfirmDeletes) isInput() {}
+func (RevertDeletes) isInput()  {}
+func (Acknowledge) isInput()    {}
 
 // Ready is the work the engine hands out, to be done in field order.
 type Ready struct {
@@ -176,12 +200,21 @@ type ScanDone struct {
 // ConflictEvent says a conflict copy was made.
 type ConflictEvent struct{ Name, Copy string }
 
+// HeldEvent says the guard holds deletions: Local files vanished here, or
+// Remote files a peer deleted, waiting for ConfirmDeletes or RevertDeletes.
+type HeldEvent struct{ Local, Remote int }
+
+// MassChangeEvent says a scan found a large share of the folder rewritten.
+type MassChangeEvent struct{ Files int }
+
 // OpFailed says a file operation failed and will be retried.
 type OpFailed struct {
 	Name string
 	Err  error
 }
 
-func (ScanDone) isEvent()      {}
-func (ConflictEvent) isEvent() {}
-func (OpFailed) isEvent()      {}
+func (ScanDone) isEvent()        {}
+func (ConflictEvent) isEvent()   {}
+func (OpFailed) isEvent()        {}
+func (HeldEvent) isEvent()       {}
+func (MassChangeEvent) isEvent() {}

@@ -22,7 +22,20 @@ type scanner struct {
 	settle  map[string]int64 // names to rescan once they stop changing, by due time
 	nextAt  int64            // time of the next periodic scan
 	lastErr error            // of the last finished scan
+	// unread holds, for status, the names the latest walks covering them
+	// could not read, with why (at most maxUnread).
+	unread map[string]string
+	// held are local records the scans did not find whose deletion the
+	// guard holds.
+	held map[string]hold
+	// massChange is the number of files the last mass change rewrote,
+	// until acknowledged.
+	massChange int
 }
+
+// maxUnread bounds the unreadable names kept for status; the protection
+// of records under them does not depend on it.
+const maxUnread = 1000
 
 // scanRun is one scan: the walks of one or more subtrees, then the hashing
 // of what changed. Requests that arrive while a scan runs are merged into
@@ -44,9 +57,20 @@ type scanRun struct {
 	// (a pull finished): what the walk saw of it may predate that write,
 	// so this scan leaves it alone and the next one looks again.
 	startSeq int64
+	// unread are the names the walks could not read: records at or under
+	// them are kept as they are.
+	unread map[string]bool
+	// mounts are the directories whose file system changed since they were
+	// recorded (a disk unmounted there or mounted over them), with the
+	// mount state found now.
+	mounts map[string]bool
+	// rewritten counts files whose content the run found changed.
+	rewritten int
 }
 
-func newScanner(e *Engine) *scanner { return &scanner{e: e, settle: make(map[string]int64)} }
+func newScanner(e *Engine) *scanner {
+	return &scanner{e: e, settle: make(map[string]int64), unread: make(map[string]string), held: make(map[string]hold)}
+}
 
 // request adds a scan of r.Subtree to the next run.
 func (s *scanner) request(r ScanRequest) {
@@ -120,6 +144,8 @@ func (s *scanner) scheduleOnce() {
 		s.run.startSeq = s.e.seq
 		s.run.walks = len(s.run.subtrees)
 		s.run.missing = make(map[string]int64)
+		s.run.unread = make(map[string]bool)
+		s.run.mounts = make(map[string]bool)
 		slices.Sort(s.run.subtrees)
 		for _, t := range s.run.subtrees {
 			s.e.rd.Ops = append(s.e.rd.Ops, ScanOp{Subtree: t})
@@ -139,7 +165,7 @@ func (s *scanner) finish() {
 		return
 	}
 	s.lastErr = r.err
-	s.deleteMissing(r)
+	s.settleMissing(r)
 	for _, id := range r.ids {
 		s.e.rd.Events = append(s.e.rd.Events, ScanDone{ID: id, Err: r.err})
 	}
@@ -159,10 +185,18 @@ func (s *scanner) onScanResult(res ScanResult) {
 		r.err = res.Err
 		return
 	}
+	s.noteUnread(res.Subtree, res.Skipped)
+	for _, sk := range res.Skipped {
+		r.unread[sk.Name] = true
+	}
 	seen := make(map[string]bool, len(res.Entries))
 	for _, st := range res.Entries {
 		seen[st.Name] = true
+		delete(s.held, st.Name)
 		l := s.e.files.local(st.Name)
+		if l != nil && !l.Deleted && l.Type == proto.FileTypeDir && st.Type == proto.FileTypeDir && l.Mount != st.Mount {
+			r.mounts[st.Name] = st.Mount
+		}
 		if !changed(l, st) || l != nil && l.Sequence > r.startSeq {
 			continue
 		}
@@ -174,19 +208,29 @@ func (s *scanner) onScanResult(res ScanResult) {
 		s.e.localChange(st, nil)
 	}
 	s.e.files.under(res.Subtree, func(name string, en *entry) {
-		if en.local != nil && !en.local.Deleted && !seen[name] && en.local.Sequence <= r.startSeq {
+		if en.local != nil && !en.local.Deleted && !seen[name] && en.local.Sequence <= r.startSeq && !underAny(name, r.unread) {
 			r.missing[name] = en.local.Sequence
 		}
 	})
 }
 
-// deleteMissing records the deletion of what the walk of r did not find,
-// unless the local record changed since (a pull wrote it meanwhile).
-func (s *scanner) deleteMissing(r *scanRun) {
-	for _, name := range slices.Sorted(maps.Keys(r.missing)) {
-		if l := s.e.files.local(name); l != nil && !l.Deleted && l.Sequence == r.missing[name] {
-			s.e.localDelete(l)
+// noteUnread replaces, for status, what is known unreadable in subtree with
+// what its walk could not read. A special file counts only where a live
+// local record says a file was.
+func (s *scanner) noteUnread(subtree string, skipped []Skip) {
+	for name := range s.unread {
+		if covers(subtree, name) {
+			delete(s.unread, name)
 		}
+	}
+	for _, sk := range skipped {
+		if len(s.unread) >= maxUnread {
+			return
+		}
+		if l := s.e.files.local(sk.Name); sk.Special && (l == nil || l.Deleted) {
+			continue
+		}
+		s.unread[sk.Name] = sk.Err.Error()
 	}
 }
 
@@ -202,6 +246,9 @@ func (s *scanner) onHashResult(res HashResult) {
 		// Gone or unreadable since the walk: the next scan sees it as it is.
 		s.e.rd.Events = append(s.e.rd.Events, OpFailed{Name: res.Stat.Name, Err: res.Err})
 	default:
+		if l := s.e.files.local(res.Stat.Name); s.run != nil && l != nil && l.IsFile() && !slices.Equal(l.Blocks, res.Blocks) {
+			s.run.rewritten++
+		}
 		s.e.localChange(res.Stat, res.Blocks)
 	}
 }
@@ -240,7 +287,7 @@ func changed(l *proto.FileInfo, st Stat) bool {
 func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	f := proto.FileInfo{
 		Name: st.Name, Type: st.Type, Size: st.Size, ModTime: st.ModTime, Mode: st.Mode,
-		Target: st.Target, Blocks: blocks, Inode: st.Inode, ModifiedBy: e.cfg.Local.Short(),
+		Target: st.Target, Blocks: blocks, Inode: st.Inode, Mount: st.Mount, ModifiedBy: e.cfg.Local.Short(),
 	}
 	if f.Type != proto.FileTypeFile {
 		f.Size = 0

@@ -20,6 +20,15 @@ type Status struct {
 	GlobalBytes int64
 	Conflicts   int
 	Errors      []string // "name: error", sorted
+	// HeldLocal files vanished here and HeldRemote files peers deleted
+	// are kept, their deletion held by the guard until ConfirmDeletes or
+	// RevertDeletes; HeldSample names some of them.
+	HeldLocal  int
+	HeldRemote int
+	HeldSample []string
+	// MassChange is how many files one scan found rewritten, when that
+	// tripped the guard's rule, until Acknowledge.
+	MassChange int
 }
 
 // counts are the sums in a Status. The syncer keeps them for the folder,
@@ -27,6 +36,7 @@ type Status struct {
 // status costs no walk over the folder.
 type counts struct {
 	localFiles, globalFiles, needFiles, conflicts int
+	localNonDirs                                  int // live local files and symlinks
 	localBytes, globalBytes, needBytes            int64
 }
 
@@ -42,6 +52,7 @@ const (
 	shareConflict             // ... of a conflict copy
 	shareGlobal               // a live global record
 	shareNeed                 // the name needs work
+	shareNonDir               // a live local record of a file or symlink
 )
 
 // shareOf is what the entry name, with local record l and global record g,
@@ -51,6 +62,9 @@ func shareOf(name string, l, g *proto.FileInfo, needed bool) share {
 	if l != nil && !l.Deleted {
 		c.flags |= shareLocal
 		c.localBytes = l.Size
+		if l.Type != proto.FileTypeDir {
+			c.flags |= shareNonDir
+		}
 		if strings.Contains(name, ".conflict-") {
 			c.flags |= shareConflict
 		}
@@ -77,6 +91,7 @@ func (c *counts) add(o share, sign int) {
 	c.conflicts += bit(shareConflict)
 	c.globalFiles += bit(shareGlobal)
 	c.needFiles += bit(shareNeed)
+	c.localNonDirs += bit(shareNonDir)
 	c.localBytes += int64(sign) * o.localBytes
 	c.globalBytes += int64(sign) * o.globalBytes
 	if o.flags&shareNeed != 0 {
@@ -119,10 +134,19 @@ func (e *Engine) Status() Status {
 	if e.scans.lastErr != nil {
 		st.Errors = append(st.Errors, fmt.Sprintf("scan: %v", e.scans.lastErr))
 	}
+	for name, err := range e.scans.unread {
+		st.Errors = append(st.Errors, fmt.Sprintf("%s: not read, kept as it was: %s", name, err))
+	}
 	slices.Sort(st.Errors)
+	st.HeldLocal, st.HeldRemote = len(e.scans.held), len(e.sync.remote.held)
+	st.HeldSample = heldSample(e.scans.held, e.sync.remote.held)
+	st.MassChange = e.scans.massChange
 	busy := e.scans.busy()
-	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0
+	held := st.HeldLocal+st.HeldRemote > 0
+	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0 && !held
 	switch {
+	case held:
+		st.State = "held"
 	case busy:
 		st.State = "scanning"
 	case st.NeedFiles > 0 && len(e.sync.inflight) > 0:
@@ -135,4 +159,17 @@ func (e *Engine) Status() Status {
 		st.State = "idle"
 	}
 	return st
+}
+
+// heldSample returns the first names, in order, of the held deletions.
+func heldSample(local map[string]hold, remote map[string]bool) []string {
+	names := make([]string, 0, len(local)+len(remote))
+	for name := range local {
+		names = append(names, name)
+	}
+	for name := range remote {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names[:min(len(names), maxSample)]
 }

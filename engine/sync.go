@@ -21,6 +21,10 @@ type syncer struct {
 	delayed  map[string]int64 // file deletions waiting for DeleteDelay, by due time
 	dirty    bool             // need changed since the snapshot
 	totals   counts           // the sum of every entry's counts
+	remote   remoteGuard      // deletions by peers: let through or held
+	// restore are names whose file vanished here and is pulled back from
+	// peers (RevertDeletes), although the local record is that version.
+	restore map[string]bool
 }
 
 // pending is an operation in flight: the record it writes and the local
@@ -39,7 +43,7 @@ type failure struct {
 func newSyncer(e *Engine) *syncer {
 	return &syncer{
 		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
-		failed: make(map[string]failure),
+		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
 	}
 }
 
@@ -57,12 +61,15 @@ func (s *syncer) recompute(name string) {
 	if en == nil {
 		delete(s.need, name)
 		delete(s.delayed, name)
+		s.remote.forget(name)
 		return
 	}
 	g, _ := en.global(s.e.devices)
 	l := en.local
 	needed := false
-	if s.e.cfg.Type != SendOnly {
+	if s.restore[name] {
+		needed = g != nil
+	} else if s.e.cfg.Type != SendOnly {
 		switch {
 		case g == nil || g == l:
 		case l == nil:
@@ -76,6 +83,10 @@ func (s *syncer) recompute(name string) {
 	} else {
 		delete(s.need, name)
 		delete(s.delayed, name)
+		delete(s.restore, name)
+	}
+	if !needed || g == nil || !g.Deleted || l == nil || l.Deleted {
+		s.remote.forget(name)
 	}
 	s.dirty = true
 	c := shareOf(name, l, g, needed)
@@ -174,6 +185,16 @@ func (s *syncer) busyUnder(dir string) bool {
 			return true
 		}
 	}
+	for name := range s.remote.held {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	for name := range s.e.scans.held {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
 	return false
 }
 
@@ -185,6 +206,7 @@ func (s *syncer) rebuild() {
 		name  string
 	}
 	items := make([]item, 0, len(s.need))
+	var fresh []string // deletions of live local records not judged yet
 	for name := range s.need {
 		if s.inflight[name] != nil {
 			continue
@@ -192,8 +214,17 @@ func (s *syncer) rebuild() {
 		if _, failed := s.failed[name]; failed {
 			continue
 		}
-		g, _ := s.e.files.entries[name].global(s.e.devices)
+		if _, held := s.e.scans.held[name]; held {
+			continue // gone here; the user decides
+		}
+		en := s.e.files.entries[name]
+		g, _ := en.global(s.e.devices)
 		switch {
+		case g.Deleted && en.local != nil && !en.local.Deleted && !s.restore[name]:
+			if !s.remote.approved[name] && !s.remote.held[name] {
+				fresh = append(fresh, name)
+			}
+			items = append(items, item{2, name})
 		case g.Deleted:
 			items = append(items, item{2, name})
 		case g.Type == proto.FileTypeDir:
@@ -211,8 +242,12 @@ func (s *syncer) rebuild() {
 		}
 		return strings.Compare(a.name, b.name)
 	})
+	slices.Sort(fresh)
+	s.judgeDeletes(fresh)
 	for _, it := range items {
-		s.queue = append(s.queue, it.name)
+		if !s.remote.held[it.name] {
+			s.queue = append(s.queue, it.name)
+		}
 	}
 }
 
@@ -221,6 +256,11 @@ func (s *syncer) rebuild() {
 func (s *syncer) plan(name string, en *entry) {
 	g, holders := en.global(s.e.devices)
 	l := en.local
+	if s.restore[name] {
+		// The file vanished here: bring the global version back as if
+		// nothing were there.
+		l = nil
+	}
 	if g.Deleted && (l == nil || l.Deleted) {
 		s.e.commitLocal(adopt(g, l))
 		return
@@ -244,7 +284,7 @@ func (s *syncer) plan(name string, en *entry) {
 		pull.Expect, pull.ConflictName = expect, conflict
 		op = pull
 	}
-	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(l)}
+	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(en.local)}
 	s.e.rd.Ops = append(s.e.rd.Ops, op)
 }
 

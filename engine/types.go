@@ -27,6 +27,8 @@ type Config struct {
 	MaxHashes    int              // hash jobs in flight; default 64
 	BatchFiles   int              // records per IndexUpdate; default 1000
 	RetryAfter   time.Duration    // wait before retrying a failed operation; default 5s
+	// Guard holds mass deletions for the user to confirm; zero: off.
+	Guard Guard
 	// DeleteDelay is how long a file a peer deleted stays before it is
 	// removed here, so a rename whose new name arrives a moment later can
 	// still copy its blocks locally; default 1s.
@@ -68,6 +70,7 @@ type Stat struct {
 	Mode    uint32
 	Target  string
 	Inode   uint64
+	Mount   bool // a directory on another file system than the folder's root
 }
 
 // Expect says what must be on disk at a name before the driver may change it.

@@ -12,7 +12,8 @@ import (
 const (
 	recordVersion = 1
 	flagDeleted   = 1 << 0
-	knownFlags    = flagDeleted
+	flagMount     = 1 << 1 // a directory on another file system than the folder's root
+	knownFlags    = flagDeleted | flagMount
 
 	minCounterLen = 8 + 1                  // short ID + one-byte value
 	minBlockLen   = 1 + 1 + proto.HashSize // offset delta + size + hash
@@ -23,6 +24,9 @@ func appendRecord(b []byte, f *proto.FileInfo) []byte {
 	var flags byte
 	if f.Deleted {
 		flags |= flagDeleted
+	}
+	if f.Mount {
+		flags |= flagMount
 	}
 	b = append(b, recordVersion, byte(f.Type), flags)
 	b = binary.AppendVarint(b, f.Size)
@@ -78,6 +82,7 @@ func decodeRecord(name string, b []byte) (proto.FileInfo, error) {
 	f.Type = proto.FileType(d.byte())
 	flags := d.byte()
 	f.Deleted = flags&flagDeleted != 0
+	f.Mount = flags&flagMount != 0
 	f.Size = d.varint()
 	f.ModTime = d.varint()
 	f.Mode = uint32(d.uvarintMax(math.MaxUint32))

@@ -18,6 +18,7 @@ func sampleRecords() []proto.FileInfo {
 			Blocks: []proto.Block{{Offset: 0, Size: 100, Hash: hashOf(1)}, {Offset: 100, Size: 200, Hash: hashOf(2)}},
 		},
 		{Name: "link", Type: proto.FileTypeSymlink, Target: "../elsewhere/ünïcode", Mode: 0o777, Sequence: -1, ModTime: -5},
+		{Name: "mnt", Type: proto.FileTypeDir, Mode: 0o755, Mount: true, Inode: 2},
 		{Name: "gone", Type: proto.FileTypeFile, Deleted: true, Version: proto.Vector{{ID: 7, Value: 9}}},
 		{Name: "sparse", Size: 1 << 40, Blocks: []proto.Block{{Offset: 1 << 39, Size: 1, Hash: hashOf(3)}, {Offset: 5, Size: 0, Hash: hashOf(4)}}},
 	}

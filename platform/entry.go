@@ -11,7 +11,8 @@ import (
 // Size is the byte size of a regular file and 0 for directories and
 // symlinks. ModTime is in nanoseconds since the Unix epoch. Mode holds the
 // permission bits only (0o777). Target is a symlink's target as written.
-// Inode is 0 where the system does not report one.
+// Inode is 0 where the system does not report one. Mount is set by Walk
+// only.
 type Entry struct {
 	Name    string
 	Type    proto.FileType
@@ -20,6 +21,7 @@ type Entry struct {
 	Mode    uint32
 	Target  string
 	Inode   uint64
+	Mount   bool // a directory on another file system than the folder's root
 }
 
 // fileType maps a file mode to a FileType; ok is false for anything that is

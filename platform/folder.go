@@ -36,11 +36,47 @@ type Folder struct {
 	top syscall.RawConn
 	// topFile is the file behind top, closed with the folder.
 	topFile *os.File
+	// rootDev is the device number of the folder's root directory.
+	rootDev uint64
 }
 
-// OpenFolder opens the folder at path, which must be an existing directory,
-// and creates its marker directory ".ferry/" (mode 0700) if missing.
+// ErrNoMarker says a folder's directory has no ".ferry" marker: the disk it
+// is on may not be mounted, or the path names another directory. Such a
+// folder is not synced, since its emptiness would look like deletions.
+var ErrNoMarker = errors.New("the folder's .ferry marker is missing")
+
+// InitFolder makes the directory at path a folder ferry may sync by creating
+// its marker directory ".ferry/" (mode 0700) if missing. It is called when a
+// folder is added or the user confirms that its directory is right, never
+// when a folder is merely opened.
+func InitFolder(path string) error {
+	f, err := openRoot(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.makeMarker(); err != nil {
+		return fmt.Errorf("mark folder %s: %w", path, err)
+	}
+	return nil
+}
+
+// OpenFolder opens the folder at path, which must be an existing directory
+// holding the marker InitFolder made; without it the error wraps ErrNoMarker.
 func OpenFolder(path string) (*Folder, error) {
+	f, err := openRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.checkMarker(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// openRoot opens the directory at path without looking for the marker.
+func openRoot(path string) (*Folder, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open folder %s: %w", path, err)
@@ -61,10 +97,6 @@ func OpenFolder(path string) (*Folder, error) {
 		root.Close()
 		return nil, fmt.Errorf("open folder %s: %w", path, err)
 	}
-	if err := f.makeMarker(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open folder %s: %w", path, err)
-	}
 	return f, nil
 }
 
@@ -79,7 +111,17 @@ func (f *Folder) openTop() error {
 		return err
 	}
 	f.topFile = top
+	if fi, err := top.Stat(); err == nil {
+		f.rootDev, _, _ = devIno(fi)
+	}
 	return nil
+}
+
+// onOtherDevice reports whether fi, a directory in the folder, is on
+// another file system than the folder's root: a mount point.
+func (f *Folder) onOtherDevice(fi fs.FileInfo) bool {
+	dev, _, ok := devIno(fi)
+	return ok && dev != f.rootDev
 }
 
 func (f *Folder) makeMarker() error {
@@ -113,9 +155,14 @@ func (f *Folder) Verify() error {
 	if !sameFile(at, held) {
 		return fmt.Errorf("folder %s was moved or replaced: re-add it", f.path)
 	}
+	return f.checkMarker()
+}
+
+// checkMarker fails, wrapping ErrNoMarker, unless the marker directory is
+// in the folder.
+func (f *Folder) checkMarker() error {
 	if fi, err := f.root.Lstat(markerDir); err != nil || !fi.IsDir() {
-		return fmt.Errorf("folder %s has no %s directory: it may be unmounted or moved; if the folder is right, create %s",
-			f.path, markerDir, filepath.Join(f.path, markerDir))
+		return fmt.Errorf("folder %s: %w (%s): the folder's disk may be unmounted", f.path, ErrNoMarker, filepath.Join(f.path, markerDir))
 	}
 	return nil
 }

@@ -26,3 +26,7 @@ func syncPath(string) error { return nil }
 // privateEnough is always true on Windows, whose permission bits do not
 // describe who may read a file; the user profile's ACLs protect the key.
 func privateEnough(fs.FileMode) bool { return true }
+
+// devIno reports nothing: path-based results on Windows carry no volume
+// serial or file ID.
+func devIno(fs.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }

@@ -11,6 +11,9 @@ import (
 func newFolder(t *testing.T) (*Folder, string) {
 	t.Helper()
 	dir := t.TempDir()
+	if err := InitFolder(dir); err != nil {
+		t.Fatal(err)
+	}
 	f, err := OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)

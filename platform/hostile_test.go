@@ -81,6 +81,9 @@ func hostileSetup(t *testing.T) (f *Folder, dir, outside, parent string) {
 			t.Fatal(err)
 		}
 	}
+	if err := InitFolder(dir); err != nil {
+		t.Fatal(err)
+	}
 	f, err := OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)

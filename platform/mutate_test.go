@@ -174,6 +174,15 @@ func TestOpenAndReadAt(t *testing.T) {
 
 func TestOpenFolder(t *testing.T) {
 	dir := t.TempDir()
+	if _, err := OpenFolder(dir); !errors.Is(err, ErrNoMarker) {
+		t.Fatalf("OpenFolder without a marker = %v, want ErrNoMarker", err)
+	}
+	if exists(dir, ".ferry") {
+		t.Fatal("OpenFolder created the marker")
+	}
+	if err := InitFolder(dir); err != nil {
+		t.Fatal(err)
+	}
 	f, err := OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -185,14 +194,21 @@ func TestOpenFolder(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, ".ferry")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 		t.Errorf(".ferry = %v, %v", fi, err)
 	}
-	g, err := OpenFolder(dir) // marker already there
-	if err != nil {
+	if err := InitFolder(dir); err != nil { // marker already there
 		t.Fatal(err)
 	}
-	g.Close()
+	if err := os.Remove(filepath.Join(dir, ".ferry")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(); !errors.Is(err, ErrNoMarker) {
+		t.Errorf("Verify without the marker = %v, want ErrNoMarker", err)
+	}
 	writeFile(t, dir, "file", "x")
 	if _, err := OpenFolder(filepath.Join(dir, "file")); err == nil {
 		t.Error("OpenFolder on a file succeeded")
+	}
+	if err := InitFolder(filepath.Join(dir, "file")); err == nil {
+		t.Error("InitFolder on a file succeeded")
 	}
 	if _, err := OpenFolder(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("OpenFolder missing = %v", err)

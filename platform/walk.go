@@ -15,12 +15,17 @@ import (
 	"ferry/proto"
 )
 
+// ErrSpecial says a name holds a special file (socket, fifo, device), which
+// is not synced.
+var ErrSpecial = errors.New("special file (socket, fifo or device) is not synced")
+
 // Walk calls fn for every directory, regular file and symlink in the folder,
 // or in subtree ("" for all; the subtree itself is reported too), without
 // following symlinks. The order is lexical and depth first, as
 // filepath.WalkDir: a directory comes before its children, and entries of a
 // directory are sorted by name. Names are slash separated and relative to
-// the folder root.
+// the folder root. A directory on another file system than the folder's
+// root has Mount set.
 //
 // A name whose only fault is not being in Unicode NFC, as names travel, is
 // renamed to its NFC form where nothing has that name yet (not on macOS,
@@ -32,11 +37,21 @@ import (
 // An error from fn stops the walk and is returned. If subtree does not
 // exist, the error wraps fs.ErrNotExist.
 func (f *Folder) Walk(subtree string, fn func(Entry) error) error {
+	return f.WalkSkips(subtree, fn, nil)
+}
+
+// WalkSkips is Walk that also tells skip, if not nil, about every name the
+// walk could not read or left out: unreadable directories and symlinks,
+// names that fail validation or Lstat (reported to OnSkip too) and special
+// files (with ErrSpecial). Nothing at or under a skipped name was seen, so
+// callers must not take anything there as deleted.
+func (f *Folder) WalkSkips(subtree string, fn func(Entry) error, skip func(name string, err error)) error {
 	if err := f.Verify(); err != nil {
 		return fmt.Errorf("walk: %w", err)
 	}
+	w := &walker{f: f, fn: fn, skipFn: skip}
 	if subtree == "" {
-		return f.walkDir("", nil, true, fn)
+		return w.dir("", nil, true)
 	}
 	if err := f.prepare(subtree); err != nil {
 		return fmt.Errorf("walk: %w", err)
@@ -45,43 +60,66 @@ func (f *Folder) Walk(subtree string, fn func(Entry) error) error {
 	if err != nil {
 		return fmt.Errorf("walk %s: %w", subtree, err)
 	}
-	return f.walkEntry(subtree, fi, true, fn)
+	return w.entry(subtree, fi, true)
 }
 
-// walkEntry reports name, whose Lstat result is fi, and walks it if it is a
+// walker is one walk of a folder.
+type walker struct {
+	f      *Folder
+	fn     func(Entry) error
+	skipFn func(name string, err error)
+}
+
+// skip reports a name left out, to the folder's OnSkip (except special
+// files, which are left out on purpose) and to the walk's own callback.
+func (w *walker) skip(name string, err error) {
+	if !errors.Is(err, ErrSpecial) {
+		w.f.skip(name, err)
+	}
+	if w.skipFn != nil {
+		w.skipFn(name, err)
+	}
+}
+
+// entry reports name, whose Lstat result is fi, and walks it if it is a
 // directory. top says name is where the walk started.
-func (f *Folder) walkEntry(name string, fi fs.FileInfo, top bool, fn func(Entry) error) error {
+func (w *walker) entry(name string, fi fs.FileInfo, top bool) error {
 	e, ok := entryOf(name, fi)
 	if !ok {
+		w.skip(name, ErrSpecial)
 		return nil
 	}
-	if e.Type == proto.FileTypeSymlink {
-		t, err := f.root.Readlink(name)
+	switch e.Type {
+	case proto.FileTypeSymlink:
+		t, err := w.f.root.Readlink(name)
 		if err != nil {
-			f.skip(name, err)
+			w.skip(name, err)
 			return nil
 		}
 		e.Target = t
+	case proto.FileTypeDir:
+		e.Mount = w.f.onOtherDevice(fi)
 	}
-	if err := fn(e); err != nil {
+	if err := w.fn(e); err != nil {
 		return err
 	}
 	if e.Type != proto.FileTypeDir {
 		return nil
 	}
-	return f.walkDir(name, fi, top, fn)
+	return w.dir(name, fi, top)
 }
 
-// walkDir walks the children of directory dir ("" for the root). If want is
+// dir walks the children of directory dir ("" for the root). If want is
 // not nil, dir must still be that directory when opened. A directory that
 // cannot be read is an error at the top of the walk and skipped below it.
-func (f *Folder) walkDir(dir string, want fs.FileInfo, top bool, fn func(Entry) error) error {
+func (w *walker) dir(dir string, want fs.FileInfo, top bool) error {
+	f := w.f
 	ents, err := f.readDir(dir, want)
 	if err != nil && top {
 		return fmt.Errorf("walk %s: %w", rootName(dir), err)
 	}
 	if err != nil {
-		f.skip(dir, err)
+		w.skip(dir, err)
 		return nil
 	}
 	for _, de := range ents {
@@ -100,10 +138,10 @@ func (f *Folder) walkDir(dir string, want fs.FileInfo, top bool, fn func(Entry) 
 			err = nerr
 		}
 		if err != nil {
-			f.skip(name, err)
+			w.skip(name, err)
 			continue
 		}
-		if err := f.walkEntry(name, fi, false, fn); err != nil {
+		if err := w.entry(name, fi, false); err != nil {
 			return err
 		}
 	}

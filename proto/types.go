@@ -68,6 +68,7 @@ type FileInfo struct {
 
 	// Local-only fields: never sent on the wire.
 	Inode uint64 // inode number when scanned, 0 if unknown
+	Mount bool   // a directory on another file system than the folder's root
 }
 
 // IsFile reports whether f is a live regular file.

@@ -83,6 +83,16 @@ func (c *Client) ShareFolder(ctx context.Context, folder, device string) error {
 	return c.call(ctx, http.MethodPost, "/api/folders/"+url.PathEscape(folder)+"/share", shareRequest{Device: device}, nil)
 }
 
+// FolderAction runs one of the Action* commands on a folder.
+func (c *Client) FolderAction(ctx context.Context, folder, action string) error {
+	return c.call(ctx, http.MethodPost, "/api/folders/"+url.PathEscape(folder)+"/"+url.PathEscape(action), nil, nil)
+}
+
+// SetFolder changes a folder's settings.
+func (c *Client) SetFolder(ctx context.Context, folder string, s FolderSettings) error {
+	return c.call(ctx, http.MethodPatch, "/api/folders/"+url.PathEscape(folder), s, nil)
+}
+
 // IgnoreDevice forgets a pending unknown device.
 func (c *Client) IgnoreDevice(ctx context.Context, id string) error {
 	return c.call(ctx, http.MethodDelete, "/api/pending/"+url.PathEscape(id), nil, nil)

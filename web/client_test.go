@@ -35,7 +35,7 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Folders[0].Errors, st.Folders[0].Devices = []string{}, []string{}
+	st.Folders[0].Errors, st.Folders[0].Devices, st.Folders[0].HeldSample = []string{}, []string{}, []string{}
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("Status:\n got %+v\nwant %+v", got, st)
 	}

@@ -72,6 +72,10 @@ func (s *server) routes() []route {
 		{"DELETE", "/api/devices/{id}", permWrite, s.removeDevice},
 		{"POST", "/api/folders", permWrite, s.addFolder},
 		{"POST", "/api/folders/{id}/share", permWrite, s.shareFolder},
+		{"POST", "/api/folders/{id}/" + ActionResume, permWrite, s.folderAction(ActionResume)},
+		{"POST", "/api/folders/{id}/" + ActionConfirmDeletes, permWrite, s.folderAction(ActionConfirmDeletes)},
+		{"POST", "/api/folders/{id}/" + ActionRevert, permWrite, s.folderAction(ActionRevert)},
+		{"PATCH", "/api/folders/{id}", permWrite, s.setFolder},
 		{"DELETE", "/api/pending/{id}", permWrite, s.ignoreDevice},
 		{"POST", "/api/pair", permWrite, s.createOffer},
 		{"GET", "/api/pair", permRead, s.currentOffer},
@@ -185,6 +189,26 @@ func (s *server) shareFolder(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.backend.ShareFolder(r.Context(), r.PathValue("id"), dev); err != nil {
+		return err
+	}
+	return writeJSON(w, okResponse{OK: true})
+}
+
+func (s *server) folderAction(action string) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := s.backend.FolderAction(r.Context(), r.PathValue("id"), action); err != nil {
+			return err
+		}
+		return writeJSON(w, okResponse{OK: true})
+	}
+}
+
+func (s *server) setFolder(w http.ResponseWriter, r *http.Request) error {
+	var req FolderSettings
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if err := s.backend.SetFolder(r.Context(), r.PathValue("id"), req); err != nil {
 		return err
 	}
 	return writeJSON(w, okResponse{OK: true})

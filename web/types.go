@@ -16,6 +16,10 @@ type Backend interface {
 	ShareFolder(ctx context.Context, folder, device string) error
 	// IgnoreDevice forgets a pending unknown device and stops listing it.
 	IgnoreDevice(ctx context.Context, id string) error
+	// FolderAction runs one of the Action* commands on a folder.
+	FolderAction(ctx context.Context, folder, action string) error
+	// SetFolder changes a folder's settings.
+	SetFolder(ctx context.Context, folder string, s FolderSettings) error
 
 	// CreateOffer makes a pairing offer, replacing any earlier one, and
 	// returns its code.
@@ -101,6 +105,7 @@ type ThisDevice struct {
 
 // Folder states.
 const (
+	StateHeld     = "held" // deletions wait for the user
 	StateIdle     = "idle"
 	StateScanning = "scanning"
 	StateSyncing  = "syncing"
@@ -126,7 +131,43 @@ type FolderStatus struct {
 	ETA         float64  `json:"eta"`    // seconds left at InRate; 0 when unknown or in sync
 	Errors      []string `json:"errors"`
 	Devices     []string `json:"devices"` // IDs of the devices it is shared with
+	// HeldLocal files vanished here and HeldRemote files a peer deleted at
+	// once; their deletion waits for confirm-deletes or revert (state
+	// "held"). HeldSample names some of them.
+	HeldLocal  int      `json:"heldLocal"`
+	HeldRemote int      `json:"heldRemote"`
+	HeldSample []string `json:"heldSample"`
+	// MassChange is how many files one scan found rewritten at once, until
+	// the folder is resumed.
+	MassChange int `json:"massChange"`
 }
+
+// FolderSettings changes a folder's settings; nil fields are left alone.
+type FolderSettings struct {
+	// DeleteGuard sets the mass-delete rule; {"files":0,"percent":0}
+	// turns it off. DefaultDeleteGuard restores the default rule instead.
+	DeleteGuard        *DeleteGuard `json:"deleteGuard,omitempty"`
+	DefaultDeleteGuard bool         `json:"defaultDeleteGuard,omitempty"`
+}
+
+// DeleteGuard holds deletions of at least Files files and Percent percent
+// of a folder's files at once, or of all of them.
+type DeleteGuard struct {
+	Files   int `json:"files"`
+	Percent int `json:"percent"`
+}
+
+// Folder actions, as in POST /api/folders/{id}/{action}.
+const (
+	// ActionResume marks the folder's directory as right (it creates the
+	// marker of a folder whose marker is missing), clears the mass change
+	// warning and restarts a stopped folder.
+	ActionResume = "resume"
+	// ActionConfirmDeletes lets held deletions go out.
+	ActionConfirmDeletes = "confirm-deletes"
+	// ActionRevert brings held files back.
+	ActionRevert = "revert"
+)
 
 // DeviceStatus is a trusted device and its connection. Bytes count
 // application data sent and received since the daemon started.
@@ -192,6 +233,7 @@ func (s *Status) normalize() {
 	for i := range s.Folders {
 		s.Folders[i].Errors = nonNil(s.Folders[i].Errors)
 		s.Folders[i].Devices = nonNil(s.Folders[i].Devices)
+		s.Folders[i].HeldSample = nonNil(s.Folders[i].HeldSample)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"ferry/engine/config"
+	"ferry/platform"
 	"ferry/proto"
 	"ferry/web"
 )
@@ -31,6 +32,10 @@ func runFolder(g *globals, args []string) int {
 		{folderAddUsage, runFolderAdd},
 		{folderShareUsage, runFolderShare},
 		{folderListUsage, runFolderList},
+		{folderResumeUsage, runFolderResume},
+		{folderConfirmUsage, runFolderConfirm},
+		{folderRevertUsage, runFolderRevert},
+		{folderGuardUsage, runFolderGuard},
 	}}.run(g, args)
 }
 
@@ -59,8 +64,10 @@ func runFolderAdd(g *globals, args []string) int {
 			return err
 		},
 		func(cfg *config.Config) (err error) {
-			added, err = cfg.AddFolder(config.Folder{ID: *id, Path: path, Type: typ})
-			return err
+			if added, err = cfg.AddFolder(config.Folder{ID: *id, Path: path, Type: typ}); err != nil {
+				return err
+			}
+			return platform.InitFolder(path)
 		})
 	if err != nil {
 		return g.fail("folder add", err, "")

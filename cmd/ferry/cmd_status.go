@@ -19,8 +19,9 @@ var statusUsage = usage{
 	synopsis: "[--json] [--watch [--every DURATION]]",
 	help: "Show the running daemon's folders (state, progress, rate, ETA, errors) and devices (connection, rates).\n" +
 		"--watch redraws the view until interrupted.\n" +
-		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|error),\n" +
+		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error),\n" +
 		"inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
+		"heldLocal, heldRemote, heldSample, massChange,\n" +
 		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
 		"address, lastSeen. Rates are bytes per second, eta is seconds.",
 }
@@ -163,8 +164,32 @@ func printFolderStatus(w io.Writer, f web.FolderStatus) {
 	if len(f.Devices) > 0 {
 		fmt.Fprintf(w, "    shared    %s\n", strings.Join(abbrevs(f.Devices), ", "))
 	}
+	printHeld(w, f)
 	for _, e := range f.Errors {
 		fmt.Fprintf(w, "    error     %s\n", e)
+	}
+}
+
+// printHeld explains held deletions and a mass change, and the ways out.
+func printHeld(w io.Writer, f web.FolderStatus) {
+	if f.HeldLocal > 0 {
+		fmt.Fprintf(w, "    held      %d files vanished here at once; their deletion was not sent\n", f.HeldLocal)
+	}
+	if f.HeldRemote > 0 {
+		fmt.Fprintf(w, "    held      another device deleted %d files at once; they are kept here\n", f.HeldRemote)
+	}
+	if f.HeldLocal+f.HeldRemote > 0 {
+		for _, name := range f.HeldSample {
+			fmt.Fprintf(w, "              %s\n", name)
+		}
+		if n := f.HeldLocal + f.HeldRemote - len(f.HeldSample); n > 0 {
+			fmt.Fprintf(w, "              ... and %d more\n", n)
+		}
+		fmt.Fprintf(w, "              delete them everywhere: ferry folder confirm-deletes %s\n", f.ID)
+		fmt.Fprintf(w, "              bring them back:        ferry folder revert %s\n", f.ID)
+	}
+	if f.MassChange > 0 {
+		fmt.Fprintf(w, "    warning   %d files were rewritten at once; if that was not you, check them (clear the warning: ferry folder resume %s)\n", f.MassChange, f.ID)
 	}
 }
 

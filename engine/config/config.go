@@ -63,6 +63,28 @@ type Folder struct {
 	Type         FolderType       `json:"type"`
 	Devices      []proto.DeviceID `json:"devices,omitempty"`
 	ScanInterval Duration         `json:"scanInterval,omitempty"` // 0 = the global interval
+	// DeleteGuard holds mass deletions for confirmation; nil means
+	// DefaultDeleteGuard, {"files":0,"percent":0} turns it off.
+	DeleteGuard *DeleteGuard `json:"deleteGuard,omitempty"`
+}
+
+// DeleteGuard is the mass-delete rule of a folder: a scan or a peer that
+// removes at least Files files and at least Percent percent of the folder's
+// files at once, or all of them, is held until the user confirms.
+type DeleteGuard struct {
+	Files   int `json:"files"`
+	Percent int `json:"percent"`
+}
+
+// DefaultDeleteGuard is the rule of a folder that sets none.
+var DefaultDeleteGuard = DeleteGuard{Files: 50, Percent: 25}
+
+// Guard returns the folder's mass-delete rule.
+func (f Folder) Guard() DeleteGuard {
+	if f.DeleteGuard == nil {
+		return DefaultDeleteGuard
+	}
+	return *f.DeleteGuard
 }
 
 // FolderType says which way changes flow for a folder.
@@ -199,6 +221,9 @@ func (c *Config) validateFolder(f Folder) error {
 	if f.ScanInterval < 0 {
 		return invalidf("folder %q scanInterval %s is negative", f.ID, f.ScanInterval)
 	}
+	if g := f.DeleteGuard; g != nil && (g.Files < 0 || g.Percent < 0 || g.Percent > 100) {
+		return invalidf("folder %q deleteGuard wants files >= 0 and percent from 0 to 100", f.ID)
+	}
 	shared := make(map[proto.DeviceID]bool, len(f.Devices))
 	for _, id := range f.Devices {
 		if _, ok := c.Device(id); !ok {
@@ -285,6 +310,10 @@ func (c *Config) Clone() Config {
 	out.Folders = slices.Clone(c.Folders)
 	for i := range out.Folders {
 		out.Folders[i].Devices = slices.Clone(out.Folders[i].Devices)
+		if g := out.Folders[i].DeleteGuard; g != nil {
+			c := *g
+			out.Folders[i].DeleteGuard = &c
+		}
 	}
 	return out
 }

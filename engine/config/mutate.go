@@ -141,3 +141,18 @@ func slug(name string) string {
 	}
 	return s
 }
+
+// SetDeleteGuard sets a folder's mass-delete rule; nil restores the default.
+func (c *Config) SetDeleteGuard(folderID string, g *DeleteGuard) error {
+	if _, ok := c.Folder(folderID); !ok {
+		return notFoundf("folder %q does not exist", folderID)
+	}
+	return c.apply(func(n *Config) {
+		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
+		if g != nil {
+			c := *g
+			g = &c
+		}
+		n.Folders[i].DeleteGuard = g
+	})
+}

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"ferry/engine"
 	"ferry/engine/config"
+	"ferry/platform"
 	"ferry/proto"
 	"ferry/web"
 )
@@ -19,8 +21,10 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	n.mu.RLock()
 	cfg := n.cfg.Clone()
 	runners := make(map[string]*folderRunner, len(n.folders))
+	stopped := make(map[string]error)
 	for id, h := range n.folders {
 		runners[id] = h.runner
+		stopped[id] = h.err
 	}
 	n.mu.RUnlock()
 	st := web.Status{
@@ -28,7 +32,7 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 		Folders: []web.FolderStatus{}, Devices: []web.DeviceStatus{}, Pending: []web.PendingDevice{},
 	}
 	for _, f := range cfg.Folders {
-		st.Folders = append(st.Folders, folderStatus(f, runners[f.ID]))
+		st.Folders = append(st.Folders, folderStatus(f, runners[f.ID], stopped[f.ID]))
 	}
 	for _, d := range cfg.Devices {
 		st.Devices = append(st.Devices, n.deviceStatus(d))
@@ -42,13 +46,17 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	return st, nil
 }
 
-func folderStatus(f config.Folder, r *folderRunner) web.FolderStatus {
+func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderStatus {
 	fs := web.FolderStatus{ID: f.ID, Path: f.Path, Type: string(f.Type), State: "error", Errors: []string{}, Devices: []string{}}
 	for _, d := range f.Devices {
 		fs.Devices = append(fs.Devices, d.String())
 	}
 	if r == nil {
-		fs.Errors = append(fs.Errors, "folder is not running (is the path there?)")
+		msg := "folder is not running (is the path there?)"
+		if stopped != nil {
+			msg = "folder stopped: " + stopped.Error()
+		}
+		fs.Errors = append(fs.Errors, msg)
 		return fs
 	}
 	s := r.status()
@@ -57,6 +65,7 @@ func folderStatus(f config.Folder, r *folderRunner) web.FolderStatus {
 	fs.LocalFiles, fs.LocalBytes = s.LocalFiles, s.LocalBytes
 	fs.GlobalFiles, fs.GlobalBytes = s.GlobalFiles, s.GlobalBytes
 	fs.Conflicts = s.Conflicts
+	fs.HeldLocal, fs.HeldRemote, fs.HeldSample, fs.MassChange = s.HeldLocal, s.HeldRemote, s.HeldSample, s.MassChange
 	fs.InRate = r.pullRate.rate()
 	if fs.NeedBytes > 0 && fs.InRate > 0 {
 		fs.ETA = float64(fs.NeedBytes) / fs.InRate
@@ -152,10 +161,61 @@ func (n *Node) AddFolder(ctx context.Context, f web.FolderRequest) (string, erro
 	}
 	var id string
 	err = n.changeConfig(func(c *config.Config) error {
-		id, err = c.AddFolder(config.Folder{ID: f.ID, Path: f.Path, Type: t})
-		return err
+		next := c.Clone()
+		if id, err = next.AddFolder(config.Folder{ID: f.ID, Path: f.Path, Type: t}); err != nil {
+			return err
+		}
+		// Only a folder being added gets its marker; see platform.InitFolder.
+		nf, _ := next.Folder(id)
+		if err := platform.InitFolder(nf.Path); err != nil {
+			return web.BadRequest(err)
+		}
+		*c = next
+		return nil
 	})
 	return id, err
+}
+
+// FolderAction implements web.Backend.
+func (n *Node) FolderAction(ctx context.Context, folder, action string) error {
+	n.mu.RLock()
+	h := n.folders[folder]
+	var r *folderRunner
+	var cfg config.Folder
+	var stopped error
+	if h != nil {
+		r, cfg, stopped = h.runner, h.cfg, h.err
+	}
+	n.mu.RUnlock()
+	if h == nil {
+		return web.NotFound(fmt.Errorf("no folder %q", folder))
+	}
+	switch action {
+	case web.ActionResume:
+		if err := platform.InitFolder(cfg.Path); err != nil {
+			return fmt.Errorf("resume folder %s: %w", folder, err)
+		}
+		if r != nil {
+			r.in.put(engine.Acknowledge{})
+			return nil
+		}
+		select {
+		case h.retry <- struct{}{}:
+		default:
+		}
+		return nil
+	case web.ActionConfirmDeletes, web.ActionRevert:
+		if r == nil {
+			return fmt.Errorf("folder %s is not running: %v", folder, stopped)
+		}
+		if action == web.ActionRevert {
+			r.in.put(engine.RevertDeletes{})
+		} else {
+			r.in.put(engine.ConfirmDeletes{})
+		}
+		return nil
+	}
+	return web.BadRequest(fmt.Errorf("unknown folder action %q", action))
 }
 
 // ShareFolder implements web.Backend.
@@ -165,4 +225,20 @@ func (n *Node) ShareFolder(ctx context.Context, folder, device string) error {
 		return web.BadRequest(err)
 	}
 	return n.changeConfig(func(c *config.Config) error { return c.ShareFolder(folder, id) })
+}
+
+// SetFolder implements web.Backend.
+func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSettings) error {
+	return n.changeConfig(func(c *config.Config) error { return applyFolderSettings(c, folder, s) })
+}
+
+// applyFolderSettings changes the settings s names of folder in c.
+func applyFolderSettings(c *config.Config, folder string, s web.FolderSettings) error {
+	switch {
+	case s.DefaultDeleteGuard:
+		return c.SetDeleteGuard(folder, nil)
+	case s.DeleteGuard != nil:
+		return c.SetDeleteGuard(folder, &config.DeleteGuard{Files: s.DeleteGuard.Files, Percent: s.DeleteGuard.Percent})
+	}
+	return nil
 }

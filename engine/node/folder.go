@@ -63,7 +63,16 @@ type folderRunner struct {
 	// by the node before run, is then called to shorten the scan interval.
 	unwatched   atomic.Bool
 	unwatchable func()
+
+	// lost gets the error of a check that found the folder's directory
+	// gone, replaced or without its marker: the runner stops, so that
+	// nothing is written to or announced from what is there instead.
+	lost chan error
 }
+
+// verifyEvery is how often a running folder checks that its directory is
+// still the one it opened and holds the marker.
+const verifyEvery = time.Second
 
 func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, net network, log *slog.Logger, now func() time.Time) (*folderRunner, error) {
 	meta, err := idx.Meta()
@@ -85,6 +94,7 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 		blockSlots: make(chan struct{}, folderBlocksInFlight),
 		commits:    newCommitter(fs),
 		waiters:    make(map[uint64]chan error),
+		lost:       make(chan error, 1),
 	}
 	r.persist = newPersister(idx, r.release, r.start)
 	r.served = newOpenFiles(fs, now)
@@ -108,6 +118,7 @@ func (r *folderRunner) run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	r.in.put(engine.ScanRequest{})
+	verified := r.now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -116,6 +127,14 @@ func (r *folderRunner) run(ctx context.Context) error {
 		case <-r.in.wake:
 		case err := <-r.persist.err:
 			return fmt.Errorf("folder %s: %w", r.id, err)
+		case err := <-r.lost:
+			return err
+		}
+		if now := r.now(); now.Sub(verified) >= verifyEvery {
+			verified = now
+			if err := r.fs.Verify(); err != nil {
+				return err
+			}
 		}
 		busy := r.step(workCtx)
 		r.served.sweep()
@@ -216,6 +235,11 @@ func (r *folderRunner) event(ev engine.Event) {
 		r.log.Warn("conflict: both versions kept", "name", ev.Name, "copy", ev.Copy)
 	case engine.OpFailed:
 		r.log.Warn("file operation failed, will retry", "name", ev.Name, "err", ev.Err)
+	case engine.HeldEvent:
+		r.log.Warn("deletions held: many files vanished at once; run `ferry folder confirm-deletes "+r.id+"` to let them go out, or `ferry folder revert "+r.id+"` to bring the files back",
+			"vanishedHere", ev.Local, "deletedByPeer", ev.Remote)
+	case engine.MassChangeEvent:
+		r.log.Warn("many files were rewritten at once; check that this was intended", "files", ev.Files)
 	}
 }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -72,6 +73,11 @@ type folderHandle struct {
 	shared map[proto.DeviceID]bool
 	cancel context.CancelFunc
 	done   chan struct{}
+	// err says why the folder is not running, when it is not; n.mu
+	// guards it.
+	err error
+	// retry wakes the supervisor to reopen the folder at once.
+	retry chan struct{}
 }
 
 // Run starts the daemon and serves until ctx ends, then shuts down cleanly.
@@ -211,27 +217,38 @@ func (n *Node) shutdown() {
 // startFolder returns, so a peer connecting right after start finds it.
 func (n *Node) startFolder(f config.Folder) {
 	ctx, cancel := context.WithCancel(n.runCtx)
-	h := &folderHandle{cfg: f, shared: deviceSet(f.Devices), cancel: cancel, done: make(chan struct{})}
+	h := &folderHandle{cfg: f, shared: deviceSet(f.Devices), cancel: cancel, done: make(chan struct{}), retry: make(chan struct{}, 1)}
 	n.folders[f.ID] = h
 	err := n.openFolder(h)
+	h.err = err
 	go func() {
 		defer close(h.done)
+		var logged string // the last error logged, so a waiting folder does not flood the log
 		for {
 			if err == nil {
+				logged = ""
 				err = h.runner.run(ctx)
 				h.fs.Close()
+				n.mu.Lock()
+				h.runner, h.err = nil, err
+				n.mu.Unlock()
 			}
 			if ctx.Err() != nil {
 				return
 			}
-			n.log.Error("folder stopped, restarting", "folder", f.ID, "err", err)
+			if msg := err.Error(); msg != logged {
+				logged = msg
+				n.log.Error("folder stopped; retrying every few seconds", "folder", f.ID, "err", err)
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(2 * time.Second):
+			case <-h.retry:
 			}
 			n.mu.Lock()
 			err = n.openFolder(h)
+			h.err = err
 			n.mu.Unlock()
 			if err == nil {
 				// Peers must see the new runner's Hello before it gets their updates.
@@ -247,6 +264,9 @@ func (n *Node) startFolder(f config.Folder) {
 func (n *Node) openFolder(h *folderHandle) error {
 	h.runner, h.fs = nil, nil
 	fs, err := platform.OpenFolder(h.cfg.Path)
+	if errors.Is(err, platform.ErrNoMarker) {
+		return fmt.Errorf("%w; if the folder is right, run `ferry folder resume %s`", err, h.cfg.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("open folder: %w", err)
 	}
@@ -302,8 +322,10 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 	case config.ReceiveOnly:
 		t = engine.ReceiveOnly
 	}
+	g := f.Guard()
 	return engine.Config{
 		Folder: f.ID, Local: n.id, Type: t, Devices: f.Devices, ScanInterval: iv,
+		Guard: engine.Guard{Files: g.Files, Percent: g.Percent},
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,

@@ -22,11 +22,17 @@ func (r *folderRunner) walk(op engine.ScanOp) engine.ScanResult {
 	res := engine.ScanResult{Subtree: op.Subtree}
 	if err := r.fs.Verify(); err != nil {
 		res.Err = err
+		select {
+		case r.lost <- err:
+		default:
+		}
 		return res
 	}
-	err := r.fs.Walk(op.Subtree, func(e platform.Entry) error {
+	err := r.fs.WalkSkips(op.Subtree, func(e platform.Entry) error {
 		res.Entries = append(res.Entries, engine.Stat(e))
 		return nil
+	}, func(name string, err error) {
+		res.Skipped = append(res.Skipped, engine.Skip{Name: name, Err: err, Special: errors.Is(err, platform.ErrSpecial)})
 	})
 	if err != nil && !(op.Subtree != "" && errors.Is(err, fs.ErrNotExist)) {
 		res.Err = fmt.Errorf("scan %s: %w", op.Subtree, err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"ferry/engine/config"
+	"ferry/platform"
 	"ferry/proto"
 	"ferry/proto/pair"
 	"ferry/web"
@@ -439,6 +440,9 @@ func (n *Node) applyJoin(res pair.Result, remote net.Addr, plan joinPlan) error 
 	for _, f := range plan.accepted {
 		if !plan.existing[f.ID] {
 			if err := os.MkdirAll(f.Path, 0o755); err != nil {
+				return fmt.Errorf("make folder %s: %w", f.ID, err)
+			}
+			if err := platform.InitFolder(f.Path); err != nil {
 				return fmt.Errorf("make folder %s: %w", f.ID, err)
 			}
 		}

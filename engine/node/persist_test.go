@@ -205,6 +205,9 @@ func TestCommitterCommitsConcurrentPulls(t *testing.T) {
 
 func TestCommitterAnswersQueuedRequestsWhenStopped(t *testing.T) {
 	dir := t.TempDir()
+	if err := platform.InitFolder(dir); err != nil {
+		t.Fatal(err)
+	}
 	fs, err := platform.OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,9 @@ func (f *fakeNet) count(dev proto.DeviceID) int {
 func testRunner(t *testing.T, net network) (*folderRunner, string) {
 	t.Helper()
 	dir := t.TempDir()
+	if err := platform.InitFolder(dir); err != nil {
+		t.Fatal(err)
+	}
 	fs, err := platform.OpenFolder(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 			continue
 		}
 		sameShares := slices.Equal(old.Devices, f.Devices) && old.Type == f.Type
-		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval {
+		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval && old.Guard() == f.Guard() {
 			continue
 		}
 		h := n.folders[f.ID]

@@ -158,6 +158,32 @@ func (b *Backend) AddFolder(ctx context.Context, f web.FolderRequest) (string, e
 	return id, nil
 }
 
+// FolderAction succeeds for a known folder.
+func (b *Backend) FolderAction(ctx context.Context, folder, action string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("FolderAction %s %s", folder, action); err != nil {
+		return err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return nil
+}
+
+// SetFolder succeeds for a known folder.
+func (b *Backend) SetFolder(ctx context.Context, folder string, fs web.FolderSettings) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("SetFolder %s %+v", folder, fs); err != nil {
+		return err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return nil
+}
+
 // ShareFolder succeeds for a known folder and device.
 func (b *Backend) ShareFolder(ctx context.Context, folder, device string) error {
 	b.mu.Lock()
