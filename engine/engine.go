@@ -244,5 +244,8 @@ func (e *Engine) NextWake() int64 {
 	for _, f := range e.sync.failed {
 		earlier(f.until)
 	}
+	if e.sync.full != "" {
+		earlier(e.sync.fullUntil)
+	}
 	return next
 }

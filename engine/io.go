@@ -77,6 +77,9 @@ type OpResult struct {
 	NotEmpty bool
 	// Changed says the local file changed since the operation was planned.
 	Changed bool
+	// NoSpace says the operation failed for want of disk space: new files
+	// wait until RetryAfter, then one is tried again.
+	NoSpace bool
 }
 
 // ConfigChange replaces the folder's configuration.

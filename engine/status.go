@@ -134,6 +134,9 @@ func (e *Engine) Status() Status {
 	if e.scans.lastErr != nil {
 		st.Errors = append(st.Errors, fmt.Sprintf("scan: %v", e.scans.lastErr))
 	}
+	if e.sync.full != "" {
+		st.Errors = append(st.Errors, "pulling paused: "+e.sync.full+"; it resumes by itself once space is freed")
+	}
 	for name, err := range e.scans.unread {
 		st.Errors = append(st.Errors, fmt.Sprintf("%s: not read, kept as it was: %s", name, err))
 	}

@@ -25,6 +25,10 @@ type syncer struct {
 	// restore are names whose file vanished here and is pulled back from
 	// peers (RevertDeletes), although the local record is that version.
 	restore map[string]bool
+	// full, when not empty, says why pulls wait until fullUntil: the disk
+	// had no room. Deletions still run; they may make room.
+	full      string
+	fullUntil int64
 }
 
 // pending is an operation in flight: the record it writes and the local
@@ -124,6 +128,9 @@ func (s *syncer) tick() {
 			s.dirty = true
 		}
 	}
+	if s.full != "" && s.e.now >= s.fullUntil {
+		s.dirty = true
+	}
 }
 
 // schedule hands out operations until the in-flight limit. Directories come
@@ -153,6 +160,10 @@ func (s *syncer) schedule() {
 				return // wait for creations to finish
 			}
 			if g.Deleted && s.waitToDelete(name, en) {
+				s.queue = s.queue[1:]
+				continue
+			}
+			if s.waitForSpace(g) {
 				s.queue = s.queue[1:]
 				continue
 			}
@@ -382,6 +393,11 @@ func (s *syncer) onResult(r OpResult) {
 	}
 	s.dirty = true
 	switch {
+	case r.NoSpace:
+		if s.full == "" {
+			s.e.rd.Events = append(s.e.rd.Events, OpFailed{Name: r.Name, Err: r.Err})
+		}
+		s.full, s.fullUntil = r.Err.Error(), s.e.now+int64(s.e.cfg.RetryAfter)
 	case r.Changed:
 		s.e.scans.request(ScanRequest{Subtree: r.Name})
 	case r.NotEmpty:
@@ -391,8 +407,20 @@ func (s *syncer) onResult(r OpResult) {
 		s.e.rd.Events = append(s.e.rd.Events, OpFailed{Name: r.Name, Err: r.Err})
 	default:
 		delete(s.failed, r.Name)
+		if !p.file.Deleted {
+			s.full = ""
+		}
 		s.done(r, p)
 	}
+}
+
+// waitForSpace reports whether creating g must wait for disk space. After
+// fullUntil one operation at a time tries again.
+func (s *syncer) waitForSpace(g *proto.FileInfo) bool {
+	if s.full == "" || g.Deleted {
+		return false
+	}
+	return s.e.now < s.fullUntil || len(s.inflight) > s.deletes
 }
 
 func (s *syncer) done(r OpResult, p *pending) {

@@ -44,6 +44,9 @@ type Config struct {
 	ScanInterval Duration `json:"scanInterval,omitempty"` // 0 = automatic: WatchedScanInterval or UnwatchedScanInterval
 	Devices      []Device `json:"devices"`
 	Folders      []Folder `json:"folders"`
+	// MinFree is the free space pulls leave on a folder's disk and on the
+	// home's; nil means DefaultMinFree.
+	MinFree *MinFree `json:"minFree,omitempty"`
 	// Ignored are unknown devices whose connection attempts are not
 	// listed as pending.
 	Ignored []proto.DeviceID `json:"ignoredDevices,omitempty"`
@@ -66,6 +69,36 @@ type Folder struct {
 	// DeleteGuard holds mass deletions for confirmation; nil means
 	// DefaultDeleteGuard, {"files":0,"percent":0} turns it off.
 	DeleteGuard *DeleteGuard `json:"deleteGuard,omitempty"`
+}
+
+// MinFree is how much free space to keep on a disk: Percent of its size or
+// Bytes, whichever is smaller (a zero field does not count).
+type MinFree struct {
+	Percent float64 `json:"percent"`
+	Bytes   int64   `json:"bytes"`
+}
+
+// DefaultMinFree keeps 1 % or 1 GiB free, whichever is smaller.
+var DefaultMinFree = MinFree{Percent: 1, Bytes: 1 << 30}
+
+// Keep returns the bytes to keep free on a disk of total bytes.
+func (m MinFree) Keep(total uint64) int64 {
+	p := int64(float64(total) * m.Percent / 100)
+	switch {
+	case m.Percent <= 0:
+		return max(m.Bytes, 0)
+	case m.Bytes <= 0:
+		return p
+	}
+	return min(p, m.Bytes)
+}
+
+// MinFreeSpace returns the free space rule in force.
+func (c *Config) MinFreeSpace() MinFree {
+	if c.MinFree == nil {
+		return DefaultMinFree
+	}
+	return *c.MinFree
 }
 
 // DeleteGuard is the mass-delete rule of a folder: a scan or a peer that
@@ -123,6 +156,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ScanInterval < 0 {
 		return invalidf("scanInterval %s is negative", c.ScanInterval)
+	}
+	if m := c.MinFree; m != nil && (m.Percent < 0 || m.Percent > 100 || m.Bytes < 0) {
+		return invalidf("minFree wants percent from 0 to 100 and bytes >= 0")
 	}
 	for _, a := range c.Listen {
 		if err := checkAddr(a, false); err != nil {
@@ -307,6 +343,10 @@ func (c *Config) Clone() Config {
 		out.Devices[i].Addrs = slices.Clone(out.Devices[i].Addrs)
 	}
 	out.Ignored = slices.Clone(c.Ignored)
+	if c.MinFree != nil {
+		m := *c.MinFree
+		out.MinFree = &m
+	}
 	out.Folders = slices.Clone(c.Folders)
 	for i := range out.Folders {
 		out.Folders[i].Devices = slices.Clone(out.Folders[i].Devices)

@@ -68,6 +68,8 @@ type folderRunner struct {
 	// gone, replaced or without its marker: the runner stops, so that
 	// nothing is written to or announced from what is there instead.
 	lost chan error
+	// space, if set, checks that pulls fit on disk.
+	space *space
 }
 
 // verifyEvery is how often a running folder checks that its directory is

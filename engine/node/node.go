@@ -281,6 +281,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 		fs.Close()
 		return err
 	}
+	r.space = newSpace(h.cfg.Path, n.opts.Home, n.cfg.MinFreeSpace())
 	h.fs, h.runner = fs, r
 	id := h.cfg.ID
 	r.unwatchable = func() { n.rescanUnwatched(id) }

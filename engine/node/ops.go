@@ -93,7 +93,7 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 	switch op := op.(type) {
 	case engine.PullOp:
 		f = op.File
-		err = r.pull(ctx, op, &res)
+		err = r.pullWithin(ctx, op, &res)
 	case engine.MkdirOp:
 		f = op.File
 		err = r.mkdir(op, &res)
@@ -107,6 +107,7 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 	res.Name, res.Version = f.Name, f.Version
 	if err != nil {
 		res.Err = err
+		res.NoSpace = isNoSpace(err)
 		res.Changed = errors.Is(err, platform.ErrChanged)
 		res.NotEmpty = errors.Is(err, platform.ErrNotEmpty)
 		return res
@@ -120,6 +121,19 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 		res.Stat = engine.Stat(e)
 	}
 	return res
+}
+
+// pullWithin pulls op if its file fits on disk, keeping its size reserved
+// meanwhile.
+func (r *folderRunner) pullWithin(ctx context.Context, op engine.PullOp, res *engine.OpResult) error {
+	if r.space != nil {
+		release, err := r.space.reserve(op.File.Size)
+		if err != nil {
+			return fmt.Errorf("pull %s: %w", op.File.Name, err)
+		}
+		defer release()
+	}
+	return r.pull(ctx, op, res)
 }
 
 func (r *folderRunner) mkdir(op engine.MkdirOp, res *engine.OpResult) error {

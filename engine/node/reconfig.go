@@ -32,6 +32,11 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	prev := n.cfg
 	n.cfg = next
 	reconnect := n.applyFolders(prev, next)
+	for _, h := range n.folders {
+		if h.runner != nil && h.runner.space != nil {
+			h.runner.space.setMin(next.MinFreeSpace())
+		}
+	}
 	n.setAddrs(prev, next)
 	n.conns.setIgnored(next.Ignored)
 	n.mu.Unlock()
