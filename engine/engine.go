@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"ferry/proto"
 )
@@ -50,24 +52,33 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 			p.index = pi
 		}
 	}
+	stale := make(map[proto.DeviceID]bool)
 	err := store.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
-		if dev.IsZero() {
+		switch {
+		case dev.IsZero():
 			e.files.setLocal(f)
-		} else {
+		case e.devices[dev]:
 			e.files.setRemote(dev, f)
+		default:
+			stale[dev] = true
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: load index: %w", cfg.Folder, err)
 	}
+	// Records of devices the folder is no longer shared with leave the
+	// index with the first Ready.
+	e.rd.Writes.DropRemote = slices.SortedFunc(maps.Keys(stale), compareDevices)
 	e.sync = newSyncer(e)
 	e.scans = newScanner(e)
 	e.sync.recomputeAll()
 	return e, nil
 }
 
-func (e *Engine) setDevices(devs []proto.DeviceID) {
+// setDevices makes devs the devices the folder is shared with and returns
+// those it no longer is, sorted.
+func (e *Engine) setDevices(devs []proto.DeviceID) []proto.DeviceID {
 	e.devices = make(map[proto.DeviceID]bool, len(devs))
 	for _, d := range devs {
 		e.devices[d] = true
@@ -75,11 +86,15 @@ func (e *Engine) setDevices(devs []proto.DeviceID) {
 			e.peers[d] = &peer{}
 		}
 	}
+	var gone []proto.DeviceID
 	for d := range e.peers {
 		if !e.devices[d] {
 			delete(e.peers, d)
+			gone = append(gone, d)
 		}
 	}
+	slices.SortFunc(gone, compareDevices)
+	return gone
 }
 
 // Step feeds one input to the engine.
@@ -155,7 +170,13 @@ func (e *Engine) onConfigChange(c ConfigChange) {
 		e.scans.nextAt = 0 // the next tick schedules by the new interval
 	}
 	e.cfg = cfg
-	e.setDevices(cfg.Devices)
+	for _, dev := range e.setDevices(cfg.Devices) {
+		// A device the folder is no longer shared with: its records
+		// leave memory and the index, so a later share starts afresh.
+		e.rd.Writes.DropRemote = append(e.rd.Writes.DropRemote, dev)
+		e.files.dropRemote(dev)
+		delete(e.rd.Writes.Peers, dev)
+	}
 	e.sync.recomputeAll()
 }
 

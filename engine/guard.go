@@ -10,7 +10,8 @@ import (
 
 // Guard is the rule that holds a mass deletion for the user to confirm:
 // at least Files files and at least Percent percent of the folder's files
-// gone at once, or all of them. The zero Guard is off.
+// gone at once, or all of them when there were more than one (the one file
+// of a folder is deleted like any other). The zero Guard is off.
 type Guard struct {
 	Files   int
 	Percent int
@@ -27,7 +28,7 @@ func (g Guard) Trips(gone, total int) bool {
 	if g.Off() || gone <= 0 {
 		return false
 	}
-	return gone >= total || gone >= g.Files && gone*100 >= g.Percent*total
+	return gone >= total && total > 1 || gone >= g.Files && gone*100 >= g.Percent*total
 }
 
 // maxSample is how many held names a status lists.
@@ -79,13 +80,24 @@ func (s *scanner) settleMissing(r *scanRun) {
 	}
 	mass, _ := s.heldCounts()
 	total := e.sync.totals.localNonDirs
-	if mass > 0 || e.cfg.Guard.Trips(e.goneCount(rest, total), total) {
+	full := slices.Contains(r.subtrees, "")
+	switch {
+	case mass > 0:
 		for _, name := range rest {
 			s.held[name] = hold{seq: r.missing[name]}
 		}
-	} else {
+	case !e.cfg.Guard.Trips(e.goneCount(rest, total), total):
 		for _, name := range rest {
 			e.localDelete(e.files.local(name))
+		}
+	case !full:
+		// A scan of part of the folder may not have seen where the files
+		// went (a rename reported as two events, scanned apart): a scan of
+		// the whole folder decides.
+		s.request(ScanRequest{})
+	default:
+		for _, name := range rest {
+			s.held[name] = hold{seq: r.missing[name]}
 		}
 	}
 	s.settleMounts(r)

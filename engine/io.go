@@ -112,17 +112,18 @@ func (r *Ready) Empty() bool {
 }
 
 // Writes are index changes, committed in one transaction in this order:
-// drops, remote records, local records, peer positions.
+// drops, remote records, local records, forgotten names, peer positions.
 type Writes struct {
 	DropRemote []proto.DeviceID
 	Remote     []RemoteFile
 	Local      []proto.FileInfo
+	Forget     []string // names whose records, local and remote, are deleted
 	Peers      map[proto.DeviceID]PeerIndex
 }
 
 // Empty reports whether there is nothing to write.
 func (w *Writes) Empty() bool {
-	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Peers) == 0
+	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Forget) == 0 && len(w.Peers) == 0
 }
 
 // RemoteFile is a record a peer announced.

@@ -166,6 +166,9 @@ func (s *scanner) finish() {
 	}
 	s.lastErr = r.err
 	s.settleMissing(r)
+	if r.err == nil && slices.Contains(r.subtrees, "") {
+		s.e.expireTombstones()
+	}
 	for _, id := range r.ids {
 		s.e.rd.Events = append(s.e.rd.Events, ScanDone{ID: id, Err: r.err})
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	RetryAfter   time.Duration    // wait before retrying a failed operation; default 5s
 	// Guard holds mass deletions for the user to confirm; zero: off.
 	Guard Guard
+	// TombstoneLifetime is how long a deletion record is kept; 0: for
+	// ever. See expireTombstones.
+	TombstoneLifetime time.Duration
 	// DeleteDelay is how long a file a peer deleted stays before it is
 	// removed here, so a rename whose new name arrives a moment later can
 	// still copy its blocks locally; default 1s.

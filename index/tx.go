@@ -150,6 +150,25 @@ func (tx *Tx) DropRemote(dev proto.DeviceID) error {
 	return nil
 }
 
+// Forget deletes every record of name: the local one, with its sequence
+// key and block map entries, and each peer's.
+func (tx *Tx) Forget(name string) error {
+	if err := tx.removeLocal(name); err != nil {
+		return err
+	}
+	key := []byte(name)
+	if err := tx.b.local.Delete(key); err != nil {
+		return fmt.Errorf("forget %q: %w", name, err)
+	}
+	err := tx.b.remote.ForEachBucket(func(dev []byte) error {
+		return tx.b.remote.Bucket(dev).Delete(key)
+	})
+	if err != nil {
+		return fmt.Errorf("forget %q: %w", name, err)
+	}
+	return nil
+}
+
 // SetPeer records how much of dev's index we hold.
 func (tx *Tx) SetPeer(dev proto.DeviceID, m PeerMeta) error {
 	if dev == Local {

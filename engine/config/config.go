@@ -31,6 +31,8 @@ const (
 	// UnwatchedScanInterval is the period of full rescans of a folder that
 	// cannot be watched: scans are then the only way to find changes.
 	UnwatchedScanInterval = Duration(10 * time.Second)
+	// DefaultTombstoneLifetime is 15 months.
+	DefaultTombstoneLifetime = Duration(456 * 24 * time.Hour)
 	// MaxFolderIDLen is the longest folder ID allowed.
 	MaxFolderIDLen = 64
 )
@@ -44,6 +46,9 @@ type Config struct {
 	ScanInterval Duration `json:"scanInterval,omitempty"` // 0 = automatic: WatchedScanInterval or UnwatchedScanInterval
 	Devices      []Device `json:"devices"`
 	Folders      []Folder `json:"folders"`
+	// TombstoneLifetime is how long a deletion record is kept once every
+	// device has it; 0 means DefaultTombstoneLifetime, negative for ever.
+	TombstoneLifetime Duration `json:"tombstoneLifetime,omitempty"`
 	// MinFree is the free space pulls leave on a folder's disk and on the
 	// home's; nil means DefaultMinFree.
 	MinFree *MinFree `json:"minFree,omitempty"`
@@ -91,6 +96,17 @@ func (m MinFree) Keep(total uint64) int64 {
 		return p
 	}
 	return min(p, m.Bytes)
+}
+
+// Tombstones returns how long deletion records are kept; 0 is for ever.
+func (c *Config) Tombstones() time.Duration {
+	switch {
+	case c.TombstoneLifetime == 0:
+		return time.Duration(DefaultTombstoneLifetime)
+	case c.TombstoneLifetime < 0:
+		return 0
+	}
+	return time.Duration(c.TombstoneLifetime)
 }
 
 // MinFreeSpace returns the free space rule in force.

@@ -76,6 +76,15 @@ func (m *MemStore) apply(w engine.Writes) {
 	for _, f := range w.Local {
 		m.putLocal(f)
 	}
+	for _, name := range w.Forget {
+		if f, ok := m.local[name]; ok {
+			m.putLocal(proto.FileInfo{Name: name, Sequence: f.Sequence, Deleted: true})
+			delete(m.local, name)
+		}
+		for _, files := range m.remote {
+			delete(files, name)
+		}
+	}
 	maps.Copy(m.peers, w.Peers)
 }
 
@@ -155,7 +164,7 @@ func compareDevices(a, b proto.DeviceID) int { return cmp.Compare(string(a[:]), 
 // cloneWrites deep-copies w so later changes by the engine cannot reach the
 // staged transaction.
 func cloneWrites(w engine.Writes) engine.Writes {
-	out := engine.Writes{DropRemote: slices.Clone(w.DropRemote), Peers: maps.Clone(w.Peers)}
+	out := engine.Writes{DropRemote: slices.Clone(w.DropRemote), Forget: slices.Clone(w.Forget), Peers: maps.Clone(w.Peers)}
 	for _, r := range w.Remote {
 		out.Remote = append(out.Remote, engine.RemoteFile{Device: r.Device, File: r.File.Clone()})
 	}

@@ -326,7 +326,7 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 	g := f.Guard()
 	return engine.Config{
 		Folder: f.ID, Local: n.id, Type: t, Devices: f.Devices, ScanInterval: iv,
-		Guard: engine.Guard{Files: g.Files, Percent: g.Percent},
+		Guard: engine.Guard{Files: g.Files, Percent: g.Percent}, TombstoneLifetime: n.cfg.Tombstones(),
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,

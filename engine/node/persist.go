@@ -124,6 +124,11 @@ func applyWrites(tx *index.Tx, w engine.Writes) error {
 			return err
 		}
 	}
+	for _, name := range w.Forget {
+		if err := tx.Forget(name); err != nil {
+			return err
+		}
+	}
 	for dev, p := range w.Peers {
 		if err := tx.SetPeer(dev, index.PeerMeta{IndexID: p.IndexID, Sequence: p.Sequence}); err != nil {
 			return err

@@ -64,7 +64,8 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 			continue
 		}
 		sameShares := slices.Equal(old.Devices, f.Devices) && old.Type == f.Type
-		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval && old.Guard() == f.Guard() {
+		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval && old.Guard() == f.Guard() &&
+			prev.Tombstones() == next.Tombstones() {
 			continue
 		}
 		h := n.folders[f.ID]
