@@ -1,12 +1,16 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 
 	"ferry/proto"
 )
+
+// ErrLoad says the records in the Store could not be read.
+var ErrLoad = errors.New("load index")
 
 // Engine is one folder's decision maker. It is not safe for concurrent use:
 // one driver goroutine owns it.
@@ -65,7 +69,7 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("folder %s: load index: %w", cfg.Folder, err)
+		return nil, fmt.Errorf("folder %s: %w: %w", cfg.Folder, ErrLoad, err)
 	}
 	// Records of devices the folder is no longer shared with leave the
 	// index with the first Ready.

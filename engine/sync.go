@@ -276,6 +276,13 @@ func (s *syncer) plan(name string, en *entry) {
 		s.e.commitLocal(adopt(g, l))
 		return
 	}
+	if l != nil && proto.SameContent(l, g) && sameTime(l, g) {
+		// What is here is the global version under another history (the
+		// same change made on two devices, a folder added on both, an
+		// index rebuilt from disk): take its version, no I/O.
+		s.e.commitLocal(adopt(g, l))
+		return
+	}
 	expect := expectOf(l)
 	conflict, loser := s.conflictFor(l, g)
 	var op Op
@@ -305,7 +312,7 @@ func (s *syncer) plan(name string, en *entry) {
 // (made here before, or by a peer and pulled), l is just replaced. A name
 // held by something else gets a number; that of a deleted copy is reused.
 func (s *syncer) conflictFor(l, g *proto.FileInfo) (string, *proto.FileInfo) {
-	if l == nil || l.Deleted || l.Type == proto.FileTypeDir || l.Version.Compare(g.Version) != proto.Concurrent {
+	if l == nil || l.Deleted || l.Type == proto.FileTypeDir || l.Version.Compare(g.Version) != proto.Concurrent || proto.SameContent(l, g) {
 		return "", nil
 	}
 	for n := 1; ; n++ {
@@ -363,9 +370,9 @@ func seqOf(l *proto.FileInfo) int64 {
 // adopt returns g as the new local record, keeping the local inode.
 func adopt(g, l *proto.FileInfo) proto.FileInfo {
 	f := g.Clone()
-	f.Inode = 0
+	f.Inode, f.Mount = 0, false
 	if l != nil && !g.Deleted {
-		f.Inode = l.Inode
+		f.Inode, f.Mount = l.Inode, l.Mount
 	}
 	return f
 }

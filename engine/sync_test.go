@@ -9,7 +9,7 @@ import (
 
 func TestConflictFor(t *testing.T) {
 	loser := proto.FileInfo{Name: "x.txt", ModTime: 0, ModifiedBy: devL.Short(), Version: vec(0x11, 5, 0x22, 1)}
-	winner := &proto.FileInfo{Name: "x.txt", ModTime: 9, Version: vec(0x22, 2)}
+	winner := &proto.FileInfo{Name: "x.txt", ModTime: 9, Size: 1, Version: vec(0x22, 2)}
 	first, second := conflictName(&loser), numberedConflictName(&loser, 2)
 	at := func(name string, v proto.Vector, deleted bool) proto.FileInfo {
 		return proto.FileInfo{Name: name, Version: v, Deleted: deleted, ModifiedBy: devL.Short()}
@@ -23,6 +23,7 @@ func TestConflictFor(t *testing.T) {
 	}{
 		{name: "free name", global: winner, want: first, keep: true},
 		{name: "older local version: no conflict", global: &proto.FileInfo{Name: "x.txt", Version: vec(0x11, 6, 0x22, 1)}},
+		{name: "same content: nothing to keep", global: &proto.FileInfo{Name: "x.txt", ModTime: 9, Version: vec(0x22, 2)}},
 		{name: "copy already made", local: []proto.FileInfo{at(first, copyVersion(&loser, first), false)}, global: winner},
 		{name: "loser's vector at the name", local: []proto.FileInfo{at(first, loser.Version, false)}, global: winner, want: second, keep: true},
 		{name: "copy edited since", local: []proto.FileInfo{at(first, vec(0x11, 7, 0x22, 1), false)}, global: winner, want: second, keep: true},

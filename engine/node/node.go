@@ -111,7 +111,7 @@ func open(opts Options) (*Node, func(), error) {
 		unlock()
 		return nil, nil, err
 	}
-	db, err := index.Open(filepath.Join(opts.Home, "index.db"))
+	db, err := openIndex(opts, cfg)
 	if err != nil {
 		unlock()
 		return nil, nil, err
@@ -130,6 +130,25 @@ func open(opts Options) (*Node, func(), error) {
 		return nil, nil, err
 	}
 	return n, func() { db.Close(); unlock() }, nil
+}
+
+// openIndex opens the home's index. A damaged one is kept aside and a
+// missing one made anew, each said in one line: the folders then rebuild it
+// from what is on disk and what the peers announce, and a file whose
+// content is the peers' takes their version instead of conflicting.
+func openIndex(opts Options, cfg config.Config) (*index.DB, error) {
+	path := filepath.Join(opts.Home, "index.db")
+	db, rec, err := index.OpenChecked(path, opts.Now())
+	switch {
+	case err != nil:
+		return nil, err
+	case rec.Damaged != nil:
+		opts.Logger.Error("the index was damaged: it is kept aside and rebuilt from the folders on disk and the other devices; nothing is deleted meanwhile",
+			"kept", rec.KeptAt, "err", rec.Damaged)
+	case rec.Missing && len(cfg.Folders) > 0:
+		opts.Logger.Warn("the index is missing: it is rebuilt from the folders on disk and the other devices; nothing is deleted meanwhile", "path", path)
+	}
+	return db, nil
 }
 
 func (n *Node) serve(ctx context.Context) error {
@@ -277,6 +296,16 @@ func (n *Node) openFolder(h *folderHandle) error {
 		return err
 	}
 	r, err := newFolderRunner(n.engineConfig(h.cfg), fs, idx, n, n.log, n.opts.Now)
+	if errors.Is(err, engine.ErrLoad) {
+		// Records that cannot be read: the folder's index starts afresh
+		// and is rebuilt like a lost one.
+		n.log.Error("the folder's index is damaged: it is rebuilt from the folder on disk and the other devices", "folder", h.cfg.ID, "err", err)
+		if err = n.db.DropFolder(h.cfg.ID); err == nil {
+			if idx, err = n.db.Folder(h.cfg.ID); err == nil {
+				r, err = newFolderRunner(n.engineConfig(h.cfg), fs, idx, n, n.log, n.opts.Now)
+			}
+		}
+	}
 	if err != nil {
 		fs.Close()
 		return err
