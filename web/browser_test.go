@@ -48,6 +48,7 @@ func TestUIInBrowser(t *testing.T) {
 	t.Run("join", func(t *testing.T) { checkJoin(t, ctx, b) })
 	t.Run("add folder", func(t *testing.T) { checkAddFolder(t, ctx, b) })
 	t.Run("share and pending", func(t *testing.T) { checkShareAndPending(t, ctx, b, st) })
+	t.Run("held deletions", func(t *testing.T) { checkHeld(t, ctx, b, st) })
 	t.Run("live update", func(t *testing.T) {
 		st.Devices[1].Connected = true
 		b.SetStatus(st)
@@ -147,6 +148,43 @@ func checkShareAndPending(t *testing.T, ctx context.Context, b *webtest.Backend,
 	run(t, ctx, chromedp.Click(chromedp.CSS(pending+".ignore")))
 	waitCall(t, b, "IgnoreDevice "+st.Pending[0].ID)
 	wait(t, ctx, `!document.querySelector('#pending [data-pending-id]') && document.getElementById('pending-section').hidden`)
+}
+
+// checkHeld shows a folder whose deletions are held, with a sample of the
+// names, and its two ways out; deleting everywhere takes a second click. A
+// folder whose marker is missing offers to resume it.
+func checkHeld(t *testing.T, ctx context.Context, b *webtest.Backend, st web.Status) {
+	st.Folders[1].State, st.Folders[1].HeldLocal = web.StateHeld, 80
+	st.Folders[1].HeldSample = []string{"a/1.txt", "a/2.txt"}
+	st.Folders[1].MassChange = 120
+	st.Folders[0].State = web.StateError
+	st.Folders[0].Errors = []string{"folder stopped: the folder's .ferry marker is missing; if the folder is right, run `ferry folder resume photos`"}
+	b.SetStatus(st)
+	docs := `#folders [data-folder-id="docs"] `
+	waitText(t, ctx, docs+".state", "held")
+	waitText(t, ctx, docs+".held-text", "80 files vanished here at once")
+	waitText(t, ctx, docs+".held-names", "a/1.txt")
+	waitText(t, ctx, docs+".held-names", "and 78 more")
+	waitText(t, ctx, docs+".mass-change-text", "120 files were rewritten at once")
+	run(t, ctx, chromedp.Click(chromedp.CSS(docs+".held-revert")))
+	waitCall(t, b, "FolderAction docs revert")
+	run(t, ctx, chromedp.Click(chromedp.CSS(docs+".held-confirm")))
+	waitText(t, ctx, docs+".held-confirm", "Click again")
+	if slices.Contains(b.Calls(), "FolderAction docs confirm-deletes") {
+		t.Fatal("one click deleted the files everywhere")
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS(docs+".held-confirm")))
+	waitCall(t, b, "FolderAction docs confirm-deletes")
+	run(t, ctx, chromedp.Click(chromedp.CSS(docs+".mass-change-ok")))
+	waitCall(t, b, "FolderAction docs resume")
+	photos := `#folders [data-folder-id="photos"] `
+	wait(t, ctx, `!document.querySelector('`+photos+`.resume').hidden`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(photos+".resume-submit")))
+	waitCall(t, b, "FolderAction photos resume")
+	st.Folders[1].State, st.Folders[1].HeldLocal, st.Folders[1].HeldSample, st.Folders[1].MassChange = web.StateIdle, 0, nil, 0
+	st.Folders[0].State, st.Folders[0].Errors = web.StateIdle, nil
+	b.SetStatus(st)
+	wait(t, ctx, `document.querySelector('`+docs+`.held').hidden && document.querySelector('`+photos+`.resume').hidden`)
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {

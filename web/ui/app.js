@@ -170,6 +170,7 @@
 
   function makeFolder(f) {
     const select = el('select', { class: 'share-device', 'aria-label': `Share ${f.id} with` });
+    const row = () => select.closest('.folder');
     return el('div', { class: 'folder panel' },
       el('div', { class: 'folder-head' }, el('strong', { class: 'folder-id', text: f.id }), ' ',
         el('span', { class: 'type muted' }), ' ', el('span', { class: 'state' })),
@@ -178,7 +179,19 @@
         el('progress', { max: '100' }), ' ', el('span', { class: 'eta muted' })),
       el('div', { class: 'meta muted' }, el('span', { class: 'files' }), ' · ',
         el('span', { class: 'conflicts' }), ' · ', el('span', { class: 'shared' })),
+      el('div', { class: 'held', hidden: '' },
+        el('p', { class: 'held-text warn' }),
+        el('ul', { class: 'held-names' }),
+        el('div', { class: 'held-actions' },
+          el('button', { type: 'button', class: 'held-revert', text: 'Bring them back', onclick: () => folderAction(f.id, 'revert', row()) }), ' ',
+          el('button', { type: 'button', class: 'held-confirm danger', text: 'Delete them everywhere', onclick: (ev) => confirmDeletes(f.id, ev.target) }), ' ',
+          el('span', { class: 'held-result', 'aria-live': 'polite' }))),
+      el('p', { class: 'mass-change', hidden: '' }, el('span', { class: 'mass-change-text warn' }), ' ',
+        el('button', { type: 'button', class: 'mass-change-ok', text: 'That was me', onclick: () => folderAction(f.id, 'resume', row()) })),
       el('ul', { class: 'errors' }),
+      el('div', { class: 'resume', hidden: '' },
+        el('button', { type: 'button', class: 'resume-submit', text: 'The folder is right: resume it', onclick: () => folderAction(f.id, 'resume', row()) }), ' ',
+        el('span', { class: 'resume-result', 'aria-live': 'polite' })),
       el('div', { class: 'share' }, select, ' ',
         el('button', { type: 'button', class: 'share-submit', text: 'Share', onclick: () => share(f.id, select) }),
         ' ', el('span', { class: 'share-result', 'aria-live': 'polite' })));
@@ -211,7 +224,54 @@
       errs.dataset.key = JSON.stringify(f.errors);
       errs.replaceChildren(...f.errors.map((e) => el('li', { class: 'error', text: e })));
     }
+    updateHeld(row, f);
+    row.querySelector('.resume').hidden = !f.errors.some((e) => e.includes('ferry folder resume'));
     updateShareSelect(row, devices.filter((d) => !f.devices.includes(d.id)));
+  }
+
+  // updateHeld shows deletions the folder holds and a mass change, with the
+  // ways out.
+  function updateHeld(row, f) {
+    const held = f.heldLocal + f.heldRemote;
+    const box = row.querySelector('.held');
+    box.hidden = held === 0;
+    const parts = [];
+    if (f.heldLocal > 0) parts.push(`${f.heldLocal} files vanished here at once`);
+    if (f.heldRemote > 0) parts.push(`another device deleted ${f.heldRemote} files at once`);
+    setText(row, '.held-text', parts.join('; ') + (held ? '. Nothing was deleted anywhere yet.' : ''));
+    const names = f.heldSample.concat(held > f.heldSample.length ? [`… and ${held - f.heldSample.length} more`] : []);
+    const list = row.querySelector('.held-names');
+    if (list.dataset.key !== JSON.stringify(names)) {
+      list.dataset.key = JSON.stringify(names);
+      list.replaceChildren(...names.map((n) => el('li', { text: n })));
+    }
+    const confirm = row.querySelector('.held-confirm');
+    if (!confirm.dataset.armed) confirm.textContent = `Delete them everywhere`;
+    row.querySelector('.mass-change').hidden = f.massChange === 0;
+    setText(row, '.mass-change-text', f.massChange ? `${f.massChange} files were rewritten at once. If that was not you, check them.` : '');
+  }
+
+  // confirmDeletes asks for a second click before deletions go out.
+  function confirmDeletes(folder, button) {
+    if (!button.dataset.armed) {
+      button.dataset.armed = '1';
+      button.textContent = 'Click again to delete them on every device';
+      setTimeout(() => { delete button.dataset.armed; button.textContent = 'Delete them everywhere'; }, 5000);
+      return;
+    }
+    delete button.dataset.armed;
+    folderAction(folder, 'confirm-deletes', button.closest('.folder'));
+  }
+
+  async function folderAction(folder, action, row) {
+    const out = row.querySelector(action === 'resume' ? '.resume-result' : '.held-result');
+    try {
+      await api('POST', `/api/folders/${encodeURIComponent(folder)}/${action}`);
+      say(out, 'ok', { revert: 'bringing them back', 'confirm-deletes': 'deleting them everywhere', resume: 'resumed' }[action]);
+    } catch (e) {
+      say(out, 'error', e.message);
+    }
+    refresh();
   }
 
   // updateShareSelect lists the devices a folder is not shared with yet,
