@@ -164,15 +164,25 @@ func (e *Engine) Status() Status {
 	return st
 }
 
-// heldSample returns the first names, in order, of the held deletions.
+// heldSample returns the first names, in order, of the held deletions,
+// keeping only maxSample of them at a time.
 func heldSample(local map[string]hold, remote map[string]bool) []string {
-	names := make([]string, 0, len(local)+len(remote))
+	var out []string
+	add := func(name string) {
+		if len(out) == maxSample && name >= out[maxSample-1] {
+			return
+		}
+		i, _ := slices.BinarySearch(out, name)
+		out = slices.Insert(out, i, name)
+		if len(out) > maxSample {
+			out = out[:maxSample]
+		}
+	}
 	for name := range local {
-		names = append(names, name)
+		add(name)
 	}
 	for name := range remote {
-		names = append(names, name)
+		add(name)
 	}
-	slices.Sort(names)
-	return names[:min(len(names), maxSample)]
+	return out
 }

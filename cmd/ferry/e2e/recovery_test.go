@@ -173,3 +173,30 @@ func TestLostIndexIsRebuiltWithoutDeletesOrConflicts(t *testing.T) {
 		})
 	}
 }
+
+// A removed device is no longer dialled or served: the connection drops,
+// and its attempts to come back only list it as pending.
+func TestRemovedDeviceIsNotServed(t *testing.T) {
+	a, b := newDevice(t, "A"), newDevice(t, "B")
+	makeTree(t, a.folder, 10, 0)
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, time.Minute, a, b)
+	a.ferry("device", "remove", b.id)
+	waitFor(t, 20*time.Second, "B sees A gone", func() bool { return !b.peer(a.id).Connected })
+	waitFor(t, 20*time.Second, "A lists B as pending", func() bool {
+		st := a.status()
+		return len(st.Devices) == 0 && len(st.Pending) == 1 && st.Pending[0].ID == b.id
+	})
+	// A new file on A stays on A.
+	writeFile(t, a.path("after-removal.txt"), []byte("only A"), 0o644)
+	a.ferry("scan", "docs")
+	time.Sleep(2 * time.Second)
+	if _, err := os.Stat(b.path("after-removal.txt")); err == nil {
+		t.Error("a file reached the removed device")
+	}
+	if b.peer(a.id).Connected {
+		t.Error("B is connected to A again")
+	}
+}
