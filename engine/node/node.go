@@ -246,7 +246,7 @@ func (n *Node) startFolder(f config.Folder) {
 		for {
 			if err == nil {
 				logged = ""
-				err = h.runner.run(ctx)
+				err = withResumeHint(h.runner.run(ctx), f.ID)
 				h.fs.Close()
 				n.mu.Lock()
 				h.runner, h.err = nil, err
@@ -279,12 +279,21 @@ func (n *Node) startFolder(f config.Folder) {
 	}()
 }
 
+// withResumeHint adds to an error saying a folder's marker is missing how
+// to say the folder is right.
+func withResumeHint(err error, id string) error {
+	if !errors.Is(err, platform.ErrNoMarker) {
+		return err
+	}
+	return fmt.Errorf("%w; if the folder is right, run `ferry folder resume %s`", err, id)
+}
+
 // openFolder makes h's runner. n.mu must be held.
 func (n *Node) openFolder(h *folderHandle) error {
 	h.runner, h.fs = nil, nil
 	fs, err := platform.OpenFolder(h.cfg.Path)
 	if errors.Is(err, platform.ErrNoMarker) {
-		return fmt.Errorf("%w; if the folder is right, run `ferry folder resume %s`", err, h.cfg.ID)
+		return withResumeHint(err, h.cfg.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("open folder: %w", err)
