@@ -418,11 +418,22 @@ func TestConfirmDeletesRecordsHeld(t *testing.T) {
 	if st := r.e.Status(); st.State != "idle" || st.HeldLocal != 0 || !st.InSync || st.LocalFiles != 20 {
 		t.Errorf("status %+v after confirm, want idle, 20 files", st)
 	}
-	// Nothing is held any more: the next mass deletion trips again.
+	// Nothing is held any more: a few deletions go out, and the next mass
+	// deletion trips again.
 	r.remove("f002", "f007", "f012")
-	r.scan()
-	if st := r.e.Status(); st.HeldLocal != 3 {
-		t.Errorf("held %d of the folder's last files, want 3", st.HeldLocal)
+	if got := deletedIn(r.scan()); !slices.Equal(got, []string{"f002", "f007", "f012"}) {
+		t.Errorf("recorded deletions %v, want f002 f007 f012", got)
+	}
+	var rest []string
+	for name := range r.disk {
+		rest = append(rest, name)
+	}
+	r.remove(rest...)
+	if got := deletedIn(r.scan()); len(got) != 0 {
+		t.Errorf("recorded deletions %v of every file left", got)
+	}
+	if st := r.e.Status(); st.HeldLocal != 17 {
+		t.Errorf("held %d of the folder's last 17 files", st.HeldLocal)
 	}
 }
 
@@ -470,6 +481,35 @@ func TestRevertDeletesPullsBack(t *testing.T) {
 	}
 	if st := r.e.Status(); st.State != "idle" || !st.InSync || st.NeedFiles != 0 || st.LocalFiles != 100 {
 		t.Errorf("status %+v after the files came back, want idle with 100 files", st)
+	}
+}
+
+// A reverted file the user puts back before it is pulled is not pulled
+// again and again: the pull finds the name taken and a scan finds the file
+// as its record says.
+func TestRevertedFileBackBeforePull(t *testing.T) {
+	files := fileRecs("f", 100)
+	r := newRig(t, DefaultGuard, files, files)
+	gone := everyFifthKept(files)
+	saved := maps.Clone(r.disk)
+	r.remove(gone...)
+	r.scan()
+	pulls := opsOf[PullOp](r.step(RevertDeletes{}))
+	if len(pulls) != len(gone) {
+		t.Fatalf("revert pulls %d files, want %d", len(pulls), len(gone))
+	}
+	maps.Copy(r.disk, saved) // moved back, inodes and times as they were
+	var more []PullOp
+	for _, p := range pulls {
+		rd := r.step(OpResult{Name: p.File.Name, Version: p.File.Version, Changed: true, Err: errors.New("changed")})
+		more = append(more, opsOf[PullOp](rd)...)
+	}
+	more = append(more, opsOf[PullOp](r.later(time.Minute))...)
+	if len(more) != 0 {
+		t.Fatalf("%d pulls again of files back as recorded, first %+v", len(more), more[0])
+	}
+	if st := r.e.Status(); st.State != "idle" || st.NeedFiles != 0 || st.LocalFiles != 100 {
+		t.Errorf("status %+v, want idle with 100 files", st)
 	}
 }
 
@@ -582,14 +622,17 @@ func TestMountChangeHolds(t *testing.T) {
 	if ev := eventsOf[HeldEvent](rd); len(ev) != 1 || ev[0].Local != 3 {
 		t.Errorf("events %+v, want a HeldEvent of 3", rd.Events)
 	}
-	// Held under a changed mount, a deletion small enough for the guard
-	// is held too.
+	// What a mount change holds does not hold deletions elsewhere, which
+	// the guard judges as usual.
 	r.remove("f001")
-	if got := deletedIn(r.scan()); len(got) != 0 {
-		t.Errorf("recorded deletions %v while a mount change is held", got)
+	if got := deletedIn(r.scan()); !slices.Equal(got, []string{"f001"}) {
+		t.Errorf("recorded deletions %v, want f001 although a mount change is held", got)
+	}
+	if st := r.e.Status(); st.HeldLocal != 3 {
+		t.Errorf("held %d, want the 3 under mnt", st.HeldLocal)
 	}
 	rd = r.step(ConfirmDeletes{})
-	if got := deletedIn(rd); !slices.Equal(got, []string{"f001", "mnt/sub", "mnt/sub/f000", "mnt/sub/f001"}) {
+	if got := deletedIn(rd); !slices.Equal(got, []string{"mnt/sub", "mnt/sub/f000", "mnt/sub/f001"}) {
 		t.Errorf("confirm recorded deletions %v", got)
 	}
 	if l := r.e.files.local("mnt"); l.Mount || l.Deleted {
@@ -761,12 +804,21 @@ func TestPeerDeletesLetThrough(t *testing.T) {
 			update = append(update, gonePeer(f))
 		}
 		rd := r.receive(update...)
-		rd.Ops = append(rd.Ops, r.later(time.Minute).Ops...)
-		if got := len(deleteNames(rd)); got != 80 {
-			t.Errorf("deleted %d old names, want 80", got)
+		pulls := opsOf[PullOp](rd)
+		if len(pulls) != 80 {
+			t.Errorf("pulled %d new names, want 80", len(pulls))
 		}
-		if got := len(opsOf[PullOp](rd)); got != 80 {
-			t.Errorf("pulled %d new names, want 80", got)
+		// Deletions wait for the creations; then the old names go.
+		var dels []string
+		for _, p := range pulls {
+			f := p.File
+			f.Inode = uint64(1000 + len(r.disk))
+			r.disk[f.Name] = onDisk{st: statOf(f), blocks: f.Blocks}
+			dels = append(dels, deleteNames(r.step(OpResult{Name: f.Name, Version: f.Version, Stat: statOf(f)}))...)
+		}
+		dels = append(dels, deleteNames(r.later(time.Minute))...)
+		if len(dels) != 80 {
+			t.Errorf("deleted %d old names, want 80", len(dels))
 		}
 		if st := r.e.Status(); st.HeldRemote != 0 {
 			t.Errorf("status %+v, want nothing held", st)

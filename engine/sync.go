@@ -399,6 +399,13 @@ func (s *syncer) onResult(r OpResult) {
 		s.deletes--
 	}
 	s.dirty = true
+	if s.restore[r.Name] && (r.Err == nil || r.Changed || r.NotEmpty) {
+		// A file pulled back after RevertDeletes is restored once something
+		// is at its name again: the pulled file, or what the user put
+		// there, which a scan records.
+		delete(s.restore, r.Name)
+		s.recompute(r.Name)
+	}
 	switch {
 	case r.NoSpace:
 		if s.full == "" {
