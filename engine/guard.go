@@ -183,7 +183,7 @@ func (e *Engine) confirmDeletes() {
 	s := e.scans
 	for _, name := range slices.Sorted(maps.Keys(s.held)) {
 		if l := e.files.local(name); l != nil && !l.Deleted && l.Sequence == s.held[name].seq {
-			e.localDelete(l)
+			e.localDeleteConfirmed(l, true)
 		}
 	}
 	clear(s.held)

@@ -321,9 +321,14 @@ func sameTime(a, b *proto.FileInfo) bool {
 }
 
 // localDelete records that a local file is gone.
-func (e *Engine) localDelete(l *proto.FileInfo) {
+func (e *Engine) localDelete(l *proto.FileInfo) { e.localDeleteConfirmed(l, false) }
+
+// localDeleteConfirmed records that a local file is gone; confirmed says
+// the user let the deletion out past the guard, which tells the peers'
+// guards too.
+func (e *Engine) localDeleteConfirmed(l *proto.FileInfo, confirmed bool) {
 	f := proto.FileInfo{
-		Name: l.Name, Type: l.Type, Mode: l.Mode, ModTime: l.ModTime, Deleted: true,
+		Name: l.Name, Type: l.Type, Mode: l.Mode, ModTime: l.ModTime, Deleted: true, Confirmed: confirmed,
 		Version: l.Version.Update(e.cfg.Local.Short(), e.nowSeconds()), ModifiedBy: e.cfg.Local.Short(),
 	}
 	e.commitLocal(f)

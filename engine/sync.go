@@ -232,7 +232,11 @@ func (s *syncer) rebuild() {
 		g, _ := en.global(s.e.devices)
 		switch {
 		case g.Deleted && en.local != nil && !en.local.Deleted && !s.restore[name]:
-			if !s.remote.approved[name] && !s.remote.held[name] {
+			switch {
+			case g.Confirmed && !s.remote.held[name]:
+				// The user let it out past the guard where it was made.
+				s.remote.approved[name] = true
+			case !s.remote.approved[name] && !s.remote.held[name]:
 				fresh = append(fresh, name)
 			}
 			items = append(items, item{2, name})

@@ -13,7 +13,8 @@ const (
 	recordVersion = 1
 	flagDeleted   = 1 << 0
 	flagMount     = 1 << 1 // a directory on another file system than the folder's root
-	knownFlags    = flagDeleted | flagMount
+	flagConfirmed = 1 << 2 // a deletion the user confirmed past the guard
+	knownFlags    = flagDeleted | flagMount | flagConfirmed
 
 	minCounterLen = 8 + 1                  // short ID + one-byte value
 	minBlockLen   = 1 + 1 + proto.HashSize // offset delta + size + hash
@@ -27,6 +28,9 @@ func appendRecord(b []byte, f *proto.FileInfo) []byte {
 	}
 	if f.Mount {
 		flags |= flagMount
+	}
+	if f.Confirmed {
+		flags |= flagConfirmed
 	}
 	b = append(b, recordVersion, byte(f.Type), flags)
 	b = binary.AppendVarint(b, f.Size)
@@ -83,6 +87,7 @@ func decodeRecord(name string, b []byte) (proto.FileInfo, error) {
 	flags := d.byte()
 	f.Deleted = flags&flagDeleted != 0
 	f.Mount = flags&flagMount != 0
+	f.Confirmed = flags&flagConfirmed != 0
 	f.Size = d.varint()
 	f.ModTime = d.varint()
 	f.Mode = uint32(d.uvarintMax(math.MaxUint32))

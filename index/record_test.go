@@ -19,6 +19,7 @@ func sampleRecords() []proto.FileInfo {
 		},
 		{Name: "link", Type: proto.FileTypeSymlink, Target: "../elsewhere/ünïcode", Mode: 0o777, Sequence: -1, ModTime: -5},
 		{Name: "mnt", Type: proto.FileTypeDir, Mode: 0o755, Mount: true, Inode: 2},
+		{Name: "confirmed", Deleted: true, Confirmed: true, Version: proto.Vector{{ID: 2, Value: 3}}},
 		{Name: "gone", Type: proto.FileTypeFile, Deleted: true, Version: proto.Vector{{ID: 7, Value: 9}}},
 		{Name: "sparse", Size: 1 << 40, Blocks: []proto.Block{{Offset: 1 << 39, Size: 1, Hash: hashOf(3)}, {Offset: 5, Size: 0, Hash: hashOf(4)}}},
 	}

@@ -65,6 +65,9 @@ type FileInfo struct {
 	// the rest is taken from the sender's previous version (see MakeDelta).
 	// Records are stored and used with the whole list, Delta nil.
 	Delta *BlocksDelta
+	// Confirmed marks a deletion the user confirmed after the mass-delete
+	// guard of the device that made it held it.
+	Confirmed bool
 
 	// Local-only fields: never sent on the wire.
 	Inode uint64 // inode number when scanned, 0 if unknown

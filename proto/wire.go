@@ -138,6 +138,7 @@ func indexUpdateFromPB(p *pb.IndexUpdate) (*IndexUpdate, error) {
 func fileToPB(f *FileInfo, p *pb.FileInfo) {
 	p.Name, p.Type, p.Size, p.ModTime = f.Name, pb.FileType(f.Type), f.Size, f.ModTime
 	p.Mode, p.Deleted, p.Sequence, p.ModifiedBy = f.Mode, f.Deleted, f.Sequence, uint64(f.ModifiedBy)
+	p.Confirmed = f.Confirmed && f.Deleted
 	if f.Target != "" {
 		p.Target = []byte(f.Target)
 	}
@@ -171,6 +172,7 @@ func fileFromPB(p *pb.FileInfo, f *FileInfo) error {
 		Mode:       p.GetMode(),
 		Target:     string(p.GetTarget()),
 		Deleted:    p.GetDeleted(),
+		Confirmed:  p.GetConfirmed() && p.GetDeleted(),
 		Sequence:   p.GetSequence(),
 		ModifiedBy: ShortID(p.GetModifiedBy()),
 	}

@@ -120,9 +120,10 @@ func docNames(tree map[string][]byte) []string {
 }
 
 // 80 of 100 files deleted on A: A holds the deletions, announces none of
-// them, and keeps holding across a restart; once confirmed, they go out.
+// them, and keeps holding across a restart; once confirmed, they go out,
+// and the guards of B and C let deletions confirmed on A through.
 func TestGuardLocalConfirm(t *testing.T) {
-	s, tree := newGuardSim(t, 3, 41, devA)
+	s, tree := newGuardSim(t, 3, 41, devA, devB, devC)
 	must(t, s.Remove(devA, "docs"))
 	s.Scan(devA)
 	quiet(t, s)

@@ -350,7 +350,11 @@ type FileInfo struct {
 	ModifiedBy uint64                 `protobuf:"fixed64,10,opt,name=modified_by,json=modifiedBy,proto3" json:"modified_by,omitempty"` // short device ID
 	Blocks     []*Block               `protobuf:"bytes,11,rep,name=blocks,proto3" json:"blocks,omitempty"`
 	// Set when blocks is only the middle of the list: see BlocksDelta.
-	Delta         *BlocksDelta `protobuf:"bytes,12,opt,name=delta,proto3" json:"delta,omitempty"`
+	Delta *BlocksDelta `protobuf:"bytes,12,opt,name=delta,proto3" json:"delta,omitempty"`
+	// Set on a deletion the user confirmed when the mass-delete guard of the
+	// device that made it held it: the receiving device's guard lets it
+	// through.
+	Confirmed     bool `protobuf:"varint,13,opt,name=confirmed,proto3" json:"confirmed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -467,6 +471,13 @@ func (x *FileInfo) GetDelta() *BlocksDelta {
 		return x.Delta
 	}
 	return nil
+}
+
+func (x *FileInfo) GetConfirmed() bool {
+	if x != nil {
+		return x.Confirmed
+	}
+	return false
 }
 
 // BlocksDelta says a FileInfo's blocks come between the first prefix and
@@ -886,7 +897,7 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\vIndexUpdate\x12\x16\n" +
 	"\x06folder\x18\x01 \x01(\tR\x06folder\x12\x19\n" +
 	"\bindex_id\x18\x02 \x01(\x04R\aindexId\x12(\n" +
-	"\x05files\x18\x03 \x03(\v2\x12.ferry.v1.FileInfoR\x05files\"\xfb\x02\n" +
+	"\x05files\x18\x03 \x03(\v2\x12.ferry.v1.FileInfoR\x05files\"\x99\x03\n" +
 	"\bFileInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x12.ferry.v1.FileTypeR\x04type\x12\x12\n" +
@@ -901,7 +912,8 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	" \x01(\x06R\n" +
 	"modifiedBy\x12'\n" +
 	"\x06blocks\x18\v \x03(\v2\x0f.ferry.v1.BlockR\x06blocks\x12+\n" +
-	"\x05delta\x18\f \x01(\v2\x15.ferry.v1.BlocksDeltaR\x05delta\"d\n" +
+	"\x05delta\x18\f \x01(\v2\x15.ferry.v1.BlocksDeltaR\x05delta\x12\x1c\n" +
+	"\tconfirmed\x18\r \x01(\bR\tconfirmed\"d\n" +
 	"\vBlocksDelta\x12%\n" +
 	"\x04base\x18\x01 \x03(\v2\x11.ferry.v1.CounterR\x04base\x12\x16\n" +
 	"\x06prefix\x18\x02 \x01(\rR\x06prefix\x12\x16\n" +

@@ -50,6 +50,7 @@ type device struct {
 	id     string
 	netns  string   // network namespace the daemon and CLI run in; "" for the host's
 	serve  []string // extra serve flags
+	wrap   []string // command that runs the daemon, e.g. setpriv and its flags
 	cmd    *exec.Cmd
 	log    *lockedBuffer // the daemon writes it while tests read it
 	exited chan struct{}
@@ -140,6 +141,9 @@ func (d *device) start() {
 		args = append(args, "--no-lan")
 	}
 	d.cmd = d.command(append(args, d.serve...)...)
+	if len(d.wrap) > 0 {
+		d.cmd = exec.Command(d.wrap[0], append(append(d.wrap[1:len(d.wrap):len(d.wrap)], d.cmd.Path), d.cmd.Args[1:]...)...)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
