@@ -300,14 +300,22 @@ func TestMassDeleteHeld(t *testing.T) {
 	if st := r.e.Status(); st.HeldLocal != 81 {
 		t.Errorf("held %d after one more file went, want 81", st.HeldLocal)
 	}
+	// ... also when a scan of just that file finds it gone.
+	r.remove("f007")
+	if d := deletedIn(r.step(ScanRequest{Subtree: "f007"})); len(d) != 0 {
+		t.Fatalf("a scan of f007 recorded deletions %v while the guard holds others", d)
+	}
+	if st := r.e.Status(); st.HeldLocal != 82 {
+		t.Errorf("held %d after f007 went, want 82", st.HeldLocal)
+	}
 	// ... and a file that comes back is no longer held.
 	r.disk["f001"] = onDisk{st: statOf(r.e.files.local("f001").Clone()), blocks: files[1].Blocks}
 	rd = r.scan()
 	if len(rd.Writes.Local) != 0 || len(rd.Messages) != 0 {
 		t.Errorf("a file back as it was wrote %v and sent %d messages", rd.Writes.Local, len(rd.Messages))
 	}
-	if st := r.e.Status(); st.HeldLocal != 80 || slices.Contains(st.HeldSample, "f001") {
-		t.Errorf("status %+v after f001 came back, want 80 held without it", st)
+	if st := r.e.Status(); st.HeldLocal != 81 || slices.Contains(st.HeldSample, "f001") {
+		t.Errorf("status %+v after f001 came back, want 81 held without it", st)
 	}
 }
 
@@ -347,6 +355,11 @@ func TestFewDeletesGoOut(t *testing.T) {
 			}
 			if a := namesOf(announced(rd, devP, true)); !slices.Equal(a, gone) {
 				t.Errorf("announced deletions %v, want %v", a, gone)
+			}
+			for _, f := range announced(rd, devP, true) {
+				if f.Confirmed {
+					t.Errorf("%s: a deletion no one confirmed is announced as Confirmed", f.Name)
+				}
 			}
 			if st := r.e.Status(); st.State != "idle" || st.HeldLocal != 0 || len(eventsOf[HeldEvent](rd)) != 0 {
 				t.Errorf("status %+v, events %+v: want idle, nothing held", st, rd.Events)
@@ -409,6 +422,12 @@ func TestConfirmDeletesRecordsHeld(t *testing.T) {
 	}
 	if a := namesOf(announced(rd, devP, true)); !slices.Equal(a, gone) {
 		t.Errorf("confirm announced deletions of %d files, want %d", len(a), len(gone))
+	}
+	for _, f := range announced(rd, devP, true) {
+		if !f.Confirmed {
+			t.Errorf("%s: deletion announced without Confirmed", f.Name)
+			break
+		}
 	}
 	for _, name := range gone {
 		if r.live(name) {
@@ -580,10 +599,16 @@ func TestUnreadSubtreeKept(t *testing.T) {
 // A special file (a socket, a fifo) is left out on purpose: it is worth a
 // line only where a live record says a file was, and that record stays.
 func TestSpecialSkip(t *testing.T) {
-	r := newRig(t, Guard{}, []proto.FileInfo{fileRec("was-file"), fileRec("plain")}, nil)
+	deleted := fileRec("was-deleted")
+	deleted.Deleted, deleted.Blocks, deleted.Size = true, nil, 0
+	r := newRig(t, Guard{}, []proto.FileInfo{fileRec("was-file"), fileRec("plain"), deleted}, nil)
 	special := errors.New("special file")
-	r.remove("was-file")
-	r.skip = []Skip{{Name: "fifo", Err: special, Special: true}, {Name: "was-file", Err: special, Special: true}}
+	r.remove("was-file", "was-deleted")
+	r.skip = []Skip{
+		{Name: "fifo", Err: special, Special: true},
+		{Name: "was-deleted", Err: special, Special: true},
+		{Name: "was-file", Err: special, Special: true},
+	}
 	rd := r.scan()
 	if len(deletedIn(rd)) != 0 || !r.live("was-file") {
 		t.Errorf("wrote %v, want the record of was-file kept", rd.Writes.Local)
@@ -709,131 +734,4 @@ func deleteNames(rd Ready) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func TestPeerMassDeleteHeld(t *testing.T) {
-	files := fileRecs("f", 100)
-	var gone []proto.FileInfo
-	for i, f := range files {
-		if i%5 != 2 {
-			gone = append(gone, gonePeer(f))
-		}
-	}
-	start := func(t *testing.T) *rig {
-		r := newRig(t, DefaultGuard, files, files)
-		rd := r.receive(gone...)
-		if ev := eventsOf[HeldEvent](rd); len(ev) != 1 || ev[0] != (HeldEvent{Remote: 80}) {
-			t.Errorf("events %+v, want a HeldEvent of 80 remote deletions", rd.Events)
-		}
-		if got := append(deleteNames(rd), deleteNames(r.later(time.Minute))...); len(got) != 0 {
-			t.Fatalf("deleted %v the guard should hold", got)
-		}
-		st := r.e.Status()
-		if st.State != "held" || st.InSync || st.HeldRemote != 80 || st.HeldLocal != 0 || len(st.HeldSample) != maxSample {
-			t.Errorf("status %+v, want 80 remote deletions held", st)
-		}
-		if want := namesOf(gone)[:maxSample]; !slices.Equal(st.HeldSample, want) {
-			t.Errorf("held sample %v, want %v", st.HeldSample, want)
-		}
-		return r
-	}
-	t.Run("confirm", func(t *testing.T) {
-		r := start(t)
-		rd := r.step(ConfirmDeletes{})
-		rd.Ops = append(rd.Ops, r.later(time.Minute).Ops...)
-		if got := deleteNames(rd); !slices.Equal(got, namesOf(gone)) {
-			t.Errorf("confirm deleted %d files, want %d", len(got), len(gone))
-		}
-		for _, op := range opsOf[DeleteOp](rd) {
-			if op.Expect.Absent || op.Expect.Stat.Name != op.File.Name || op.Expect.Stat.Inode == 0 {
-				t.Errorf("delete %+v, want it to expect the local file", op)
-			}
-		}
-		if st := r.e.Status(); st.HeldRemote != 0 {
-			t.Errorf("status %+v after confirm, want nothing held", st)
-		}
-	})
-	t.Run("revert", func(t *testing.T) {
-		r := start(t)
-		rd := r.step(RevertDeletes{})
-		back := announced(rd, devP, false)
-		if got := namesOf(back); !slices.Equal(got, namesOf(gone)) {
-			t.Fatalf("revert announced %d files, want the %d held", len(got), len(gone))
-		}
-		for _, f := range back {
-			if c := f.Version.Compare(gonePeer(fileRec(f.Name)).Version); c != proto.Greater {
-				t.Errorf("%s: version %v is %v the deletion, want greater", f.Name, f.Version, c)
-			}
-		}
-		if got := deleteNames(r.later(time.Minute)); len(got) != 0 {
-			t.Errorf("deleted %v after revert", got)
-		}
-		if st := r.e.Status(); st.HeldRemote != 0 || st.State != "idle" || st.LocalFiles != 100 {
-			t.Errorf("status %+v after revert, want idle with 100 files", st)
-		}
-	})
-}
-
-func TestPeerDeletesLetThrough(t *testing.T) {
-	files := fileRecs("f", 100)
-	t.Run("few", func(t *testing.T) {
-		r := newRig(t, DefaultGuard, files, files)
-		var gone []proto.FileInfo
-		for _, f := range files[:10] {
-			gone = append(gone, gonePeer(f))
-		}
-		rd := r.receive(gone...)
-		rd.Ops = append(rd.Ops, r.later(time.Minute).Ops...)
-		if got := deleteNames(rd); !slices.Equal(got, namesOf(gone)) {
-			t.Errorf("deleted %v, want %v", got, namesOf(gone))
-		}
-		if st := r.e.Status(); st.HeldRemote != 0 {
-			t.Errorf("status %+v, want nothing held", st)
-		}
-	})
-	t.Run("a mass rename", func(t *testing.T) {
-		r := newRig(t, DefaultGuard, files, files)
-		var update []proto.FileInfo
-		for _, f := range files[:80] {
-			moved := f
-			moved.Name = "moved/" + f.Name
-			moved.Version = vec(0x22, 2)
-			update = append(update, moved)
-		}
-		for _, f := range files[:80] {
-			update = append(update, gonePeer(f))
-		}
-		rd := r.receive(update...)
-		pulls := opsOf[PullOp](rd)
-		if len(pulls) != 80 {
-			t.Errorf("pulled %d new names, want 80", len(pulls))
-		}
-		// Deletions wait for the creations; then the old names go.
-		var dels []string
-		for _, p := range pulls {
-			f := p.File
-			f.Inode = uint64(1000 + len(r.disk))
-			r.disk[f.Name] = onDisk{st: statOf(f), blocks: f.Blocks}
-			dels = append(dels, deleteNames(r.step(OpResult{Name: f.Name, Version: f.Version, Stat: statOf(f)}))...)
-		}
-		dels = append(dels, deleteNames(r.later(time.Minute))...)
-		if len(dels) != 80 {
-			t.Errorf("deleted %d old names, want 80", len(dels))
-		}
-		if st := r.e.Status(); st.HeldRemote != 0 {
-			t.Errorf("status %+v, want nothing held", st)
-		}
-	})
-	t.Run("guard off", func(t *testing.T) {
-		r := newRig(t, Guard{}, files, files)
-		var gone []proto.FileInfo
-		for _, f := range files {
-			gone = append(gone, gonePeer(f))
-		}
-		rd := r.receive(gone...)
-		rd.Ops = append(rd.Ops, r.later(time.Minute).Ops...)
-		if got := len(deleteNames(rd)); got != 100 {
-			t.Errorf("deleted %d, want every file", got)
-		}
-	})
 }
