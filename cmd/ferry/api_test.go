@@ -75,6 +75,15 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	}
 	ok(t, d.home, "scan", "photos", "sub/dir/")
 	fails(t, d.home, `folder "nope" does not exist. See`+" `ferry folder list`", "scan", "nope")
+	ok(t, d.home, "folder", "resume", "photos")
+	ok(t, d.home, "folder", "confirm-deletes", "photos")
+	ok(t, d.home, "folder", "revert", "photos")
+	ok(t, d.home, "folder", "guard", "photos", "100/40")
+	ok(t, d.home, "folder", "guard", "photos", "off")
+	ok(t, d.home, "folder", "guard", "photos", "default")
+	if r := ferry(t, d.home, "folder", "guard", "photos", "lots"); r.code != exitUsage {
+		t.Errorf("folder guard with a bad rule: exit %d, want %d", r.code, exitUsage)
+	}
 
 	calls := d.backend.Calls()
 	for _, want := range []string{
@@ -82,6 +91,10 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"ShareFolder photos " + dev,
 		"RemoveDevice " + dev,
 		"Scan photos sub/dir",
+		"FolderAction photos resume",
+		"FolderAction photos confirm-deletes",
+		"FolderAction photos revert",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true}",
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("backend calls %q lack %q", calls, want)

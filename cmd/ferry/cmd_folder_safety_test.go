@@ -1,0 +1,47 @@
+package main
+
+import (
+	"testing"
+
+	"ferry/engine/config"
+)
+
+func TestParseGuard(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want *config.DeleteGuard
+		err  bool
+	}{
+		{in: "default"},
+		{in: "off", want: &config.DeleteGuard{}},
+		{in: "0", want: &config.DeleteGuard{}},
+		{in: "100/40", want: &config.DeleteGuard{Files: 100, Percent: 40}},
+		{in: "100/40%", want: &config.DeleteGuard{Files: 100, Percent: 40}},
+		{in: "10/101", err: true},
+		{in: "-1/5", err: true},
+		{in: "lots", err: true},
+		{in: "5", err: true},
+	} {
+		got, err := parseGuard(tc.in)
+		if (err != nil) != tc.err || (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+			t.Errorf("parseGuard(%q) = %+v, %v; want %+v, error %t", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// Without a daemon, guard and resume edit the home directly.
+func TestFolderSafetyWithoutDaemon(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	ok(t, home, "folder", "add", dir, "--id", "docs")
+	ok(t, home, "folder", "guard", "docs", "7/9")
+	cfg, err := config.Load(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := cfg.Folder("docs"); f.Guard() != (config.DeleteGuard{Files: 7, Percent: 9}) {
+		t.Errorf("guard saved as %+v", f.Guard())
+	}
+	fails(t, home, "no ferry daemon is running", "folder", "revert", "docs")
+	fails(t, home, `folder "nope"`, "folder", "resume", "nope")
+	ok(t, home, "folder", "resume", "docs")
+}
