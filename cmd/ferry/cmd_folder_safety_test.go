@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"ferry/engine/config"
@@ -33,6 +35,13 @@ func TestParseGuard(t *testing.T) {
 func TestFolderSafetyWithoutDaemon(t *testing.T) {
 	home, dir := t.TempDir(), t.TempDir()
 	ok(t, home, "folder", "add", dir, "--id", "docs")
+	marker := filepath.Join(dir, ".ferry")
+	if fi, err := os.Stat(marker); err != nil || !fi.IsDir() {
+		t.Fatalf("folder add made no marker: %v", err)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
 	ok(t, home, "folder", "guard", "docs", "7/9")
 	cfg, err := config.Load(home)
 	if err != nil {
@@ -44,4 +53,7 @@ func TestFolderSafetyWithoutDaemon(t *testing.T) {
 	fails(t, home, "no ferry daemon is running", "folder", "revert", "docs")
 	fails(t, home, `folder "nope"`, "folder", "resume", "nope")
 	ok(t, home, "folder", "resume", "docs")
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("folder resume made no marker: %v", err)
+	}
 }
