@@ -64,6 +64,9 @@ func runFolderAdd(g *globals, args []string) int {
 			return err
 		},
 		func(cfg *config.Config) (err error) {
+			if err := config.CheckHomeApart(path, g.home); err != nil {
+				return err
+			}
 			if added, err = cfg.AddFolder(config.Folder{ID: *id, Path: path, Type: typ}); err != nil {
 				return err
 			}

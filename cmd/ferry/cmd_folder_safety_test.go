@@ -57,3 +57,20 @@ func TestFolderSafetyWithoutDaemon(t *testing.T) {
 		t.Errorf("folder resume made no marker: %v", err)
 	}
 }
+
+// A folder that holds ferry's home, or lies in it, would sync the device's
+// keys: it is refused.
+func TestFolderAddRefusesTheHome(t *testing.T) {
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	ok(t, home, "id")
+	fails(t, home, "ferry's home", "folder", "add", base)
+	fails(t, home, "ferry's home", "folder", "add", home)
+	if err := os.Mkdir(filepath.Join(home, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fails(t, home, "inside ferry's home", "folder", "add", filepath.Join(home, "sub"))
+	if _, err := os.Stat(filepath.Join(base, ".ferry")); err == nil {
+		t.Error("a refused folder got a marker")
+	}
+}

@@ -131,7 +131,7 @@ func TestFolderAddShareList(t *testing.T) {
 	}
 	fails(t, home, "is not a directory", "folder", "add", file)
 	fails(t, home, "overlap", "folder", "add", filepath.Join(docs))
-	fails(t, home, `folder "bk" already exists`, "folder", "add", root+"/..", "--id", "bk")
+	fails(t, home, `folder "bk" already exists`, "folder", "add", t.TempDir(), "--id", "bk")
 
 	dev := otherID(3)
 	fails(t, home, "not a known device", "folder", "share", "bk", dev)

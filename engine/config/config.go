@@ -373,3 +373,32 @@ func (c *Config) Clone() Config {
 	}
 	return out
 }
+
+// CheckHomeApart refuses a folder at path that holds the home directory or
+// lies inside it: syncing it would send the device's key and API key to
+// other devices, or sync ferry's own index. Both paths are compared as
+// given and with symlinks resolved.
+func CheckHomeApart(path, home string) error {
+	if home == "" {
+		return nil
+	}
+	absHome, err := filepath.Abs(home)
+	if err != nil {
+		return invalidf("home %q: %v", home, err)
+	}
+	pairs := [][2]string{{filepath.Clean(path), absHome}}
+	rp, err1 := filepath.EvalSymlinks(path)
+	rh, err2 := filepath.EvalSymlinks(absHome)
+	if err1 == nil && err2 == nil {
+		pairs = append(pairs, [2]string{rp, rh})
+	}
+	for _, p := range pairs {
+		switch {
+		case within(p[0], p[1]):
+			return invalidf("folder %s holds ferry's home %s, whose keys must never be synced; choose a folder that does not contain it", path, home)
+		case within(p[1], p[0]):
+			return invalidf("folder %s is inside ferry's home %s; choose a folder outside it", path, home)
+		}
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,5 +175,35 @@ func TestIgnoreDevice(t *testing.T) {
 	}
 	if len(c.Ignored) != 0 {
 		t.Fatalf("trusting a device left it ignored: %v", c.Ignored)
+	}
+}
+
+func TestCheckHomeApart(t *testing.T) {
+	base := t.TempDir()
+	home := filepath.Join(base, "home")
+	for _, d := range []string{home, filepath.Join(base, "docs"), filepath.Join(home, "inside")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := filepath.Join(base, "link-to-base")
+	if err := os.Symlink(base, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{
+		{filepath.Join(base, "docs"), true},
+		{base, false},                          // holds the home
+		{home, false},                          // is the home
+		{filepath.Join(home, "inside"), false}, // inside the home
+		{link, false},                          // holds the home through a symlink
+		{filepath.Join(base, "home-other"), true},
+	} {
+		err := CheckHomeApart(tc.path, home)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckHomeApart(%s) = %v, want ok %t", tc.path, err, tc.ok)
+		}
 	}
 }

@@ -167,6 +167,9 @@ func (n *Node) AddFolder(ctx context.Context, f web.FolderRequest) (string, erro
 		}
 		// Only a folder being added gets its marker; see platform.InitFolder.
 		nf, _ := next.Folder(id)
+		if err := config.CheckHomeApart(nf.Path, n.opts.Home); err != nil {
+			return err
+		}
 		if err := platform.InitFolder(nf.Path); err != nil {
 			return web.BadRequest(err)
 		}

@@ -291,6 +291,9 @@ func withResumeHint(err error, id string) error {
 // openFolder makes h's runner. n.mu must be held.
 func (n *Node) openFolder(h *folderHandle) error {
 	h.runner, h.fs = nil, nil
+	if err := config.CheckHomeApart(h.cfg.Path, n.opts.Home); err != nil {
+		return err
+	}
 	fs, err := platform.OpenFolder(h.cfg.Path)
 	if errors.Is(err, platform.ErrNoMarker) {
 		return withResumeHint(err, h.cfg.ID)

@@ -438,6 +438,11 @@ func (n *Node) planJoin(offered pair.Intro, req web.JoinRequest) (joinPlan, erro
 // with it.
 func (n *Node) applyJoin(res pair.Result, remote net.Addr, plan joinPlan) error {
 	for _, f := range plan.accepted {
+		if err := config.CheckHomeApart(f.Path, n.opts.Home); err != nil {
+			return fmt.Errorf("folder %s: %w", f.ID, err)
+		}
+	}
+	for _, f := range plan.accepted {
 		if !plan.existing[f.ID] {
 			if err := os.MkdirAll(f.Path, 0o755); err != nil {
 				return fmt.Errorf("make folder %s: %w", f.ID, err)
