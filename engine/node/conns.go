@@ -52,6 +52,8 @@ type connManager struct {
 	log  *slog.Logger
 	now  func() time.Time
 
+	gate *gate // connections still in their handshake
+
 	mu      sync.Mutex
 	conns   map[proto.DeviceID]*peerConn
 	stats   map[proto.DeviceID]*counters
@@ -71,6 +73,7 @@ type dialState struct {
 func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func() time.Time) *connManager {
 	return &connManager{
 		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now,
+		gate:  newGate(maxUnauthenticated, maxUnauthenticatedPerAddr),
 		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
 		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
 		ignored: make(map[proto.DeviceID]bool), kick: make(chan struct{}, 1),
@@ -83,21 +86,48 @@ func (m *connManager) serveListener(ctx context.Context, ln net.Listener) {
 		<-ctx.Done()
 		ln.Close()
 	}()
+	var wait time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
-				m.log.Error("accept failed", "err", err)
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			// Out of descriptors, say: wait a little and go on accepting.
+			wait = min(max(2*wait, acceptBackoffMin), acceptBackoffMax)
+			m.log.Warn("accept failed; trying again", "err", err, "in", wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
 		}
-		m.wg.Go(func() { m.accept(ctx, nc) })
+		wait = 0
+		leave, ok := m.gate.enter(nc.RemoteAddr().String())
+		if !ok {
+			m.log.Debug("too many connections in their handshake; refused", "addr", nc.RemoteAddr().String())
+			nc.Close()
+			continue
+		}
+		m.wg.Go(func() {
+			defer leave()
+			m.accept(ctx, nc, leave)
+		})
 	}
 }
 
+// Waits between failed accepts, doubling from the first to the last.
+const (
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
 // accept routes an accepted connection by its first bytes: a pairing
 // attempt, or a device connection.
-func (m *connManager) accept(ctx context.Context, nc net.Conn) {
+// authenticated is called once the connection has proved who it is or has
+// failed to.
+func (m *connManager) accept(ctx context.Context, nc net.Conn, authenticated func()) {
 	head := make([]byte, pair.SniffLen)
 	nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
 	if _, err := io.ReadFull(nc, head); err != nil {
@@ -111,7 +141,7 @@ func (m *connManager) accept(ctx context.Context, nc net.Conn) {
 		m.h.pairing(ctx, nc)
 		return
 	}
-	m.handle(ctx, nc, false, proto.DeviceID{}, nil)
+	m.handleOpened(ctx, nc, false, proto.DeviceID{}, nil, authenticated)
 }
 
 // replayConn is a connection whose first bytes were read already: Read
@@ -218,12 +248,18 @@ func (m *connManager) dial(ctx context.Context, dev proto.DeviceID, addr string)
 // and reads from it until it ends. If up is not nil, it is told whether the
 // connection came up.
 func (m *connManager) handle(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID, up chan<- bool) {
+	m.handleOpened(ctx, nc, dialed, want, up, func() {})
+}
+
+// handleOpened is handle that calls opened once the handshake is over.
+func (m *connManager) handleOpened(ctx context.Context, nc net.Conn, dialed bool, want proto.DeviceID, up chan<- bool, opened func()) {
 	report := func(ok bool) {
 		if up != nil {
 			up <- ok
 		}
 	}
 	c, hello, err := m.open(ctx, nc, dialed, want)
+	opened()
 	if err != nil {
 		nc.Close()
 		m.log.Info("connection refused", "addr", nc.RemoteAddr().String(), "err", err)
