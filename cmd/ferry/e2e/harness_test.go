@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -56,14 +58,38 @@ type device struct {
 	exited chan struct{}
 }
 
+// Ports for daemons come from below the kernel's ephemeral range
+// (32768 and up here), so an outgoing connection of another test or daemon
+// cannot take a port between the moment it is chosen and the moment the
+// daemon binds it. Each test process starts at its own offset and never hands
+// out a port twice.
+const portLow, portHigh = 20000, 32000
+
+var (
+	portMu   sync.Mutex
+	portNext = portLow + os.Getpid()*7%(portHigh-portLow)
+)
+
 func freePort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range portHigh - portLow {
+		port := portNext
+		portNext++
+		if portNext >= portHigh {
+			portNext = portLow
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 // newDevice makes a home and a folder directory and adds the folder as "docs".
