@@ -82,7 +82,7 @@ func deltaProblem(f *FileInfo) string {
 }
 
 // vectorProblem checks that v is a non-empty version vector whose counters
-// are sorted by strictly increasing ID and none is zero.
+// are sorted by strictly increasing ID, none zero and none above MaxCounter.
 func vectorProblem(v Vector) string {
 	if len(v) == 0 {
 		return "empty version vector"
@@ -90,6 +90,9 @@ func vectorProblem(v Vector) string {
 	for i, c := range v {
 		if c.Value == 0 {
 			return fmt.Sprintf("zero counter for %s in version", c.ID)
+		}
+		if c.Value > MaxCounter {
+			return fmt.Sprintf("counter %d for %s in version is beyond the largest allowed (%d)", c.Value, c.ID, uint64(MaxCounter))
 		}
 		if i > 0 && v[i-1].ID >= c.ID {
 			return fmt.Sprintf("version vector not sorted at %d", i)

@@ -16,6 +16,13 @@ type Counter struct {
 // Vector is a version vector: counters sorted by device, none zero.
 type Vector []Counter
 
+// MaxCounter is the largest counter a valid vector holds. Counters start
+// from a clock reading in seconds and rise by one per change, so a real one
+// stays far below it; a peer that sends more is refused. The headroom above
+// it keeps Update from wrapping around, which would make every later local
+// change of the file compare as older and lose.
+const MaxCounter = 1 << 62
+
 // Ordering is the result of comparing two vectors.
 type Ordering int
 
@@ -42,12 +49,17 @@ func (v Vector) Counter(id ShortID) uint64 {
 
 // Update returns a copy of v with id's counter raised to max(old+1, now).
 // Taking a clock reading into account keeps a device whose index was lost from
-// reusing counter values its peers have already seen.
+// reusing counter values its peers have already seen. The counter saturates
+// instead of wrapping around to zero.
 func (v Vector) Update(id ShortID, now uint64) Vector {
 	out := slices.Clone(v)
 	i, found := slices.BinarySearchFunc(out, id, func(c Counter, id ShortID) int { return cmp.Compare(c.ID, id) })
 	if found {
-		out[i].Value = max(out[i].Value+1, now)
+		next := out[i].Value + 1
+		if next == 0 {
+			next = out[i].Value
+		}
+		out[i].Value = max(next, now)
 		return out
 	}
 	return slices.Insert(out, i, Counter{ID: id, Value: max(1, now)})

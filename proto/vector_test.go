@@ -1,6 +1,7 @@
 package proto
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -68,6 +69,17 @@ func TestVectorUpdate(t *testing.T) {
 		if got.Compare(tc.in) != Greater {
 			t.Errorf("%s: updated vector is not newer", tc.name)
 		}
+	}
+}
+
+func TestVectorUpdateSaturates(t *testing.T) {
+	in := vecOf(5, math.MaxUint64)
+	got := in.Update(5, 0)
+	if got.Counter(5) != math.MaxUint64 {
+		t.Fatalf("Update of the largest counter = %v, want it kept at the largest, not wrapped", got)
+	}
+	if got.Compare(vecOf(5, 1)) != Greater {
+		t.Fatalf("saturated vector %v compares older than {5:1}", got)
 	}
 }
 

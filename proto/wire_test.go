@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
 	"testing"
 
 	"ferry/proto/pb"
@@ -68,6 +69,9 @@ func TestFileValidation(t *testing.T) {
 		{"unsorted version", func(f *FileInfo) { f.Version = Vector{{ID: 7, Value: 1}, {ID: 1, Value: 3}} }, false},
 		{"duplicate counter", func(f *FileInfo) { f.Version = Vector{{ID: 1, Value: 1}, {ID: 1, Value: 3}} }, false},
 		{"zero counter", func(f *FileInfo) { f.Version = Vector{{ID: 1, Value: 0}} }, false},
+		{"largest counter", func(f *FileInfo) { f.Version = Vector{{ID: 1, Value: MaxCounter}} }, true},
+		{"counter beyond the largest", func(f *FileInfo) { f.Version = Vector{{ID: 1, Value: MaxCounter + 1}} }, false},
+		{"counter about to wrap", func(f *FileInfo) { f.Version = Vector{{ID: 1, Value: math.MaxUint64}} }, false},
 		{"first block not at 0", func(f *FileInfo) { f.Blocks[0].Offset = 1 }, false},
 		{"gap between blocks", func(f *FileInfo) { f.Blocks[1].Offset = 101 }, false},
 		{"overlapping blocks", func(f *FileInfo) { f.Blocks[1].Offset = 99 }, false},
