@@ -104,13 +104,28 @@ func (d *dirHandle) lstat(base string) (fs.FileInfo, error) {
 }
 
 // open opens the entry base with flag; a symlink at base is never followed.
+// The open itself does not block: a FIFO swapped in at base after the
+// caller checked its type would otherwise wait for a writer for ever. The
+// descriptor is made blocking again once open; callers check its type.
 func (d *dirHandle) open(base string, flag int, perm fs.FileMode) (*os.File, error) {
 	name := d.path + "/" + base
-	fd, err := unix.Openat(d.fd, base, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC, uint32(perm.Perm()))
+	fd, err := unix.Openat(d.fd, base, flag|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, uint32(perm.Perm()))
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
 	return os.NewFile(uintptr(fd), name), nil
+}
+
+// remove unlinks the non-directory entry base.
+func (d *dirHandle) remove(base string) error {
+	if err := unix.Unlinkat(d.fd, base, 0); err != nil {
+		return &fs.PathError{Op: "remove", Path: d.path + "/" + base, Err: err}
+	}
+	return nil
 }
 
 // rename renames the entry from to to, replacing what is at to.

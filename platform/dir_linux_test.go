@@ -3,7 +3,11 @@ package platform
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestOpenDir covers both ways a directory is reached: openat2(2) and the
@@ -50,5 +54,35 @@ func TestOpenDir(t *testing.T) {
 				t.Run("final symlink", TestFinalSymlinkNotFollowed)
 			}
 		})
+	}
+}
+
+// TestOpenFIFODoesNotBlock: a FIFO swapped in after a type check must not
+// make the open wait for a writer.
+func TestOpenFIFODoesNotBlock(t *testing.T) {
+	f, dir := newFolder(t)
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.openDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	done := make(chan error, 1)
+	go func() {
+		fh, err := d.open("pipe", os.O_RDONLY, 0)
+		if err == nil {
+			fh.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("open fifo: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("open of a fifo blocks")
 	}
 }

@@ -40,6 +40,9 @@ func (d *dirHandle) open(base string, flag int, perm fs.FileMode) (*os.File, err
 	return d.root.OpenFile(base, flag, perm)
 }
 
+// remove unlinks the non-directory entry base.
+func (d *dirHandle) remove(base string) error { return d.root.Remove(base) }
+
 // rename renames the entry from to to, replacing what is at to.
 func (d *dirHandle) rename(from, to string) error { return d.root.Rename(from, to) }
 

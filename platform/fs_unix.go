@@ -35,6 +35,18 @@ func devIno(fi fs.FileInfo) (dev, ino uint64, ok bool) {
 	return 0, 0, false
 }
 
+// ownedAlone reports whether fi is owned by this process's effective user
+// and has a single link, so writing into it changes no other name's file.
+func ownedAlone(fi fs.FileInfo) bool {
+	switch st := fi.Sys().(type) {
+	case *syscall.Stat_t:
+		return st.Uid == uint32(os.Geteuid()) && st.Nlink == 1
+	case *unix.Stat_t:
+		return st.Uid == uint32(os.Geteuid()) && st.Nlink == 1
+	}
+	return false
+}
+
 // syncDir fsyncs directory dir of root so that a rename in it is durable.
 func syncDir(root *os.Root, dir string) error { return syncClose(root.Open(dir)) }
 

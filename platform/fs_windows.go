@@ -27,6 +27,10 @@ func syncPath(string) error { return nil }
 // describe who may read a file; the user profile's ACLs protect the key.
 func privateEnough(fs.FileMode) bool { return true }
 
+// ownedAlone is true on Windows: a temp file there is in a folder whose ACL
+// the user controls, and hard links need the right to write the target.
+func ownedAlone(fs.FileInfo) bool { return true }
+
 // devIno reports nothing: path-based results on Windows carry no volume
 // serial or file ID.
 func devIno(fs.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }

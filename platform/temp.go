@@ -47,7 +47,9 @@ func cutUTF8(s string, n int) string {
 // OpenTemp opens the temp file for writing name (see TempName) for reading
 // and writing, creating missing parent directories (0755) and the file
 // (0600). A temp file left by an earlier run is reused as it is and existed
-// is true; the caller decides what of its content to keep.
+// is true; the caller decides what of its content to keep. A leftover is
+// reused only if it is a regular file owned by this process's user with no
+// other link; anything else at the temp name is unlinked and replaced.
 func (f *Folder) OpenTemp(name, tag string) (tmp *os.File, existed bool, err error) {
 	if err := checkName(name); err != nil {
 		return nil, false, fmt.Errorf("open temp: %w", err)
@@ -76,10 +78,25 @@ func (f *Folder) OpenTemp(name, tag string) (tmp *os.File, existed bool, err err
 		return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
 	}
 	tmp, err = openRegular(d, tb, os.O_RDWR)
-	if err != nil {
-		return nil, false, fmt.Errorf("reuse temp %s: %w", tb, err)
+	if err == nil {
+		var fi fs.FileInfo
+		if fi, err = tmp.Stat(); err == nil && ownedAlone(fi) {
+			return tmp, true, nil
+		}
+		tmp.Close()
 	}
-	return tmp, true, nil
+	// What is there is not a temp file this process can trust: another
+	// user's file, a hard link to a file elsewhere, or not a regular file.
+	// Writing into it would change that other file, so it is removed (only
+	// its name) and a fresh temp made.
+	if err := d.remove(tb); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, false, fmt.Errorf("replace untrusted temp %s: %w", tb, err)
+	}
+	tmp, err = d.open(tb, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("open temp for %s: %w", name, err)
+	}
+	return tmp, false, nil
 }
 
 // tempBase returns the base name of a temp file opened by OpenTemp for
