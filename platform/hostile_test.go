@@ -148,12 +148,18 @@ func TestFinalSymlinkNotFollowed(t *testing.T) {
 	if _, _, err := f.OpenTemp("sub/x", "t"); err != nil {
 		t.Fatal(err)
 	}
-	// Plant a symlink at the temp name: reuse must refuse it.
+	// Plant a symlink at the temp name: it must be replaced, never
+	// followed (the outside tree is compared at the end).
 	tn := f.TempName("y", "t")
 	os.Symlink(filepath.Join(outside, "victim"), filepath.Join(dir, tn))
-	if tmp, _, err := f.OpenTemp("y", "t"); err == nil {
+	if tmp, existed, err := f.OpenTemp("y", "t"); err != nil || existed {
+		t.Errorf("OpenTemp over a symlink = %v, existed %v", err, existed)
+	} else {
+		tmp.WriteString("pulled")
 		tmp.Close()
-		t.Error("OpenTemp reused a symlink")
+		if fi, err := os.Lstat(filepath.Join(dir, tn)); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("temp over a symlink is %v, %v", fi, err)
+		}
 	}
 	e, err := f.Lstat("flink")
 	if err != nil || e.Type != proto.FileTypeSymlink || e.Target != filepath.Join(outside, "secret") {
