@@ -41,7 +41,7 @@ func TestUIInBrowser(t *testing.T) {
 	srv := httptest.NewServer(web.NewServer(b, testKey, nil))
 	t.Cleanup(srv.Close)
 	ctx := browser.New(t)
-	run(t, ctx, chromedp.Navigate(srv.URL+"/"))
+	run(t, ctx, chromedp.Navigate(srv.URL+"/#key="+testKey))
 
 	t.Run("status", func(t *testing.T) { checkStatus(t, ctx, st) })
 	t.Run("show code", func(t *testing.T) { checkShowCode(t, ctx, b) })
@@ -58,6 +58,38 @@ func TestUIInBrowser(t *testing.T) {
 	if err != nil || cookie != "" {
 		t.Errorf("the page's script sees cookies %q (%v); the session cookie must be HttpOnly", cookie, err)
 	}
+}
+
+// TestSignInInBrowser: the page opened without the key asks for it, refuses
+// a wrong one, and with the right one shows the daemon; the key leaves the
+// address bar, and a reload stays signed in through the cookie alone.
+func TestSignInInBrowser(t *testing.T) {
+	st := browserStatus()
+	srv := httptest.NewServer(web.NewServer(webtest.New(st), testKey, nil))
+	t.Cleanup(srv.Close)
+	ctx := browser.New(t)
+	run(t, ctx, chromedp.Navigate(srv.URL+"/"))
+	wait(t, ctx, `!document.querySelector('#signin').hidden && document.querySelector('#app').hidden`)
+	if got := text(t, ctx, "#device-id"); got != "" {
+		t.Fatalf("the page shows the device %q before signing in", got)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#signin-key"), "not-the-key-at-all"), chromedp.Click(chromedp.CSS(`#signin-form button`)))
+	waitText(t, ctx, "#signin-msg", "not this daemon's key")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#signin-key').value = ''`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#signin-key"), testKey), chromedp.Click(chromedp.CSS(`#signin-form button`)))
+	waitText(t, ctx, "#device-id", st.Device.ID)
+	wait(t, ctx, `document.querySelector('#signin').hidden && !document.querySelector('#app').hidden`)
+
+	// With the key in the address: it is dropped from the address and the
+	// history at once.
+	ctx2 := browser.New(t)
+	run(t, ctx2, chromedp.Navigate(srv.URL+"/#key="+testKey))
+	waitText(t, ctx2, "#device-id", st.Device.ID)
+	wait(t, ctx2, `location.hash === '' && !location.href.includes('`+testKey+`')`)
+	run(t, ctx2, chromedp.Reload())
+	waitText(t, ctx2, "#device-id", st.Device.ID)
 }
 
 func checkStatus(t *testing.T, ctx context.Context, st web.Status) {

@@ -18,8 +18,7 @@ import (
 const APIKeyHeader = "X-API-Key"
 
 // CSRFHeader carries the CSRF token on every /api/ request the web UI makes
-// with its session cookie. The token is in the page's
-// <meta name="csrf-token"> tag.
+// with its session cookie. The page's script gets it from /api/session.
 const CSRFHeader = "X-CSRF-Token"
 
 // contentSecurityPolicy allows only this origin's files, plus data: images
@@ -34,9 +33,10 @@ func granted(r *http.Request) perm {
 	return p
 }
 
-// session holds what a browser gets from the UI page: a cookie and a CSRF
-// token, both derived from the API key so they survive a daemon restart and
-// change with the key. A zero session (no API key) matches nothing.
+// session holds what a browser gets once it proved it knows the API key: a
+// cookie and a CSRF token, both derived from the API key so they survive a
+// daemon restart and change with the key. A zero session (no API key)
+// matches nothing.
 type session struct {
 	cookieName string
 	cookie     string
@@ -95,23 +95,27 @@ func (s *server) guard(next http.Handler) http.Handler {
 
 // authenticate returns what an API request may do, or why it may not. The
 // API key in its header grants everything; so does the session cookie with
-// the CSRF token in its header. A request with a key header is judged by the
-// key alone.
+// the CSRF token in its header. The cookie alone may only read the CSRF
+// token (GET /api/session), which a page of another origin cannot read. A
+// request with a key header is judged by the key alone.
 func (s *server) authenticate(r *http.Request) (perm, error) {
 	if key := r.Header.Get(APIKeyHeader); key != "" || s.sess.cookieName == "" {
 		if s.apiKey != "" && equal(key, s.apiKey) {
-			return permRead | permWrite, nil
+			return permRead | permWrite | permSession | permAPIKey, nil
 		}
 		return 0, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header)"}
 	}
 	c, err := r.Cookie(s.sess.cookieName)
 	if err != nil || !equal(c.Value, s.sess.cookie) {
-		return 0, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header); in a browser, reload the page"}
+		return 0, &httpError{http.StatusUnauthorized, "missing or wrong API key (" + APIKeyHeader + " header); to open the web UI, run `ferry ui`"}
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/api/session" {
+		return permSession, nil
 	}
 	if !equal(r.Header.Get(CSRFHeader), s.sess.csrf) {
 		return 0, &httpError{http.StatusForbidden, "missing or wrong CSRF token (" + CSRFHeader + " header); reload the page"}
 	}
-	return permRead | permWrite, nil
+	return permRead | permWrite | permSession, nil
 }
 
 // equal compares secrets in constant time.
@@ -164,4 +168,10 @@ func sameOrigin(r *http.Request) bool {
 		return false
 	}
 	return strings.EqualFold(u.Host, r.Host) && isLoopbackHost(u.Host)
+}
+
+// SessionInfo answers /api/session: the CSRF token the UI's script sends
+// with its session cookie.
+type SessionInfo struct {
+	CSRF string `json:"csrf"`
 }

@@ -19,6 +19,8 @@ type perm uint8
 const (
 	permRead perm = 1 << iota
 	permWrite
+	permSession // may read the session's CSRF token
+	permAPIKey  // proved the API key itself
 )
 
 // route is one row of the route table: a ServeMux pattern, the permission it
@@ -66,6 +68,8 @@ func NewServer(b Backend, apiKey string, logger *slog.Logger) http.Handler {
 func (s *server) routes() []route {
 	return []route{
 		{"GET", "/api/ping", permRead, s.ping},
+		{"POST", "/api/session", permAPIKey, s.createSession},
+		{"GET", "/api/session", permSession, s.currentSession},
 		{"GET", "/api/status", permRead, s.status},
 		{"POST", "/api/scan", permWrite, s.scan},
 		{"POST", "/api/devices", permWrite, s.addDevice},

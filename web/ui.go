@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bytes"
 	"embed"
-	"html/template"
 	"net/http"
 )
 
@@ -12,9 +10,6 @@ import (
 //
 //go:embed ui/index.html ui/app.js ui/style.css
 var uiFiles embed.FS
-
-// indexPage is the UI page; it receives the CSRF token.
-var indexPage = template.Must(template.ParseFS(uiFiles, "ui/index.html"))
 
 // staticFile is an embedded file and its content type.
 type staticFile struct {
@@ -30,28 +25,42 @@ func staticFiles() map[string]staticFile {
 	}
 }
 
-// index serves the UI page. A browser on this machine gets the session
-// cookie with it, and the page carries the CSRF token its script sends.
+// index serves the UI page. It holds no secret: anyone on this machine may
+// load it, and its script trades the API key for a session (see session).
 func (s *server) index(w http.ResponseWriter, r *http.Request) error {
 	if !isLoopbackPeer(r.RemoteAddr) {
 		return &httpError{http.StatusForbidden, "the web UI opens only in a browser on this machine"}
 	}
-	var page bytes.Buffer
-	if err := indexPage.Execute(&page, struct{ CSRF string }{s.sess.csrf}); err != nil {
-		return err
-	}
-	if s.sess.cookieName != "" {
-		http.SetCookie(w, &http.Cookie{
-			Name:     s.sess.cookieName,
-			Value:    s.sess.cookie,
-			Path:     "/",
-			HttpOnly: true,
-			SameSite: http.SameSiteStrictMode,
-		})
+	page, err := uiFiles.ReadFile("ui/index.html")
+	if err != nil {
+		panic("web: missing embedded file ui/index.html")
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Write(page.Bytes())
+	w.Write(page)
 	return nil
+}
+
+// createSession gives a browser that proved it knows the API key (in its
+// header: nothing else reaches this route, see authenticate) the session
+// cookie and the CSRF token its script sends with it.
+func (s *server) createSession(w http.ResponseWriter, r *http.Request) error {
+	if s.sess.cookieName == "" {
+		return &httpError{http.StatusUnauthorized, "this daemon has no API key"}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     s.sess.cookieName,
+		Value:    s.sess.cookie,
+		Path:     "/",
+		HttpOnly: true,
+		SameSite: http.SameSiteStrictMode,
+	})
+	return writeJSON(w, SessionInfo{CSRF: s.sess.csrf})
+}
+
+// currentSession gives a page loaded again in a browser that holds the
+// session cookie its CSRF token. Only this origin can read the answer.
+func (s *server) currentSession(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, SessionInfo{CSRF: s.sess.csrf})
 }
 
 // static serves one embedded file.

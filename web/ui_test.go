@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,26 +13,36 @@ import (
 	"ferry/web/webtest"
 )
 
-// page fetches the UI page from this machine and returns the answer, the
-// session cookie it set (nil if none) and the CSRF token in the page.
-func page(t *testing.T, h http.Handler) (*httptest.ResponseRecorder, *http.Cookie, string) {
+// page fetches the UI page from this machine.
+func page(t *testing.T, h http.Handler) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest("GET", "http://127.0.0.1:8484/", nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.Header.Set("Sec-Fetch-Site", "none")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// signIn trades key for a session as the UI's script does and returns the
+// answer, the session cookie it set (nil if none) and the CSRF token.
+func signIn(t *testing.T, h http.Handler, key string) (*httptest.ResponseRecorder, *http.Cookie, string) {
+	t.Helper()
+	req := browserRequest("POST", "/api/session", "", nil, "")
+	if key != "" {
+		req.Header.Set(web.APIKeyHeader, key)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
 	var cookie *http.Cookie
 	if cs := rec.Result().Cookies(); len(cs) == 1 {
 		cookie = cs[0]
 	} else if len(cs) > 1 {
-		t.Fatalf("page set %d cookies", len(cs))
+		t.Fatalf("session set %d cookies", len(cs))
 	}
-	m := regexp.MustCompile(`<meta name="csrf-token" content="([^"]*)">`).FindStringSubmatch(rec.Body.String())
-	if m == nil {
-		return rec, cookie, ""
-	}
-	return rec, cookie, m[1]
+	var info web.SessionInfo
+	json.Unmarshal(rec.Body.Bytes(), &info)
+	return rec, cookie, info.CSRF
 }
 
 // browserRequest is an API request as the UI's script sends it.
@@ -51,10 +62,35 @@ func browserRequest(method, path, body string, cookie *http.Cookie, csrf string)
 	return req
 }
 
-func TestPageSetsSessionCookie(t *testing.T) {
-	rec, c, csrf := page(t, web.NewServer(webtest.New(testStatus()), testKey, nil))
-	if rec.Code != 200 {
+// TestPageHoldsNoSecret: any process on this machine may load the page, so
+// it must give neither the cookie nor the CSRF token; only a proof of the
+// API key does.
+func TestPageHoldsNoSecret(t *testing.T) {
+	h := web.NewServer(webtest.New(testStatus()), testKey, nil)
+	rec := page(t, h)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "<title>ferry</title>") {
 		t.Fatalf("GET / = %d %s", rec.Code, rec.Body)
+	}
+	_, c, csrf := signIn(t, h, testKey)
+	if c == nil || csrf == "" {
+		t.Fatal("the key gave no session")
+	}
+	if len(rec.Result().Cookies()) != 0 || strings.Contains(rec.Body.String(), csrf) || strings.Contains(rec.Body.String(), c.Value) {
+		t.Errorf("the page hands out the session: cookies %v", rec.Result().Cookies())
+	}
+	for _, key := range []string{"", "wrong-key-wrong-key", testKey[:len(testKey)-1]} {
+		rec, c, csrf := signIn(t, h, key)
+		if rec.Code != http.StatusUnauthorized || c != nil || csrf != "" {
+			t.Errorf("session with key %q = %d, cookie %v, token %q; want 401 and nothing", key, rec.Code, c, csrf)
+		}
+	}
+}
+
+func TestSessionCookie(t *testing.T) {
+	h := web.NewServer(webtest.New(testStatus()), testKey, nil)
+	rec, c, csrf := signIn(t, h, testKey)
+	if rec.Code != 200 {
+		t.Fatalf("POST /api/session = %d %s", rec.Code, rec.Body)
 	}
 	if c == nil {
 		t.Fatal("no session cookie")
@@ -65,15 +101,36 @@ func TestPageSetsSessionCookie(t *testing.T) {
 	if c.Value == "" || strings.Contains(c.Value, testKey) || csrf == "" || strings.Contains(csrf, testKey) || csrf == c.Value {
 		t.Errorf("cookie %q, CSRF token %q: want distinct values that are not the key", c.Value, csrf)
 	}
-	_, other, otherCSRF := page(t, web.NewServer(webtest.New(testStatus()), strings.Repeat("9", 32), nil))
-	if other.Name == c.Name || other.Value == c.Value || otherCSRF == csrf {
+	other := strings.Repeat("9", 32)
+	_, oc, otherCSRF := signIn(t, web.NewServer(webtest.New(testStatus()), other, nil), other)
+	if oc.Name == c.Name || oc.Value == c.Value || otherCSRF == csrf {
 		t.Errorf("two daemons with different keys share cookie %s or token %s", c.Name, csrf)
+	}
+	// A reload finds the token with the cookie alone; nothing else does.
+	for _, tt := range []struct {
+		cookie *http.Cookie
+		status int
+	}{{c, 200}, {nil, 401}, {&http.Cookie{Name: c.Name, Value: strings.Repeat("0", len(c.Value))}, 401}} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, browserRequest("GET", "/api/session", "", tt.cookie, ""))
+		var info web.SessionInfo
+		json.Unmarshal(rec.Body.Bytes(), &info)
+		if rec.Code != tt.status || (tt.status == 200) != (info.CSRF == csrf) {
+			t.Errorf("GET /api/session with cookie %v = %d %s, want %d", tt.cookie, rec.Code, rec.Body, tt.status)
+		}
+	}
+	// The cookie alone may not create a session (it needs the key) nor
+	// reach any other route.
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, browserRequest("POST", "/api/session", "", c, csrf))
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("POST /api/session with the cookie = %d, want 403", rec.Code)
 	}
 }
 
 func TestBrowserAuth(t *testing.T) {
 	h := web.NewServer(webtest.New(testStatus()), testKey, nil)
-	_, cookie, csrf := page(t, h)
+	_, cookie, csrf := signIn(t, h, testKey)
 	wrongCookie := &http.Cookie{Name: cookie.Name, Value: strings.Repeat("0", len(cookie.Value))}
 	tests := []struct {
 		name, method, path, body string
@@ -147,11 +204,13 @@ func TestPageRefusals(t *testing.T) {
 
 func TestPageWithoutKey(t *testing.T) {
 	h := web.NewServer(webtest.New(testStatus()), "", nil)
-	rec, cookie, csrf := page(t, h)
-	if rec.Code != 200 || cookie != nil || csrf != "" {
-		t.Fatalf("GET / without a key = %d, cookie %v, token %q", rec.Code, cookie, csrf)
+	if rec := page(t, h); rec.Code != 200 || len(rec.Result().Cookies()) != 0 {
+		t.Fatalf("GET / without a key = %d, cookies %v", rec.Code, rec.Result().Cookies())
 	}
-	rec = httptest.NewRecorder()
+	if rec, cookie, csrf := signIn(t, h, "x"); rec.Code != http.StatusUnauthorized || cookie != nil || csrf != "" {
+		t.Fatalf("session without a key = %d, cookie %v, token %q", rec.Code, cookie, csrf)
+	}
+	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, browserRequest("GET", "/api/status", "", &http.Cookie{Name: "ferry_", Value: ""}, ""))
 	if rec.Code != http.StatusUnauthorized {
 		t.Fatalf("API without a key = %d", rec.Code)
@@ -183,7 +242,7 @@ func TestStaticFiles(t *testing.T) {
 // TestPageHasNoInlineCode keeps the page within the Content-Security-Policy:
 // scripts and styles come from files, never from the page itself.
 func TestPageHasNoInlineCode(t *testing.T) {
-	rec, _, _ := page(t, web.NewServer(webtest.New(testStatus()), testKey, nil))
+	rec := page(t, web.NewServer(webtest.New(testStatus()), testKey, nil))
 	body := rec.Body.String()
 	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
 		if !strings.Contains(tag, `src="/`) {
@@ -205,7 +264,7 @@ func TestPageHasNoInlineCode(t *testing.T) {
 
 func TestNoCORSHeaders(t *testing.T) {
 	h := web.NewServer(webtest.New(testStatus()), testKey, nil)
-	_, cookie, csrf := page(t, h)
+	_, cookie, csrf := signIn(t, h, testKey)
 	reqs := []*http.Request{
 		browserRequest("GET", "/", "", nil, ""),
 		browserRequest("GET", "/app.js", "", nil, ""),

@@ -10,6 +10,7 @@ import (
 
 	"ferry/engine/node"
 	"ferry/platform/service"
+	"ferry/web"
 )
 
 var serveUsage = usage{
@@ -59,7 +60,14 @@ func runServe(g *globals, args []string) int {
 				} else {
 					recorded.Store(addr)
 				}
-				fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/\n", addr)
+				// The signed-in link goes only to a terminal, never
+				// into a service's log.
+				key, err := web.ReadAPIKey(g.home)
+				if err == nil && isTerminal(g.stdout) {
+					fmt.Fprintf(g.stdout, "ferry is running; web UI at %s\n(the link signs you in; keep it to yourself)\n", uiURL(addr, key))
+				} else {
+					fmt.Fprintf(g.stdout, "ferry is running; web UI at http://%s/ (run `ferry ui` to open it signed in)\n", addr)
+				}
 			},
 		})
 	})

@@ -48,6 +48,7 @@ func commands() []command {
 		{name: "folder", synopsis: "add|share|list ...", summary: "manage synced folders", run: runFolder},
 		{name: "scan", synopsis: "FOLDER-ID [PATH]", summary: "scan a folder now and wait until done", run: runScan},
 		{name: "status", synopsis: "[--json] [--watch]", summary: "show the running daemon's folders and devices", run: runStatus},
+		{name: "ui", synopsis: "[--print]", summary: "open the web UI in a browser, signed in", run: runUI},
 		{name: "pair", synopsis: "[CODE]", summary: "pair with another device by a short code", run: runPair},
 		{name: "install", synopsis: "[--system]", summary: "install ferry as a service started at login (--system: at boot)", run: runInstall},
 		{name: "uninstall", synopsis: "[--system]", summary: "stop and remove the service", run: runUninstall},

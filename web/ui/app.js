@@ -4,7 +4,7 @@
 'use strict';
 
 (() => {
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let csrf = '';
   const $ = (id) => document.getElementById(id);
   const pollEvery = 1000;
   const view = { status: null, offer: null, shownCode: '', timer: 0 };
@@ -25,9 +25,69 @@
     }
     const data = await resp.json().catch(() => null);
     if (!resp.ok) {
-      throw new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
+      const e = new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
+      e.status = resp.status;
+      throw e;
     }
     return data;
+  }
+
+  // ---- signing in ----
+  // The page holds no secret. The browser proves once that it knows the API
+  // key (from the #key= address `ferry ui` opens, or typed in) and gets the
+  // session cookie and CSRF token for it; a later load asks for the token
+  // with the cookie alone.
+
+  async function session(key) {
+    const opts = { method: key ? 'POST' : 'GET', headers: {}, credentials: 'same-origin', cache: 'no-store' };
+    if (key) opts.headers['X-API-Key'] = key;
+    let resp;
+    try {
+      resp = await fetch('/api/session', opts);
+    } catch (e) {
+      throw new Error('the ferry daemon is not answering; is it running?');
+    }
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok || !data || !data.csrf) {
+      const e = new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
+      e.status = resp.status;
+      throw e;
+    }
+    return data.csrf;
+  }
+
+  function showSignIn(message) {
+    clearTimeout(view.timer);
+    $('app').hidden = true;
+    $('signin').hidden = false;
+    say($('signin-msg'), message ? 'error' : '', message || '');
+    $('signin-key').focus();
+  }
+
+  async function signIn(key) {
+    try {
+      csrf = await session(key);
+    } catch (e) {
+      if (e.status === 401 || e.status === 403) {
+        showSignIn(key ? 'That key is not this daemon\'s key.' : '');
+      } else {
+        say($('conn-error'), 'error', e.message);
+        setTimeout(() => signIn(key), 2 * pollEvery);
+      }
+      return;
+    }
+    say($('conn-error'), '', '');
+    $('signin-key').value = '';
+    $('signin').hidden = true;
+    $('app').hidden = false;
+    poll();
+  }
+
+  function start() {
+    const m = /^#key=([^&]*)/.exec(location.hash);
+    // The key leaves the address bar and the history at once.
+    if (m) history.replaceState(null, '', location.pathname + location.search);
+    signIn(m ? decodeURIComponent(m[1]) : '');
   }
 
   // el makes an element: text sets its text, on* adds listeners, anything
@@ -434,6 +494,10 @@
       renderStatus(st);
       renderOffer(offer);
     } catch (e) {
+      if (e.status === 401) {
+        showSignIn('The daemon no longer knows this browser (its key changed?).');
+        return;
+      }
       say($('conn-error'), 'error', e.message);
     }
     schedule(document.hidden ? 5 * pollEvery : pollEvery);
@@ -452,6 +516,10 @@
   $('folder-add').addEventListener('submit', addFolder);
   $('device-id-copy').addEventListener('click', copyID);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
+  $('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    signIn($('signin-key').value.trim());
+  });
   setInterval(renderExpiry, 1000);
-  poll();
+  start();
 })();

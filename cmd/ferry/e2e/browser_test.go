@@ -27,8 +27,8 @@ func TestPairAndShareInBrowser(t *testing.T) {
 	tabA := browser.New(t)
 	tabB, closeB := chromedp.NewContext(tabA) // a second tab in the same browser
 	defer closeB()
-	ui(t, tabA, chromedp.Navigate("http://"+a.gui+"/"))
-	ui(t, tabB, chromedp.Navigate("http://"+b.gui+"/"))
+	ui(t, tabA, chromedp.Navigate(a.uiURL()))
+	ui(t, tabB, chromedp.Navigate(b.uiURL()))
 	uiText(t, tabA, "#device-id", a.id)
 	uiText(t, tabB, "#device-id", b.id)
 

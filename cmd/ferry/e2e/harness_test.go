@@ -24,6 +24,9 @@ import (
 var ferryBin string
 
 func TestMain(m *testing.M) {
+	if addr := os.Getenv(strangerProbeEnv); addr != "" {
+		os.Exit(strangerProbe(addr))
+	}
 	dir, err := os.MkdirTemp("", "ferry-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -234,6 +237,12 @@ type deviceStatus struct {
 	Connected bool   `json:"connected"`
 	InBytes   int64  `json:"inBytes"`
 	OutBytes  int64  `json:"outBytes"`
+}
+
+// uiURL is the web UI's address with the home's API key, as `ferry ui`
+// prints it.
+func (d *device) uiURL() string {
+	return strings.TrimSpace(d.ferry("ui", "--print"))
 }
 
 // apiGet asks the daemon's API for path with the home's API key; ok is
