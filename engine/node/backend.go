@@ -37,11 +37,9 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	for _, d := range cfg.Devices {
 		st.Devices = append(st.Devices, n.deviceStatus(d))
 	}
-	n.conns.mu.Lock()
-	for dev, p := range n.conns.pending {
+	for dev, p := range n.conns.pendingList() {
 		st.Pending = append(st.Pending, web.PendingDevice{ID: dev.String(), Address: p.addr, LastSeen: p.lastSeen.UTC().Format("2006-01-02T15:04:05Z07:00")})
 	}
-	n.conns.mu.Unlock()
 	slices.SortFunc(st.Pending, func(a, b web.PendingDevice) int { return strings.Compare(a.ID, b.ID) })
 	return st, nil
 }

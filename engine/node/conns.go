@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +45,87 @@ type pendingDevice struct {
 	lastSeen time.Time
 }
 
+// Bounds of the pending list, the unknown devices shown for the user to
+// accept or ignore. Anyone who reaches the listener can make a fresh key
+// for every connection, so the list is capped, forgets a device it has not
+// seen for a while, and takes only a few new devices a minute from one
+// source: an IPv4 address or an IPv6 /64, which one host usually holds
+// whole. 32 entries are far more than a person adds at once, an hour
+// outlives the walk to the other device, and four a minute lets a few
+// devices behind one NAT appear together. Someone with many sources can
+// still churn the list; the bounds keep its size and the status small.
+const (
+	maxPending       = 32          // entries; a new one evicts the one seen longest ago
+	pendingExpiry    = time.Hour   // an entry not seen for this long is dropped
+	pendingPerSource = 4           // new entries per source per pendingWindow
+	pendingWindow    = time.Minute // the window of pendingPerSource
+	maxRateSources   = 1024        // sources whose rate is tracked at once
+)
+
+// sourceRate counts the new entries one source made in its current window.
+type sourceRate struct {
+	start time.Time
+	n     int
+}
+
+// rateLimiter allows each source perWindow events per window, tracking at
+// most maxSources sources; a source it cannot track is refused.
+type rateLimiter struct {
+	perWindow, maxSources int
+	window                time.Duration
+	sources               map[string]sourceRate
+}
+
+func newRateLimiter(perWindow int, window time.Duration, maxSources int) *rateLimiter {
+	return &rateLimiter{perWindow: perWindow, window: window, maxSources: maxSources, sources: make(map[string]sourceRate)}
+}
+
+// allow reports whether src may have one more event at now, and counts it.
+func (l *rateLimiter) allow(src string, now time.Time) bool {
+	r, ok := l.sources[src]
+	if ok && now.Sub(r.start) >= l.window {
+		r, ok = sourceRate{}, false
+	}
+	if !ok {
+		if len(l.sources) >= l.maxSources {
+			for s, r := range l.sources {
+				if now.Sub(r.start) >= l.window {
+					delete(l.sources, s)
+				}
+			}
+		}
+		if len(l.sources) >= l.maxSources {
+			return false
+		}
+		r.start = now
+	}
+	if r.n >= l.perWindow {
+		return false
+	}
+	r.n++
+	l.sources[src] = r
+	return true
+}
+
+// pendingSource is the source addr counts against: its IPv4 address, or
+// the /64 of its IPv6 address.
+func pendingSource(addr string) string {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
 // connManager keeps one connection per trusted device.
 type connManager struct {
 	key  noise.Keypair
@@ -58,10 +140,12 @@ type connManager struct {
 	conns   map[proto.DeviceID]*peerConn
 	stats   map[proto.DeviceID]*counters
 	pending map[proto.DeviceID]pendingDevice
-	ignored map[proto.DeviceID]bool // unknown devices never listed as pending
-	backoff map[proto.DeviceID]dialState
-	kick    chan struct{}
-	wg      sync.WaitGroup
+	// pendingRate limits the new pending entries per source address.
+	pendingRate *rateLimiter
+	ignored     map[proto.DeviceID]bool // unknown devices never listed as pending
+	backoff     map[proto.DeviceID]dialState
+	kick        chan struct{}
+	wg          sync.WaitGroup
 }
 
 type dialState struct {
@@ -77,6 +161,7 @@ func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func
 		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
 		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
 		ignored: make(map[proto.DeviceID]bool), kick: make(chan struct{}, 1),
+		pendingRate: newRateLimiter(pendingPerSource, pendingWindow, maxRateSources),
 	}
 }
 
@@ -448,13 +533,58 @@ func (m *connManager) setIgnored(devs []proto.DeviceID) {
 	}
 }
 
+// addPending lists dev, an unknown device that connected from addr, or
+// refreshes its entry. A new entry is refused when addr's source has added
+// pendingPerSource in the last pendingWindow; the list is kept to
+// maxPending by evicting the device seen longest ago.
 func (m *connManager) addPending(dev proto.DeviceID, addr string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ignored[dev] {
 		return
 	}
-	m.pending[dev] = pendingDevice{addr: addr, lastSeen: m.now()}
+	now := m.now()
+	m.expirePending(now)
+	if _, ok := m.pending[dev]; !ok {
+		if !m.pendingRate.allow(pendingSource(addr), now) {
+			m.log.Debug("unknown device not listed as pending: its address adds too many", "device", dev.Abbrev(), "addr", addr)
+			return
+		}
+		if len(m.pending) >= maxPending {
+			m.evictPending()
+		}
+	}
+	m.pending[dev] = pendingDevice{addr: addr, lastSeen: now}
+}
+
+// expirePending drops the entries not seen for pendingExpiry.
+func (m *connManager) expirePending(now time.Time) {
+	for dev, p := range m.pending {
+		if now.Sub(p.lastSeen) >= pendingExpiry {
+			delete(m.pending, dev)
+		}
+	}
+}
+
+// evictPending drops the entry seen longest ago.
+func (m *connManager) evictPending() {
+	var oldest proto.DeviceID
+	var seen time.Time
+	for dev, p := range m.pending {
+		if seen.IsZero() || p.lastSeen.Before(seen) {
+			oldest, seen = dev, p.lastSeen
+		}
+	}
+	m.log.Debug("pending list full; forgetting the device seen longest ago", "device", oldest.Abbrev())
+	delete(m.pending, oldest)
+}
+
+// pendingList returns the unexpired pending devices.
+func (m *connManager) pendingList() map[proto.DeviceID]pendingDevice {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.expirePending(m.now())
+	return maps.Clone(m.pending)
 }
 
 // closeDevice drops dev's connection (for example when its trust changed).
