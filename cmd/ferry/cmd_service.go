@@ -13,10 +13,13 @@ import (
 var (
 	installUsage = usage{
 		name:     "install",
-		synopsis: "[--system]",
+		synopsis: "[--system [--user USER]]",
 		help: "Install ferry as a service that runs `ferry --home HOME serve` with this home directory:\n" +
 			"this user's service, started at login (a systemd user unit, a LaunchAgent), or with --system\n" +
-			"a system-wide one started at boot. Windows has system services only. Start it with `ferry start`.",
+			"a system-wide one started at boot. A system-wide service never runs as root: it runs as the user\n" +
+			"`" + service.SystemUser + "` (made when missing), or --user, with its home " + systemHomeText() + " unless --home is given;\n" +
+			"that user must be able to read and write the folders it syncs.\n" +
+			"Windows has system services only. Start it with `ferry start`.",
 	}
 	uninstallUsage = usage{name: "uninstall", synopsis: "[--system]", help: "Stop and remove the service that `ferry install` installed."}
 	startUsage     = usage{name: "start", synopsis: "[--system]", help: "Start the installed service now."}
@@ -59,6 +62,10 @@ func runServiceStatus(g *globals, args []string) int {
 func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, act serviceAction) int {
 	fs := newFlagSet(u.name)
 	system := fs.Bool("system", false, "the system-wide service instead of this user's")
+	var runAs *string
+	if u.name == installUsage.name {
+		runAs = fs.String("user", "", "with --system: the `USER` the service runs as (default "+service.SystemUser+", made when missing)")
+	}
 	if _, code, ok := g.parse(u, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -70,7 +77,15 @@ func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, ac
 	if err != nil {
 		return g.fail(u.name, fmt.Errorf("find the ferry binary: %w", err), "")
 	}
-	c, err := service.NewController(service.Config{Executable: exe, Home: g.home, Mode: mode}, probe)
+	cfg := service.Config{Executable: exe, Home: g.home, Mode: mode}
+	if runAs != nil {
+		cfg.User = *runAs
+	}
+	if mode == service.System && !g.homeSet && service.SystemHome != "" {
+		// Root's own home is out of the service user's reach.
+		cfg.Home = service.SystemHome
+	}
+	c, err := service.NewController(cfg, probe)
 	if err != nil {
 		return g.fail(u.name, err, g.serviceHint(err, u.name, mode, ""))
 	}
@@ -112,11 +127,27 @@ func systemFlag(mode service.Mode) string {
 	return ""
 }
 
+// systemHomeText names the default home of a system-wide service.
+func systemHomeText() string {
+	if service.SystemHome == "" {
+		return "(the --home given)"
+	}
+	return service.SystemHome
+}
+
 func installService(g *globals, c *service.Controller, mode service.Mode) int {
 	if err := c.Install(); err != nil {
 		return g.fail("install", err, g.serviceHint(err, "install", mode, c.Inspect()))
 	}
-	fmt.Fprintf(g.stdout, "installed %s, running `ferry --home %s serve`\n", c.Describe(), shellQuote(g.home))
+	cfg := c.Config()
+	fmt.Fprintf(g.stdout, "installed %s, running `ferry --home %s serve`", c.Describe(), shellQuote(cfg.Home))
+	if cfg.User != "" {
+		fmt.Fprintf(g.stdout, " as user %s", cfg.User)
+	}
+	fmt.Fprintln(g.stdout)
+	if cfg.Home != g.home {
+		fmt.Fprintf(g.stdout, "its home is %s: give other commands `--home %[1]s` (e.g. `sudo ferry --home %[1]s ui`)\n", shellQuote(cfg.Home))
+	}
 	fmt.Fprintf(g.stdout, "start it now with `ferry start%s`\n", systemFlag(mode))
 	if mode == service.User && runtime.GOOS == "linux" {
 		fmt.Fprintln(g.stdout, "to keep it running while you are logged out: `loginctl enable-linger`")

@@ -108,6 +108,9 @@ func TestServiceUsage(t *testing.T) {
 		{[]string{"service"}, exitUsage, "ferry service status [--system]"},
 		{[]string{"service", "restart"}, exitUsage, `unknown command "restart"`},
 		{[]string{"help", "install"}, exitOK, "--system"},
+		{[]string{"install", "--system", "--user", "root"}, exitError, "does not run as root"},
+		{[]string{"install", "--user", "ana"}, exitError, "--user is for a system-wide one"},
+		{[]string{"start", "--user", "ana"}, exitUsage, "flag provided but not defined"},
 		{[]string{"service", "status", "--help"}, exitOK, "running, stopped, failed or not installed"},
 	}
 	for _, c := range cases {

@@ -26,9 +26,10 @@ func main() {
 // globals is what every command gets: the resolved home directory and where
 // to print.
 type globals struct {
-	home   string // absolute; empty only for commands that need no home
-	stdout io.Writer
-	stderr io.Writer
+	home    string // absolute; empty only for commands that need no home
+	homeSet bool   // home came from --home or $FERRY_HOME, not the default
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 // command is one top-level command.
@@ -101,6 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return g.fail("find home directory", err, "pass --home DIR or set FERRY_HOME")
 		}
 		g.home = h
+		g.homeSet = *home != "" || os.Getenv("FERRY_HOME") != ""
 	}
 	return cmd.run(g, fs.Args()[1:])
 }

@@ -9,6 +9,11 @@ import (
 // DefaultName is the service name ferry installs under.
 const DefaultName = "ferry"
 
+// SystemUser is the account a system-wide service runs as unless told
+// otherwise: its own, never root, so that a flaw reached over the network
+// or the API gets no more than ferry's own files and folders.
+const SystemUser = "ferry"
+
 // Mode says whose service it is.
 type Mode int
 
@@ -31,6 +36,10 @@ type Config struct {
 	Executable string // absolute path of the ferry binary
 	Home       string // absolute home directory the service runs with
 	Mode       Mode
+	// User is the account a system-wide service runs as on Linux and macOS
+	// (SystemUser when empty); a user service runs as its user. Windows
+	// runs system services as its service account.
+	User string
 }
 
 // Validate fills defaults and checks that the service files can hold the
@@ -48,12 +57,39 @@ func (c *Config) Validate() error {
 	if c.Mode != User && c.Mode != System {
 		return fmt.Errorf("service mode %d: want user or system", c.Mode)
 	}
+	switch {
+	case c.Mode == User && c.User != "":
+		return fmt.Errorf("a user service runs as its user; --user is for a system-wide one")
+	case c.Mode == System && c.User == "":
+		c.User = SystemUser
+	}
+	if c.User == "root" || c.User == "0" {
+		return fmt.Errorf("the system-wide service does not run as root; give it its own user (the default, %q) or yours", SystemUser)
+	}
+	if c.User != "" && !validUserName(c.User) {
+		return fmt.Errorf("user name %q: want a letter or '_', then letters, digits, '_', '-' or '.'", c.User)
+	}
 	for _, p := range []struct{ what, path string }{{"executable", c.Executable}, {"home", c.Home}} {
 		if err := checkPath(p.path); err != nil {
 			return fmt.Errorf("service %s %q: %w", p.what, p.path, err)
 		}
 	}
 	return nil
+}
+
+func validUserName(n string) bool {
+	if len(n) > 32 {
+		return false
+	}
+	for i, r := range n {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r == '-' || r == '.' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return n != ""
 }
 
 func checkPath(p string) error {

@@ -62,6 +62,11 @@ func (c *Controller) Install() error {
 	} else if st, err := c.Status(); err == nil && st != StatusNotInstalled {
 		return fmt.Errorf("%w (%s)", ErrInstalled, st)
 	}
+	if c.cfg.Mode == System && c.goos != "windows" {
+		if err := prepareAccount(c.cfg); err != nil {
+			return fmt.Errorf("install %s: %w", c.Describe(), err)
+		}
+	}
 	if err := c.svc.Install(); err != nil {
 		if c.path != "" {
 			// The library leaves its file behind when enabling fails.
@@ -121,3 +126,6 @@ func (c *Controller) installed() (Status, error) {
 	}
 	return st, err
 }
+
+// Config is the service's configuration, with defaults filled in.
+func (c *Controller) Config() Config { return c.cfg }

@@ -31,6 +31,10 @@ func UnitFile(cfg Config) (string, error) {
 	b.WriteString("\n[Service]\nType=simple\n")
 	fmt.Fprintf(&b, "ExecStart=%s\n", systemdCommand(cfg.Executable, cfg.Args()))
 	fmt.Fprintf(&b, "Restart=on-failure\nRestartSec=%d\nTimeoutStopSec=%d\n", restartSec, stopTimeoutSec)
+	if cfg.Mode == System {
+		// Its own user, files private to it, and no way back to root.
+		fmt.Fprintf(&b, "User=%s\nUMask=0077\nNoNewPrivileges=yes\n", cfg.User)
+	}
 	target := "default.target"
 	if cfg.Mode == System {
 		target = "multi-user.target"
@@ -84,6 +88,10 @@ func LaunchdPlist(cfg Config) (string, error) {
 		fmt.Fprintf(&b, "\t\t<string>%s</string>\n", xmlText(a))
 	}
 	b.WriteString("\t</array>\n")
+	if cfg.Mode == System {
+		plistKey(&b, "UserName", cfg.User)
+		b.WriteString("\t<key>Umask</key>\n\t<integer>63</integer>\n") // 0077
+	}
 	b.WriteString("\t<key>RunAtLoad</key>\n\t<true/>\n")
 	// Restart after a failure only, as systemd's Restart=on-failure: a clean
 	// stop stays stopped.

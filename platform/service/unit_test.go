@@ -58,6 +58,10 @@ func TestUnitFileGolden(t *testing.T) {
 					t.Errorf("no line %q in\n%s", l, unit)
 				}
 			}
+			// A system unit runs as ferry's own user; a user unit as its user.
+			if runsAs := slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "User=") }); runsAs != (c.cfg.Mode == System) || c.cfg.Mode == System && !slices.Contains(lines, "User=ferry") {
+				t.Errorf("unit's User= line is wrong for a %s unit:\n%s", c.cfg.Mode, unit)
+			}
 			if strings.Contains(unit, "120") {
 				t.Errorf("unit mentions 120:\n%s", unit)
 			}
@@ -149,6 +153,16 @@ func TestLaunchdPlist(t *testing.T) {
 			t.Errorf("%s = %q, want %q", kv[0], got, kv[1])
 		}
 	}
+	if _, ok := p.Values["UserName"]; ok {
+		t.Errorf("a LaunchAgent names a user: %q", p.Values["UserName"])
+	}
+	cfg.Mode = System
+	if plist, err = LaunchdPlist(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if p := parsePlist(t, plist); p.Values["UserName"] != SystemUser || p.Values["Umask"] != "63" {
+		t.Errorf("LaunchDaemon runs as %q with umask %q, want %q and 63 (0077)", p.Values["UserName"], p.Values["Umask"], SystemUser)
+	}
 }
 
 // plist is the part of a launchd plist the test reads.
@@ -206,6 +220,10 @@ func TestValidate(t *testing.T) {
 		{"template", func(c *Config) { c.Home = "/h/{{Name}}" }, `"{{"`},
 		{"name", func(c *Config) { c.Name = "fer ry" }, "service name"},
 		{"mode", func(c *Config) { c.Mode = 7 }, "mode"},
+		{"root", func(c *Config) { c.Mode, c.User = System, "root" }, "does not run as root"},
+		{"uid 0", func(c *Config) { c.Mode, c.User = System, "0" }, "does not run as root"},
+		{"user name", func(c *Config) { c.Mode, c.User = System, "ana\nExecStartPre=/bin/evil" }, "user name"},
+		{"user of a user unit", func(c *Config) { c.User = "ana" }, "--user is for a system-wide one"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -218,7 +236,12 @@ func TestValidate(t *testing.T) {
 		})
 	}
 	cfg := good
-	if err := cfg.Validate(); err != nil || cfg.Name != DefaultName {
-		t.Fatalf("Validate: %v, name %q", err, cfg.Name)
+	if err := cfg.Validate(); err != nil || cfg.Name != DefaultName || cfg.User != "" {
+		t.Fatalf("Validate: %v, name %q, user %q", err, cfg.Name, cfg.User)
+	}
+	cfg = good
+	cfg.Mode = System
+	if err := cfg.Validate(); err != nil || cfg.User != SystemUser {
+		t.Fatalf("Validate system: %v, user %q; want %q", err, cfg.User, SystemUser)
 	}
 }
