@@ -10,7 +10,7 @@ import (
 func (s *Sim) Scan(i int) {
 	if d := s.devs[i]; d.Running() {
 		s.logf("%s scan requested", d.Name)
-		d.eng.Step(engine.ScanRequest{})
+		d.step(engine.ScanRequest{})
 	}
 }
 

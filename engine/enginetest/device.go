@@ -22,6 +22,7 @@ type Device struct {
 	eng    *engine.Engine // nil while crashed
 	ops    []engine.Op
 	events []engine.Event
+	dirty  bool // the engine took an input since it was last verified
 }
 
 // deviceID returns the ID of the i-th device: every byte i+1 times 0x11, so
@@ -34,8 +35,18 @@ func deviceID(i int) proto.DeviceID {
 	return id
 }
 
-// Engine returns the device's engine, nil while it is crashed.
-func (d *Device) Engine() *engine.Engine { return d.eng }
+// Engine returns the device's engine, nil while it is crashed. Whoever
+// asks may step it, so it is verified again after the next step.
+func (d *Device) Engine() *engine.Engine {
+	d.dirty = true
+	return d.eng
+}
+
+// step feeds in to the running engine.
+func (d *Device) step(in engine.Input) {
+	d.dirty = true
+	d.eng.Step(in)
+}
 
 // Running reports whether the device is up.
 func (d *Device) Running() bool { return d.eng != nil }
@@ -65,7 +76,7 @@ func (d *Device) start(now int64) error {
 		return fmt.Errorf("start %s: %w", d.Name, err)
 	}
 	d.eng = eng
-	d.eng.Step(engine.Tick{Now: now})
+	d.step(engine.Tick{Now: now})
 	return nil
 }
 

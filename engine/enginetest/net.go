@@ -84,7 +84,7 @@ func (s *Sim) disconnect(l *link) {
 	for _, i := range []int{l.a, l.b} {
 		other := l.a + l.b - i
 		if d := s.devs[i]; d.Running() {
-			d.eng.Step(engine.PeerDown{Device: s.devs[other].ID})
+			d.step(engine.PeerDown{Device: s.devs[other].ID})
 		}
 	}
 	s.logf("disconnect %s-%s", s.devs[l.a].Name, s.devs[l.b].Name)
@@ -124,7 +124,7 @@ func (s *Sim) deliver(l *link, dir int) {
 	switch m := msg.(type) {
 	case *proto.Hello:
 		s.logf("%s <- %s hello %+v", d.Name, src.Name, m.Folders[0])
-		d.eng.Step(engine.PeerUp{Device: src.ID, Hello: m.Folders[0]})
+		d.step(engine.PeerUp{Device: src.ID, Hello: m.Folders[0]})
 	case *proto.IndexUpdate:
 		for _, f := range m.Files {
 			if f.Delta != nil {
@@ -132,7 +132,7 @@ func (s *Sim) deliver(l *link, dir int) {
 			}
 		}
 		s.logUpdate(d, src, m)
-		d.eng.Step(engine.Received{From: src.ID, Update: m})
+		d.step(engine.Received{From: src.ID, Update: m})
 	default:
 		s.logf("%s <- %s %T ignored", d.Name, src.Name, m)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,13 +55,18 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// content returns n bytes that no other call with a different tag returns.
+// content returns n bytes made of tag, ':' and a counter, over and over:
+// two calls with different tags (that hold no ':') return different bytes
+// if n is longer than each tag.
 func content(tag string, n int) []byte {
-	var b bytes.Buffer
-	for i := 0; b.Len() < n; i++ {
-		fmt.Fprintf(&b, "%s:%d;", tag, i)
+	b := make([]byte, 0, n+len(tag)+24)
+	for i := 0; len(b) < n; i++ {
+		b = append(b, tag...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, ';')
 	}
-	return b.Bytes()[:n]
+	return b[:n]
 }
 
 // wantFile fails unless every device has data at name.

@@ -151,7 +151,7 @@ func (s *Sim) Trace() string { return strings.Join(s.trace, "\n") }
 // Converged reports why the devices do not agree, nil if they do: every
 // device runs, nothing is in flight, every folder holds the same names,
 // types, content, permission bits, file modification times and symlink
-// targets, and every engine says it is in sync.
+// targets, and every engine is consistent and says it is in sync.
 func (s *Sim) Converged() error {
 	var errs []error
 	if s.broken != nil {
@@ -161,6 +161,9 @@ func (s *Sim) Converged() error {
 		if !d.Running() {
 			errs = append(errs, fmt.Errorf("%s is not running", d.Name))
 			continue
+		}
+		if err := d.eng.Verify(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Name, err))
 		}
 		if d.busy() {
 			errs = append(errs, fmt.Errorf("%s has work pending", d.Name))
