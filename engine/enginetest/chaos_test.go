@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/zeebo/blake3"
 
 	"ferry/engine"
 	"ferry/proto"
@@ -103,45 +100,61 @@ func (c *chaosStats) add(o chaosStats) {
 // runChaos runs chaos for seed; with trace, a failure carries the end of
 // the trace, and -simtrace gets all of it.
 func runChaos(seed uint64, trace bool) (chaosStats, error) {
-	s, st, err := chaos(seed, trace)
-	if s != nil && trace && *traceFlag != "" {
-		_ = os.WriteFile(*traceFlag, []byte(s.Trace()), 0o644)
+	r, err := chaos(seed, trace, nil)
+	if r.s != nil && trace && *traceFlag != "" {
+		_ = os.WriteFile(*traceFlag, []byte(r.s.Trace()), 0o644)
 	}
-	if err != nil && s != nil && trace {
-		err = fmt.Errorf("%w\ntrace:\n%s", err, tail(s.Trace(), 400))
+	if err != nil && r.s != nil && trace {
+		err = fmt.Errorf("%w\ntrace:\n%s", err, tail(r.s.Trace(), 400))
 	}
-	return st, err
+	return r.st, err
+}
+
+// chaosRun is what a chaos run leaves: the simulation, the users with the
+// ledger of what they wrote, and the counts.
+type chaosRun struct {
+	s  *Sim
+	u  *users
+	st chaosStats
 }
 
 // chaos lets users change the folders of three devices while the network
 // and the devices fail, then heals everything and checks that the devices
-// converge, stay stable, and lost no content that no user replaced.
-func chaos(seed uint64, trace bool) (*Sim, chaosStats, error) {
-	s, err := New(chaosOptions(seed, trace))
+// converge, stay stable, and lost no version that no user superseded (see
+// ledger). setup, if set, adjusts the simulation before it starts.
+func chaos(seed uint64, trace bool, setup func(*Sim)) (chaosRun, error) {
+	l := newLedger()
+	opt := chaosOptions(seed, trace)
+	opt.OnCommit = l.committed
+	s, err := New(opt)
 	if err != nil {
-		return nil, chaosStats{}, err
+		return chaosRun{}, err
 	}
-	u := &users{s: s, protected: make(map[proto.Hash]string)}
+	l.s = s
+	if setup != nil {
+		setup(s)
+	}
+	u := &users{s: s, l: l}
 	for range 60 {
 		for range 1 + s.Rand().IntN(3) {
 			u.act(s.Rand().IntN(3))
 		}
 		s.Run(s.Rand().IntN(250))
 	}
-	st := u.stats()
+	r := chaosRun{s: s, u: u, st: u.stats()}
 	if err := healAndCheck(s, u); err != nil {
-		return s, st, err
+		return r, err
 	}
-	st.steps = s.Steps()
+	r.st.steps = s.Steps()
 	for i := range 3 {
-		st.conflicts += len(s.Dev(i).Conflicts())
+		r.st.conflicts += len(s.Dev(i).Conflicts())
 		for _, ev := range s.Dev(i).Events() {
 			if f, ok := ev.(engine.OpFailed); ok && errors.Is(f.Err, ErrInjected) {
-				st.failedOps++
+				r.st.failedOps++
 			}
 		}
 	}
-	return s, st, nil
+	return r, nil
 }
 
 // chaosOptions draws the topology and the engines' limits from the seed.
@@ -167,12 +180,12 @@ func chaosOptions(seed uint64, trace bool) Options {
 
 func TestSimReplaysExactly(t *testing.T) {
 	for _, seed := range []uint64{3, 459, 1148} {
-		a, _, errA := chaos(seed, true)
-		b, _, errB := chaos(seed, true)
+		a, errA := chaos(seed, true, nil)
+		b, errB := chaos(seed, true, nil)
 		if fmt.Sprint(errA) != fmt.Sprint(errB) {
 			t.Errorf("seed %d: first run: %v, second: %v", seed, errA, errB)
 		}
-		ta, tb := strings.Split(a.Trace(), "\n"), strings.Split(b.Trace(), "\n")
+		ta, tb := strings.Split(a.s.Trace(), "\n"), strings.Split(b.s.Trace(), "\n")
 		if len(ta) < 1000 {
 			t.Errorf("seed %d: trace of %d lines, want a run that does something", seed, len(ta))
 		}
@@ -203,7 +216,7 @@ func healAndCheck(s *Sim, u *users) error {
 	if err := checkStable(s); err != nil {
 		return err
 	}
-	return u.checkKept()
+	return u.l.check()
 }
 
 // checkStable scans every device again: nothing may change.
@@ -234,14 +247,13 @@ var (
 	linkPool = []string{"l1", "d1/l2"}
 )
 
-// users makes random changes on the devices' folders and remembers which
-// content must survive: every content a user wrote, unless a user later
-// replaced or removed it on a device where it was.
+// users makes random changes on the devices' folders and keeps the ledger
+// of the versions they wrote and superseded.
 type users struct {
-	s         *Sim
-	n         int
-	protected map[proto.Hash]string // content hash → where it was written
-	actions   int
+	s       *Sim
+	l       *ledger
+	n       int
+	actions int
 }
 
 func (u *users) pick(names []string) string { return names[u.s.Rand().IntN(len(names))] }
@@ -297,10 +309,11 @@ func (u *users) existing(i int, t proto.FileType) string {
 	return u.pick(names)
 }
 
-// newContent returns unique content of a random size (sometimes empty,
-// sometimes several blocks).
-func (u *users) newContent(i int) []byte {
+// newContent returns content of a random size (sometimes empty when empty
+// is set, sometimes several blocks) that no other call returns.
+func (u *users) newContent(i int, empty bool) []byte {
 	u.n++
+	tag := fmt.Sprintf("%s-%d", u.s.Dev(i).Name, u.n)
 	size := u.s.Rand().IntN(3*BlockSize + 500)
 	switch u.s.Rand().IntN(10) {
 	case 0:
@@ -308,34 +321,21 @@ func (u *users) newContent(i int) []byte {
 	case 1: // large enough for appends to it to be sent as block-list deltas
 		size = 12*BlockSize + u.s.Rand().IntN(BlockSize)
 	}
-	return content(fmt.Sprintf("%s-%d", u.s.Dev(i).Name, u.n), size)
-}
-
-func (u *users) protect(data []byte, where string) {
-	if len(data) > 0 {
-		u.protected[blake3.Sum256(data)] = where
+	if size > 0 || !empty {
+		size = max(size, len(tag)+1) // long enough to hold its whole tag
 	}
-}
-
-// replaced forgets the protection of what device i's user is about to
-// replace or remove at name and under it.
-func (u *users) replaced(i int, name string) {
-	fs := u.s.Dev(i).FS
-	for _, n := range fs.Names() {
-		if data, ok := fs.ReadFile(n); ok && under(name, n) {
-			delete(u.protected, blake3.Sum256(data))
-		}
-	}
+	return content(tag, size)
 }
 
 func (u *users) write(i int, name string) {
-	data := u.newContent(i)
+	data := u.newContent(i, true)
 	if st, ok := u.s.Dev(i).FS.Stat(name); ok && st.Type != proto.FileTypeFile {
 		return
 	}
-	u.replaced(i, name)
+	seen := u.l.onDisk(i, name)
 	if u.s.Write(i, name, data) == nil {
-		u.protect(data, fmt.Sprintf("%s:%s@%d", u.s.Dev(i).Name, name, u.s.Steps()))
+		u.l.superseded(seen, i, "overwritten")
+		u.l.wrote(i, name, data)
 	}
 }
 
@@ -344,11 +344,12 @@ func (u *users) appendTo(i int) {
 	if name == "" {
 		return
 	}
-	u.replaced(i, name)
-	extra := u.newContent(i)
-	if u.s.Append(i, name, append(extra, '!')) == nil {
+	seen := u.l.onDisk(i, name)
+	extra := u.newContent(i, false)
+	if u.s.Append(i, name, extra) == nil {
+		u.l.superseded(seen, i, "appended to")
 		data, _ := u.s.Dev(i).FS.ReadFile(name)
-		u.protect(data, fmt.Sprintf("%s:%s+@%d", u.s.Dev(i).Name, name, u.s.Steps()))
+		u.l.wrote(i, name, data)
 	}
 }
 
@@ -356,8 +357,10 @@ func (u *users) remove(i int, name string) {
 	if name == "" {
 		return
 	}
-	u.replaced(i, name)
-	_ = u.s.Remove(i, name)
+	seen := u.l.onDisk(i, name)
+	if u.s.Remove(i, name) == nil {
+		u.l.superseded(seen, i, "removed")
+	}
 }
 
 func (u *users) renameFile(i int) {
@@ -378,25 +381,4 @@ func (u *users) renameDir(i int) {
 // counters.
 func (u *users) stats() chaosStats {
 	return chaosStats{actions: u.actions, crashes: u.s.crashes, disconnects: u.s.drops, deltas: u.s.deltas, deltaCloses: u.s.closes}
-}
-
-// checkKept fails if a protected content is missing on some device.
-func (u *users) checkKept() error {
-	var errs []error
-	for i := range 3 {
-		have := make(map[proto.Hash]bool)
-		fs := u.s.Dev(i).FS
-		for _, n := range fs.Names() {
-			if data, ok := fs.ReadFile(n); ok {
-				have[blake3.Sum256(data)] = true
-			}
-		}
-		for h, where := range u.protected {
-			if !have[h] {
-				errs = append(errs, fmt.Errorf("%s lost the content written at %s (%x)", u.s.Dev(i).Name, where, h[:4]))
-			}
-		}
-	}
-	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
-	return errors.Join(errs...)
 }

@@ -28,6 +28,12 @@ var (
 type MemFS struct {
 	nodes     map[string]*node
 	nextInode uint64
+
+	// loseConflicts breaks the folder, for the tests that check that the
+	// simulation notices a lost version: what an operation should move to
+	// a conflict copy is dropped instead, its content kept in lost.
+	loseConflicts bool
+	lost          [][]byte
 }
 
 type node struct {

@@ -133,8 +133,12 @@ func (m *MemFS) clear(name, conflict string) (*engine.Stat, error) {
 			return nil, fmt.Errorf("conflict copy %s: %w", conflict, ErrExist)
 		}
 		delete(m.nodes, name)
-		m.nodes[conflict] = n
 		st := n.stat(conflict)
+		if m.loseConflicts {
+			m.lost = append(m.lost, n.data)
+			return &st, nil
+		}
+		m.nodes[conflict] = n
 		return &st, nil
 	}
 	if n.typ == proto.FileTypeDir && !m.isEmptyDir(name) {

@@ -154,6 +154,11 @@ func (s *Sim) handleReady(i int) {
 	d := s.devs[i]
 	rd := d.eng.Ready()
 	d.Store.Apply(rd.Writes)
+	if s.opt.OnCommit != nil {
+		for _, f := range rd.Writes.Local {
+			s.opt.OnCommit(i, f)
+		}
+	}
 	if s.tracing {
 		for _, f := range rd.Writes.Local {
 			s.logf("%s commit local %v", d.Name, f)

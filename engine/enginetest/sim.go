@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ferry/engine"
+	"ferry/proto"
 )
 
 // Epoch is where the simulated clock starts: 2026-01-01 00:00:00 UTC.
@@ -26,6 +27,9 @@ type Options struct {
 	Config func(*engine.Config)
 	// Trace keeps a log of every simulated event (see Sim.Trace).
 	Trace bool
+	// OnCommit, if set, is called with every local record device dev
+	// commits to its index, in commit order.
+	OnCommit func(dev int, f proto.FileInfo)
 }
 
 // Faults are the chances of things going wrong. The per-step chances are
