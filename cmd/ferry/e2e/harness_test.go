@@ -24,8 +24,12 @@ import (
 var ferryBin string
 
 func TestMain(m *testing.M) {
+	// The test binary also runs as the hostile processes of some tests.
 	if addr := os.Getenv(strangerProbeEnv); addr != "" {
 		os.Exit(strangerProbe(addr))
+	}
+	if addr := os.Getenv(floodEnv); addr != "" {
+		os.Exit(strangerFlood(addr))
 	}
 	dir, err := os.MkdirTemp("", "ferry-e2e-bin")
 	if err != nil {
