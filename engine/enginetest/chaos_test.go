@@ -16,7 +16,7 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("seed", 0, "run TestSim with this seed only, with a trace on failure")
-	seedsFlag = flag.Int("seeds", 50, "how many seeds TestSim runs")
+	seedsFlag = flag.Int("seeds", 300, "how many seeds TestSim runs")
 	firstFlag = flag.Uint64("firstseed", 1, "the first seed TestSim runs")
 	traceFlag = flag.String("simtrace", "", "with -seed: write the whole trace of the run to this file")
 )
