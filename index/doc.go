@@ -15,7 +15,9 @@
 //	    peers/<device id>            PeerMeta: index ID, sequence (uint64 each)
 //	    local/<name>                 record
 //	    seq/<sequence>               name of the local record with that sequence
-//	    blocks/<hash><name>          offset (uint64) of that block in that file
+//	    blocks/<hash><name>          offset (uint64) and size (uint32) of that
+//	                                 block in that file; only the offset in an
+//	                                 index written before sizes were kept
 //	    remote/<device id>/<name>    record
 //
 // Integers in keys and fixed fields are big endian, so cursors walk sequence

@@ -218,7 +218,7 @@ func (f *Folder) BlockSource(h proto.Hash) (name string, offset int64, ok bool, 
 		if k == nil || !bytes.HasPrefix(k, h[:]) {
 			return nil
 		}
-		if len(k) == len(h) || len(v) != 8 {
+		if len(k) == len(h) || (len(v) != blockEntryLen && len(v) != oldBlockEntryLen) {
 			return fmt.Errorf("corrupt block map entry %x", k)
 		}
 		name, offset, ok = string(k[len(h):]), int64(binary.BigEndian.Uint64(v)), true
@@ -237,6 +237,40 @@ func (f *Folder) HasBlock(h proto.Hash, name string) (bool, error) {
 	err := f.view("find block "+h.String(), func(b buckets) error {
 		ok = b.blocks.Get(blockKey(h, name)) != nil
 		return nil
+	})
+	return ok, err
+}
+
+// Lengths of a block map entry: offset and size, or only the offset in an
+// index written before entries held sizes.
+const (
+	blockEntryLen    = 12
+	oldBlockEntryLen = 8
+)
+
+// HasBlockAt reports whether the local record of the file name lists want:
+// a block with its hash, at its offset and of its size. The block map
+// answers when it holds want's offset and size; a hash the file holds more
+// than once (the map keeps its last offset) or an entry without a size is
+// looked up in the record.
+func (f *Folder) HasBlockAt(name string, want proto.Block) (bool, error) {
+	var ok bool
+	err := f.view("find block", func(b buckets) error {
+		v := b.blocks.Get(blockKey(want.Hash, name))
+		switch {
+		case v == nil:
+			return nil
+		case len(v) == blockEntryLen && int64(binary.BigEndian.Uint64(v)) == want.Offset:
+			ok = int32(binary.BigEndian.Uint32(v[8:])) == want.Size
+			return nil
+		}
+		rec := b.local.Get([]byte(name))
+		if rec == nil {
+			return nil
+		}
+		var err error
+		ok, err = recordHasBlock(name, rec, want)
+		return err
 	})
 	return ok, err
 }

@@ -234,3 +234,53 @@ func (d *decoder) blocks() []proto.Block {
 	}
 	return blocks
 }
+
+// recordHasBlock reports whether the record v of name, a live regular file,
+// lists want. It walks the block list without decoding the rest, and stops
+// at the first block past want's offset.
+func recordHasBlock(name string, v []byte, want proto.Block) (bool, error) {
+	d := decoder{b: v}
+	if ver := d.byte(); ver != recordVersion && d.err == nil {
+		return false, fmt.Errorf("record %q: unknown format version %d", name, ver)
+	}
+	typ, flags := proto.FileType(d.byte()), d.byte()
+	d.varint()  // size
+	d.varint()  // mtime
+	d.uvarint() // mode
+	d.varint()  // sequence
+	d.uint64()  // modified by
+	d.uvarint() // inode
+	d.bytes(d.count(1))
+	for range d.count(minCounterLen) {
+		d.uint64()
+		d.uvarint()
+	}
+	if d.err != nil || typ != proto.FileTypeFile || flags&flagDeleted != 0 {
+		return false, wrapRecordErr(name, d.err)
+	}
+	var next int64
+	for n := d.count(minBlockLen); n > 0 && d.err == nil; n-- {
+		delta := d.varint()
+		size := d.uvarintMax(math.MaxInt32)
+		hash := d.bytes(proto.HashSize)
+		if d.err != nil {
+			break
+		}
+		if delta < -next || delta > math.MaxInt64-next-int64(size) {
+			return false, fmt.Errorf("record %q: block offset out of range", name)
+		}
+		off := next + delta
+		if off >= want.Offset {
+			return off == want.Offset && int32(size) == want.Size && proto.Hash(hash) == want.Hash, nil
+		}
+		next = off + int64(size)
+	}
+	return false, wrapRecordErr(name, d.err)
+}
+
+func wrapRecordErr(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("record %q: %w", name, err)
+}

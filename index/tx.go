@@ -104,12 +104,14 @@ func (tx *Tx) removeLocal(name string) error {
 	return nil
 }
 
-// addBlocks maps each block to name; a block found twice in the file maps to
-// its last offset.
+// addBlocks maps each block to name, its offset and its size; a block found
+// twice in the file maps to its last offset.
 func (tx *Tx) addBlocks(name []byte, blocks []proto.Block) error {
 	for _, blk := range blocks {
 		key := append(blk.Hash[:len(blk.Hash):len(blk.Hash)], name...)
-		if err := tx.b.blocks.Put(key, binary.BigEndian.AppendUint64(nil, uint64(blk.Offset))); err != nil {
+		v := binary.BigEndian.AppendUint64(make([]byte, 0, blockEntryLen), uint64(blk.Offset))
+		v = binary.BigEndian.AppendUint32(v, uint32(blk.Size))
+		if err := tx.b.blocks.Put(key, v); err != nil {
 			return err
 		}
 	}

@@ -452,8 +452,12 @@ func (m *connManager) unregister(c *peerConn) {
 	}
 }
 
-// readLoop dispatches messages until the connection fails.
+// readLoop dispatches messages until the connection fails. It starts the
+// connection's serve workers, which end with it.
 func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
+	for range serveWorkers {
+		m.wg.Go(func() { c.serveWorker(m.h.serveBlock, m.log) })
+	}
 	r := proto.NewMessageReader(countReader{c.nc, &c.stats.in})
 	for {
 		c.nc.SetReadDeadline(time.Now().Add(readTimeout))
@@ -465,9 +469,11 @@ func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
 		case *proto.IndexUpdate:
 			m.h.index(c, msg)
 		case *proto.Request:
-			m.serveRequest(ctx, c, msg)
+			m.serveRequest(c, msg)
 		case *proto.Response:
-			c.deliver(msg)
+			if err := c.deliver(msg); err != nil {
+				return err
+			}
 		case *proto.Close:
 			return fmt.Errorf("closed by peer: %s", msg.Reason)
 		case *proto.Ping:
@@ -477,20 +483,17 @@ func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
 	}
 }
 
-// serveRequest answers a block request in its own goroutine, a bounded
-// number at a time, so reading never waits on the disk.
-func (m *connManager) serveRequest(ctx context.Context, c *peerConn, req *proto.Request) {
-	go func() {
-		select {
-		case c.serve <- struct{}{}:
-		case <-c.closed:
-			return
-		}
-		defer func() { <-c.serve }()
-		resp := m.h.serveBlock(c, req)
-		resp.ID = req.ID
-		c.send(resp)
-	}()
+// serveRequest queues a block request for the connection's serve
+// workers, so reading never waits on the disk. A request that finds the
+// queue full is answered with an error at once: the peer has far more in
+// flight than any puller keeps.
+func (m *connManager) serveRequest(c *peerConn, req *proto.Request) {
+	select {
+	case c.serveQ <- req:
+	default:
+		m.log.Debug("block request refused: too many waiting", "device", c.dev.Abbrev(), "queued", serveQueue, "name", req.Name, "offset", req.Offset)
+		c.send(&proto.Response{ID: req.ID, Code: proto.CodeGeneric})
+	}
 }
 
 func (m *connManager) conn(dev proto.DeviceID) *peerConn {

@@ -126,6 +126,10 @@ func TestServeBlockChecksEverything(t *testing.T) {
 	record(t, r, 1, "f.txt", data)
 	record(t, r, 2, "gone.txt", data)
 	os.Remove(filepath.Join(dir, "gone.txt"))
+	record(t, r, 3, "short.txt", data)
+	if err := os.WriteFile(filepath.Join(dir, "short.txt"), data[:10], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	n := &Node{folders: map[string]*folderHandle{"docs": {runner: r, fs: r.fs, shared: map[proto.DeviceID]bool{devA: true}}}}
 	good := proto.Request{Folder: "docs", Name: "f.txt", Size: int32(len(data)), Hash: hash}
 	cases := []struct {
@@ -145,7 +149,8 @@ func TestServeBlockChecksEverything(t *testing.T) {
 		{"a file never announced", devA, func(r *proto.Request) { r.Name = "unlisted.txt" }, proto.CodeChanged},
 		{"listed but gone", devA, func(r *proto.Request) { r.Name = "gone.txt" }, proto.CodeNoSuchFile},
 		{"wrong hash", devA, func(r *proto.Request) { r.Hash[0] ^= 1 }, proto.CodeChanged},
-		{"past the end", devA, func(r *proto.Request) { r.Offset = 10 }, proto.CodeGeneric},
+		{"not at a block's offset", devA, func(r *proto.Request) { r.Offset = 10 }, proto.CodeChanged},
+		{"listed but truncated", devA, func(r *proto.Request) { r.Name = "short.txt" }, proto.CodeGeneric},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,9 +75,11 @@ func (n *Node) index(c *peerConn, u *proto.IndexUpdate) {
 }
 
 // serveBlock answers a block request from a device the folder is shared with.
-// Only a block that the local record of the file lists is served; a file
-// that changed since it was announced may still yield data that no longer
-// has the hash, which the requester's own check rejects.
+// Only a block that the local record of the file lists is served, with its
+// hash, at its offset and of its size, so a request costs no more than a
+// block we announced; a file that changed since it was announced may still
+// yield data that no longer has the hash, which the requester's own check
+// rejects.
 func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	n.mu.RLock()
 	h := n.folders[req.Folder]
@@ -89,7 +91,7 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	if r == nil || req.Size <= 0 || req.Size > proto.MaxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
 		return &proto.Response{Code: proto.CodeInvalid}
 	}
-	has, err := r.idx.HasBlock(req.Hash, req.Name)
+	has, err := r.idx.HasBlockAt(req.Name, proto.Block{Offset: req.Offset, Size: req.Size, Hash: req.Hash})
 	if err != nil {
 		return &proto.Response{Code: proto.CodeGeneric}
 	}

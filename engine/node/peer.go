@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,25 @@ const (
 	requestTimeout = 60 * time.Second
 	pingEvery      = 30 * time.Second
 	readTimeout    = 3 * pingEvery
-	servePerConn   = 32 // block requests served at once per connection
+	// writeTimeout is how long a write may wait for the peer to read a
+	// chunk of writeChunk bytes: a peer that reads nothing for this long,
+	// or less than about 4 KiB/s, is dropped, and nothing waits on it.
+	writeTimeout = 60 * time.Second
+	writeChunk   = 256 << 10
+	// maxQueued bounds the messages waiting to be written to one peer.
+	// The engine hands out a device's whole index at once, in updates of
+	// 1,000 records, so this is far more than a folder of 10 million
+	// files needs; only a peer that reads much slower than the engine
+	// writes reaches it, and it is dropped rather than waited for.
+	maxQueued = 1 << 16
+	// Block requests of one connection are served by serveWorkers at once
+	// from a queue of serveQueue; one that finds the queue full is answered
+	// with an error at once. A puller keeps 256 requests in flight per
+	// folder, so four folders pulling from us at full speed fit. Each
+	// worker holds at most one block, so a connection's served blocks take
+	// at most serveWorkers blocks of memory.
+	serveWorkers = 32
+	serveQueue   = 1024
 )
 
 // errNotConnected says a device has no connection now.
@@ -39,22 +58,45 @@ type peerConn struct {
 	nc     net.Conn
 	stats  *counters
 
-	out    chan proto.Message
 	closed chan struct{}
 	once   sync.Once
 	reason atomic.Value // string
+	// dmu orders the write deadlines of the write loop and of close, so
+	// that a closing connection's short deadline is never extended.
+	dmu     sync.Mutex
+	closing bool
+
+	// queue holds the messages send was given, in order, for the write
+	// loop; queued wakes it. responses takes served blocks from the serve
+	// workers, which wait on it: they hold the blocks' memory until then.
+	qmu       sync.Mutex
+	queue     []proto.Message
+	queued    chan struct{}
+	responses chan *proto.Response
+	serveQ    chan *proto.Request // block requests waiting for a worker
 
 	mu     sync.Mutex
 	nextID uint32
-	reqs   map[uint32]chan *proto.Response
-	serve  chan struct{} // semaphore for served requests
+	reqs   map[uint32]pendingRequest
+}
+
+// pendingRequest is a block request waiting for its response.
+type pendingRequest struct {
+	size int32
+	done chan requestResult
+}
+
+type requestResult struct {
+	data []byte
+	err  error
 }
 
 func newPeerConn(nc net.Conn, dev, dialer proto.DeviceID, stats *counters) *peerConn {
 	return &peerConn{
 		dev: dev, dialer: dialer, addr: nc.RemoteAddr().String(), nc: nc, stats: stats,
-		out: make(chan proto.Message, 256), closed: make(chan struct{}),
-		reqs: make(map[uint32]chan *proto.Response), serve: make(chan struct{}, servePerConn),
+		closed: make(chan struct{}), queued: make(chan struct{}, 1),
+		responses: make(chan *proto.Response), serveQ: make(chan *proto.Request, serveQueue),
+		reqs: make(map[uint32]pendingRequest),
 	}
 }
 
@@ -62,16 +104,22 @@ func newPeerConn(nc net.Conn, dev, dialer proto.DeviceID, stats *counters) *peer
 func (c *peerConn) close(reason string) {
 	c.once.Do(func() {
 		c.reason.Store(reason)
+		c.dmu.Lock()
+		c.closing = true
 		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		c.dmu.Unlock()
 		proto.WriteMessage(c.nc, &proto.Close{Reason: reason})
 		close(c.closed)
 		c.nc.Close()
 		c.mu.Lock()
-		for id, ch := range c.reqs {
-			close(ch)
+		for id, p := range c.reqs {
+			close(p.done)
 			delete(c.reqs, id)
 		}
 		c.mu.Unlock()
+		c.qmu.Lock()
+		c.queue = nil
+		c.qmu.Unlock()
 	})
 }
 
@@ -80,28 +128,89 @@ func (c *peerConn) closeReason() string {
 	return s
 }
 
-// send queues m; it is dropped if the connection is closed.
+// send queues m for the write loop and returns at once; m is dropped if
+// the connection is closed. A peer with maxQueued messages waiting is not
+// reading: its connection is closed instead.
 func (c *peerConn) send(m proto.Message) {
+	c.qmu.Lock()
+	if isClosed(c.closed) {
+		c.qmu.Unlock()
+		return
+	}
+	if len(c.queue) >= maxQueued {
+		c.qmu.Unlock()
+		// close waits up to a second to tell the peer: not here.
+		go c.close(fmt.Sprintf("peer not reading: %d messages waiting", maxQueued))
+		return
+	}
+	c.queue = append(c.queue, m)
+	c.qmu.Unlock()
 	select {
-	case c.out <- m:
-	case <-c.closed:
+	case c.queued <- struct{}{}:
+	default:
 	}
 }
 
-// writeLoop writes queued messages, flushing when the queue is empty, and
-// pings an idle peer.
+// dequeue takes the oldest queued message, nil if there is none.
+func (c *peerConn) dequeue() proto.Message {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if len(c.queue) == 0 {
+		return nil
+	}
+	m := c.queue[0]
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	if len(c.queue) == 0 {
+		c.queue = nil
+	}
+	return m
+}
+
+// next returns a message to write without waiting, nil if none is ready:
+// queued messages and served blocks take turns, so neither starves.
+func (c *peerConn) next(queueFirst bool) proto.Message {
+	if queueFirst {
+		if m := c.dequeue(); m != nil {
+			return m
+		}
+	}
+	select {
+	case r := <-c.responses:
+		return r
+	default:
+	}
+	if m := c.dequeue(); m != nil {
+		return m
+	}
+	return nil
+}
+
+// writeLoop writes queued messages and served blocks, flushing when none
+// is ready, and pings an idle peer. Every write has a deadline: a peer
+// that stops reading ends the connection.
 func (c *peerConn) writeLoop() {
-	w := bufio.NewWriterSize(countWriter{c.nc, &c.stats.out}, 256<<10)
+	w := bufio.NewWriterSize(countWriter{deadlineWriter{c}, &c.stats.out}, 256<<10)
 	ping := time.NewTicker(pingEvery)
 	defer ping.Stop()
+	turn := false
 	for {
-		var m proto.Message
-		select {
-		case <-c.closed:
-			return
-		case m = <-c.out:
-		case <-ping.C:
-			m = &proto.Ping{}
+		turn = !turn
+		m := c.next(turn)
+		if m == nil {
+			if err := w.Flush(); err != nil {
+				c.close(fmt.Sprintf("write: %v", err))
+				return
+			}
+			select {
+			case <-c.closed:
+				return
+			case <-c.queued:
+				continue
+			case m = <-c.responses:
+			case <-ping.C:
+				m = &proto.Ping{}
+			}
 		}
 		err := proto.WriteMessage(w, m)
 		if r, ok := m.(*proto.Response); ok {
@@ -111,18 +220,72 @@ func (c *peerConn) writeLoop() {
 			c.close(fmt.Sprintf("write: %v", err))
 			return
 		}
-		if len(c.out) == 0 {
-			if err := w.Flush(); err != nil {
-				c.close(fmt.Sprintf("write: %v", err))
+	}
+}
+
+// deadlineWriter writes to a connection in chunks of writeChunk, each
+// with a deadline of writeTimeout: a large record may take long on a slow
+// link, as long as the peer keeps reading.
+type deadlineWriter struct{ c *peerConn }
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	written := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), writeChunk)]
+		if err := d.c.armWrite(); err != nil {
+			return written, err
+		}
+		n, err := d.c.nc.Write(chunk)
+		written += n
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}
+
+// errClosing says a write was not started because the connection closes.
+var errClosing = errors.New("connection closing")
+
+// armWrite sets the deadline of the next write, unless the connection is
+// closing.
+func (c *peerConn) armWrite() error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	if c.closing {
+		return errClosing
+	}
+	return c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+}
+
+// serveWorker serves queued block requests until the connection closes.
+func (c *peerConn) serveWorker(serve func(*peerConn, *proto.Request) *proto.Response, log *slog.Logger) {
+	for {
+		select {
+		case <-c.closed:
+			return
+		case req := <-c.serveQ:
+			resp := serve(c, req)
+			resp.ID = req.ID
+			if resp.Code != proto.CodeOK {
+				log.Debug("block request refused", "device", c.dev.Abbrev(), "folder", req.Folder, "name", req.Name,
+					"offset", req.Offset, "size", req.Size, "answer", codeText(resp.Code))
+			}
+			select {
+			case c.responses <- resp:
+			case <-c.closed:
+				proto.PutBuffer(resp.Data)
 				return
 			}
 		}
 	}
 }
 
-// request sends a block request and waits for its response.
+// request sends a block request and waits for its response, whose data is
+// exactly req.Size bytes (see deliver).
 func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, error) {
-	ch := make(chan *proto.Response, 1)
+	done := make(chan requestResult, 1)
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
@@ -130,7 +293,7 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 		c.mu.Unlock()
 		return nil, errNotConnected
 	}
-	c.reqs[id] = ch
+	c.reqs[id] = pendingRequest{size: req.Size, done: done}
 	c.mu.Unlock()
 	r := *req
 	r.ID = id
@@ -138,14 +301,11 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	select {
-	case resp, ok := <-ch:
+	case res, ok := <-done:
 		if !ok {
 			return nil, fmt.Errorf("connection closed: %s", c.closeReason())
 		}
-		if resp.Code != proto.CodeOK {
-			return nil, fmt.Errorf("peer answered %s", codeText(resp.Code))
-		}
-		return resp.Data, nil
+		return res.data, res.err
 	case <-ctx.Done():
 		c.mu.Lock()
 		delete(c.reqs, id)
@@ -154,14 +314,31 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 	}
 }
 
-func (c *peerConn) deliver(resp *proto.Response) {
+// deliver hands resp to the request waiting for it. Block data of another
+// length than the block asked for is refused before anyone looks at it:
+// the error ends the connection. A response no one waits for any more is
+// dropped.
+func (c *peerConn) deliver(resp *proto.Response) error {
 	c.mu.Lock()
-	ch := c.reqs[resp.ID]
+	p, ok := c.reqs[resp.ID]
 	delete(c.reqs, resp.ID)
 	c.mu.Unlock()
-	if ch != nil {
-		ch <- resp
+	if !ok {
+		proto.PutBuffer(resp.Data)
+		return nil
 	}
+	if resp.Code != proto.CodeOK {
+		p.done <- requestResult{err: fmt.Errorf("peer answered %s", codeText(resp.Code))}
+		return nil
+	}
+	if len(resp.Data) != int(p.size) {
+		proto.PutBuffer(resp.Data)
+		err := fmt.Errorf("response %d: %d bytes for a block of %d", resp.ID, len(resp.Data), p.size)
+		p.done <- requestResult{err: err}
+		return err
+	}
+	p.done <- requestResult{data: resp.Data}
+	return nil
 }
 
 func isClosed(ch chan struct{}) bool {
