@@ -200,7 +200,13 @@ func (s *scanner) onScanResult(res ScanResult) {
 		if l != nil && !l.Deleted && l.Type == proto.FileTypeDir && st.Type == proto.FileTypeDir && l.Mount != st.Mount {
 			r.mounts[st.Name] = st.Mount
 		}
-		if !changed(l, st) || l != nil && l.Sequence > r.startSeq {
+		if !changed(l, st) {
+			continue
+		}
+		if l != nil && l.Sequence > r.startSeq {
+			// Written while the walk ran: what the walk saw may predate
+			// the write, so the next run looks again.
+			s.request(ScanRequest{Subtree: st.Name})
 			continue
 		}
 		if st.Type == proto.FileTypeFile {
