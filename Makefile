@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ferry
 PROTOC_GEN_GO := $(shell $(GO) env GOPATH)/bin/protoc-gen-go
 
-.PHONY: build run test bench lint proto bench-deps test-deps clean
+.PHONY: build run test bench lint proto bench-deps test-deps clean soak
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ferry
@@ -22,6 +22,14 @@ test: lint test-deps
 test-deps:
 	@[ -x /usr/bin/chromium ] && command -v ip >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2; }
+
+# Long randomized runs, without the race detector: the simulator's chaos
+# suite over SOAK_SEEDS seeds from SOAK_FIRST. A failing seed is printed
+# with the command that replays it.
+SOAK_SEEDS ?= 10000
+SOAK_FIRST ?= 1
+soak:
+	$(GO) test -run 'TestSim$$' -count=1 -timeout 120m ./engine/enginetest -seeds $(SOAK_SEEDS) -firstseed $(SOAK_FIRST)
 
 # Benchmarks: in-package Go benchmarks, then the whole-process comparisons
 # with cp, rsync and Syncthing (installed from Debian when missing).
