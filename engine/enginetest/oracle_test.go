@@ -70,7 +70,7 @@ type ledger struct {
 func newLedger() *ledger { return &ledger{byKey: make(map[contentKey]*version)} }
 
 func (v *version) String() string {
-	return fmt.Sprintf("%s:%s@%d", string(rune('A'+v.dev)), v.name, v.step)
+	return fmt.Sprintf("%s:%s@%d/%x", string(rune('A'+v.dev)), v.name, v.step, v.key[:4])
 }
 
 // wrote records that device dev's user wrote data to name. Empty content
@@ -115,8 +115,8 @@ func (l *ledger) onDisk(i int, name string) []*version {
 	return out
 }
 
-// superseded records that device i's user, who had the versions seen on
-// disk, replaced or removed them.
+// superseded records that device i's user replaced or removed the
+// versions seen on its disk just before.
 func (l *ledger) superseded(seen []*version, i int, how string) {
 	for _, v := range seen {
 		if v.gone == "" {
@@ -159,8 +159,8 @@ func (l *ledger) check() error {
 // name.
 func (l *ledger) describe(v *version, missing []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the version written at %v (%x) is on no file of %s; no user who had it replaced it",
-		v, v.key[:4], strings.Join(missing, ", "))
+	fmt.Fprintf(&b, "the version written at %v is on no file of %s; no user who had it replaced it",
+		v, strings.Join(missing, ", "))
 	if v.vec == nil {
 		b.WriteString("; its writer never recorded it")
 	} else {
