@@ -35,6 +35,9 @@ type peer struct {
 	connected bool
 	sentSeq   int64     // highest local sequence sent on this connection
 	index     PeerIndex // how much of its index we hold
+	// files counts its records, as of its connection and those it sent
+	// since; a record forgotten meanwhile is still counted.
+	files int
 }
 
 // New starts an engine from the committed state in store.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"ferry/proto"
@@ -33,9 +34,13 @@ func (e *Engine) onPeerUp(in PeerUp) {
 		from = 0
 	}
 	var out []proto.FileInfo
+	p.files = 0
 	for _, en := range e.files.entries {
 		if en.local != nil && en.local.Sequence > from {
 			out = append(out, *en.local)
+		}
+		if en.remote[in.Device] != nil {
+			p.files++
 		}
 	}
 	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
@@ -74,7 +79,10 @@ func (e *Engine) onPeerDown(in PeerDown) {
 	e.rd.Messages = keep
 }
 
-// onReceived stores a peer's records and recomputes what is needed.
+// onReceived stores a peer's records and recomputes what is needed. A
+// peer that announces more than MaxRemoteFiles names is refused: the
+// records from the first name past the bound on are not taken, and the
+// connection is closed, so they come again on the next one.
 func (e *Engine) onReceived(in Received) {
 	p := e.peers[in.From]
 	if p == nil || !p.connected || in.Update.IndexID != p.index.IndexID {
@@ -82,6 +90,13 @@ func (e *Engine) onReceived(in Received) {
 	}
 	for _, f := range in.Update.Files {
 		f.Inode = 0
+		added := e.files.remote(in.From, f.Name) == nil
+		if added && p.files >= e.cfg.MaxRemoteFiles {
+			e.rd.Messages = append(e.rd.Messages, Outgoing{To: in.From, Msg: &proto.Close{
+				Reason: fmt.Sprintf("index update of folder %s refused: the device announces more than %d files", e.cfg.Folder, e.cfg.MaxRemoteFiles),
+			}})
+			break
+		}
 		if f.Delta != nil {
 			if err := f.ApplyDelta(e.files.remote(in.From, f.Name)); err != nil {
 				// Records from here on are not taken: the peer sends them
@@ -91,6 +106,9 @@ func (e *Engine) onReceived(in Received) {
 			}
 		}
 		e.files.setRemote(in.From, f)
+		if added {
+			p.files++
+		}
 		e.rd.Writes.Remote = append(e.rd.Writes.Remote, RemoteFile{Device: in.From, File: f})
 		p.index.Sequence = max(p.index.Sequence, f.Sequence)
 		e.sync.recompute(f.Name)

@@ -27,6 +27,9 @@ type Config struct {
 	MaxHashes    int              // hash jobs in flight; default 64
 	BatchFiles   int              // records per IndexUpdate; default 1000
 	RetryAfter   time.Duration    // wait before retrying a failed operation; default 5s
+	// MaxRemoteFiles bounds the records kept of each device: one that
+	// announces more is refused. Default 10 million.
+	MaxRemoteFiles int
 	// Guard holds mass deletions for the user to confirm; zero: off.
 	Guard Guard
 	// TombstoneLifetime is how long a deletion record is kept; 0: for
@@ -54,6 +57,10 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchFiles <= 0 {
 		c.BatchFiles = 1000
+	}
+	c.BatchFiles = min(c.BatchFiles, proto.MaxUpdateFiles) // what a peer takes
+	if c.MaxRemoteFiles <= 0 {
+		c.MaxRemoteFiles = 10_000_000
 	}
 	if c.DeleteDelay <= 0 {
 		c.DeleteDelay = time.Second

@@ -239,6 +239,9 @@ func (r *MessageReader) Read() (Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", t, err)
 	}
+	if err := scanPayload(t, payload); err != nil {
+		return nil, fmt.Errorf("read %s: %w", t, err)
+	}
 	p := t.newPB()
 	if err := protobuf.Unmarshal(payload, p); err != nil {
 		return nil, fmt.Errorf("read %s: %w: %w", t, ErrMalformed, err)

@@ -139,14 +139,23 @@ func validateMessage(m Message) error {
 	return fmt.Errorf("%w: unknown message type %T", ErrMalformed, m)
 }
 
+// validateHello checks a Hello: at most MaxHelloFolders folders, each with
+// an ID and listed once, none with a negative sequence.
 func validateHello(h *Hello) error {
+	if len(h.Folders) > MaxHelloFolders {
+		return fmt.Errorf("%w: hello lists %d folders, limit %d", ErrMalformed, len(h.Folders), MaxHelloFolders)
+	}
+	seen := make(map[string]bool, len(h.Folders))
 	for i, f := range h.Folders {
 		switch {
 		case f.ID == "":
 			return fmt.Errorf("%w: hello: folder %d has no ID", ErrMalformed, i)
+		case seen[f.ID]:
+			return fmt.Errorf("%w: hello: folder %.100q listed more than once", ErrMalformed, f.ID)
 		case f.MaxSequence < 0 || f.SeenSequence < 0:
 			return fmt.Errorf("%w: hello: folder %q has a negative sequence", ErrMalformed, f.ID)
 		}
+		seen[f.ID] = true
 	}
 	return nil
 }
@@ -154,6 +163,19 @@ func validateHello(h *Hello) error {
 func validateIndexUpdate(u *IndexUpdate) error {
 	if u.Folder == "" {
 		return fmt.Errorf("%w: index update without folder", ErrMalformed)
+	}
+	if len(u.Files) > MaxUpdateFiles {
+		return fmt.Errorf("%w: index update of %q with %d files, limit %d", ErrMalformed, u.Folder, len(u.Files), MaxUpdateFiles)
+	}
+	counters := 0
+	for i := range u.Files {
+		counters += len(u.Files[i].Version)
+		if d := u.Files[i].Delta; d != nil {
+			counters += len(d.Base)
+		}
+	}
+	if counters > MaxUpdateCounters {
+		return fmt.Errorf("%w: index update of %q with %d version counters, limit %d", ErrMalformed, u.Folder, counters, MaxUpdateCounters)
 	}
 	for i := range u.Files {
 		if err := u.Files[i].Validate(); err != nil {

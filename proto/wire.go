@@ -12,6 +12,7 @@ import (
 
 	"ferry/proto/pb"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	protobuf "google.golang.org/protobuf/proto"
 )
 
@@ -254,4 +255,170 @@ func responseFromPB(h *pb.ResponseHeader, data []byte) (*Response, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Bounds on what one message holds. They are checked on the wire form of a
+// received message before it is decoded (scanPayload) and on a message to
+// be sent (validate.go), so a peer that follows them is never refused.
+const (
+	// MaxHelloFolders bounds the folders of a Hello, each listed once.
+	MaxHelloFolders = 1024
+	// MaxUpdateFiles bounds the files of an IndexUpdate; the engine sends
+	// 1,000 at a time.
+	MaxUpdateFiles = 10_000
+	// MaxUpdateCounters bounds the version vector counters of all files
+	// of an IndexUpdate, deltas' bases included. A vector has a counter
+	// per device that changed the file: this is 1,000 per file in the
+	// engine's batches, 100 even at MaxUpdateFiles.
+	MaxUpdateCounters = 1 << 20
+)
+
+// Wire sizes an entry cannot be valid below. A block carries its 32-byte
+// hash, with the field's tag and length. A counter carries its value,
+// which is never 0; all but one counter of a vector (IDs are distinct) also
+// carry a fixed64 ID, and so take at least idCounterWire bytes.
+const (
+	minBlockWire   = 2 + HashSize
+	minCounterWire = 2
+	idCounterWire  = 1 + 8 + minCounterWire
+)
+
+// Field numbers scanPayload looks at (pb/ferry.proto).
+const (
+	fieldHelloFolders protowire.Number = 3
+	fieldUpdateFiles  protowire.Number = 3
+	fieldFileName     protowire.Number = 1
+	fieldFileVersion  protowire.Number = 8
+	fieldFileBlocks   protowire.Number = 11
+	fieldFileDelta    protowire.Number = 12
+	fieldDeltaBase    protowire.Number = 1
+)
+
+// scanPayload checks the undecoded payload of a record of type t against
+// the bounds above before any memory is spent on decoding it: protobuf
+// makes a struct of every entry, and an empty entry takes two bytes on the
+// wire, so unchecked a record would decode to a hundred times its size.
+// With these checks every entry that may be numerous carries at least a
+// tenth of its decoded size on the wire, and the rest are counted, so
+// decoding costs a small multiple of the record's size. The error wraps
+// ErrMalformed.
+func scanPayload(t recordType, b []byte) error {
+	var err error
+	switch t {
+	case typeHello:
+		err = scanHello(b)
+	case typeIndexUpdate:
+		err = scanIndexUpdate(b)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return nil
+}
+
+func scanHello(b []byte) error {
+	n := 0
+	return eachField(b, func(num protowire.Number, v []byte) error {
+		if num != fieldHelloFolders {
+			return nil
+		}
+		if n++; n > MaxHelloFolders {
+			return fmt.Errorf("hello lists more than %d folders", MaxHelloFolders)
+		}
+		return nil
+	})
+}
+
+func scanIndexUpdate(b []byte) error {
+	n, counters := 0, 0
+	return eachField(b, func(num protowire.Number, v []byte) error {
+		if num != fieldUpdateFiles {
+			return nil
+		}
+		if n++; n > MaxUpdateFiles {
+			return fmt.Errorf("index update of more than %d files", MaxUpdateFiles)
+		}
+		if err := scanFile(v, &counters); err != nil {
+			return fmt.Errorf("file %d: %w", n-1, err)
+		}
+		return nil
+	})
+}
+
+// scanFile checks one FileInfo: its name's length, its blocks' and its
+// counters' sizes; counters counts the counters of the update.
+func scanFile(b []byte, counters *int) error {
+	version, base := counterScan{total: counters}, counterScan{total: counters}
+	return eachField(b, func(num protowire.Number, v []byte) error {
+		switch num {
+		case fieldFileName:
+			if len(v) > MaxNameLen {
+				return fmt.Errorf("name of %d bytes, limit %d", len(v), MaxNameLen)
+			}
+		case fieldFileBlocks:
+			if len(v) < minBlockWire {
+				return fmt.Errorf("block of %d bytes cannot hold its hash", len(v))
+			}
+		case fieldFileVersion:
+			return version.counter(v)
+		case fieldFileDelta:
+			return eachField(v, func(num protowire.Number, v []byte) error {
+				if num == fieldDeltaBase {
+					return base.counter(v)
+				}
+				return nil
+			})
+		}
+		return nil
+	})
+}
+
+// counterScan checks the counters of one vector.
+type counterScan struct {
+	short int  // counters too short to hold an ID
+	total *int // counters of the whole update
+}
+
+func (c *counterScan) counter(v []byte) error {
+	if *c.total++; *c.total > MaxUpdateCounters {
+		return fmt.Errorf("more than %d version counters in the update", MaxUpdateCounters)
+	}
+	switch {
+	case len(v) < minCounterWire:
+		return errors.New("counter without a value")
+	case len(v) < idCounterWire:
+		if c.short++; c.short > 1 {
+			return errors.New("more than one counter without a device ID")
+		}
+	}
+	return nil
+}
+
+// eachField calls fn with the number and contents of each length-delimited
+// field of the protobuf message b, in order; other fields are skipped. It
+// fails on bytes that are not a protobuf message.
+func eachField(b []byte, fn func(num protowire.Number, v []byte) error) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return fmt.Errorf("invalid wire-format data: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return fmt.Errorf("invalid wire-format data: %w", protowire.ParseError(n))
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return fmt.Errorf("invalid wire-format data: %w", protowire.ParseError(n))
+		}
+		b = b[n:]
+		if err := fn(num, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

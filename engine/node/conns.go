@@ -33,7 +33,8 @@ type connHandler interface {
 	hello(dev proto.DeviceID) *proto.Hello
 	up(c *peerConn, h *proto.Hello)
 	down(c *peerConn)
-	index(c *peerConn, u *proto.IndexUpdate)
+	// index takes an index update; an error ends the connection.
+	index(c *peerConn, u *proto.IndexUpdate) error
 	serveBlock(c *peerConn, req *proto.Request) *proto.Response
 	// pairing answers a device that joins with a pairing code.
 	pairing(ctx context.Context, nc net.Conn)
@@ -467,7 +468,9 @@ func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
 		}
 		switch msg := msg.(type) {
 		case *proto.IndexUpdate:
-			m.h.index(c, msg)
+			if err := m.h.index(c, msg); err != nil {
+				return err
+			}
 		case *proto.Request:
 			m.serveRequest(c, msg)
 		case *proto.Response:

@@ -27,7 +27,7 @@ type recordingHandler struct {
 func (h *recordingHandler) trusted(proto.DeviceID) bool                          { return true }
 func (h *recordingHandler) addrs(proto.DeviceID) []string                        { return nil }
 func (h *recordingHandler) hello(proto.DeviceID) *proto.Hello                    { return &proto.Hello{} }
-func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate)                  {}
+func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate) error            { return nil }
 func (h *recordingHandler) up(c *peerConn, _ *proto.Hello)                       { h.events = append(h.events, "up "+c.addr) }
 func (h *recordingHandler) down(c *peerConn)                                     { h.events = append(h.events, "down "+c.addr) }
 func (h *recordingHandler) serveBlock(*peerConn, *proto.Request) *proto.Response { return nil }

@@ -2,7 +2,10 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
+	"time"
 
 	"ferry/engine"
 	"ferry/proto"
@@ -68,10 +71,47 @@ func (n *Node) down(c *peerConn) {
 	}
 }
 
-func (n *Node) index(c *peerConn, u *proto.IndexUpdate) {
-	if r := n.runnerFor(u.Folder, c.dev); r != nil {
-		r.in.put(engine.Received{From: c.dev, Update: u})
+// index hands an index update to its folder's engine, waiting while the
+// folder has many inputs or commits waiting (see maxHeldInputs); the
+// error, when the folder takes nothing for readTimeout, ends the
+// connection.
+func (n *Node) index(c *peerConn, u *proto.IndexUpdate) error {
+	r := n.runnerFor(u.Folder, c.dev)
+	if r == nil {
+		n.logger().Debug("index update for a folder not shared with the device; dropped", "device", c.dev.Abbrev(), "folder", u.Folder)
+		return nil
 	}
+	deadline := time.Now().Add(readTimeout)
+	var err error
+	if r.persist != nil {
+		err = r.persist.queue.waitShorter(maxPendingCommits, c.closed, deadline)
+	}
+	if err == nil {
+		err = r.in.putWait(engine.Received{From: c.dev, Update: u}, updateWeight(u), c.closed, deadline)
+	}
+	if err != nil {
+		return fmt.Errorf("folder %s is not taking index updates: %w", u.Folder, err)
+	}
+	return nil
+}
+
+// updateWeight is what an index update counts against maxHeldInputs: its
+// records and their blocks, which make up its memory.
+func updateWeight(u *proto.IndexUpdate) int {
+	w := len(u.Files)
+	for i := range u.Files {
+		w += len(u.Files[i].Blocks)
+	}
+	return w
+}
+
+// logger is the node's logger, or a discarding one for a node built
+// without.
+func (n *Node) logger() *slog.Logger {
+	if n.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return n.log
 }
 
 // serveBlock answers a block request from a device the folder is shared with.
