@@ -399,7 +399,7 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 	hello, err := m.exchangeHello(c)
 	if err != nil {
 		sc.Close()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("device %s: %w", dev.Abbrev(), err)
 	}
 	return c, hello, nil
 }

@@ -87,7 +87,7 @@ func (n *Node) index(c *peerConn, u *proto.IndexUpdate) error {
 		err = r.persist.queue.waitShorter(maxPendingCommits, c.closed, deadline)
 	}
 	if err == nil {
-		err = r.in.putWait(engine.Received{From: c.dev, Update: u}, updateWeight(u), c.closed, deadline)
+		err = r.in.putWait(c.dev, engine.Received{From: c.dev, Update: u}, updateWeight(u), c.closed, deadline)
 	}
 	if err != nil {
 		return fmt.Errorf("folder %s is not taking index updates: %w", u.Folder, err)

@@ -6,10 +6,10 @@ import (
 	"time"
 )
 
-// Bounds on what peers may queue for a folder's engine. Index updates are
-// let in while less than maxHeldInputs of their weight (records plus
-// blocks: about 64 updates of 1,000 small files, some 15 MB decoded)
-// waits to be stepped and fewer than maxPendingCommits Readys wait for
+// Bounds on what peers may queue for a folder's engine. A peer's index
+// updates are let in while less than maxHeldInputs of the weight it sent
+// (records plus blocks: about 64 updates of 1,000 small files, some 15 MB
+// decoded) waits to be stepped, so one busy peer never holds up another's, and fewer than maxPendingCommits Readys wait for
 // their commit, so a peer can run neither the engine's inputs nor the
 // index writes they make ahead of the disk. A peer's read loop waits for
 // room for at most readTimeout, as long as a read may take; then its
@@ -30,11 +30,11 @@ var errInboxClosed = errors.New("connection closed")
 // number the consumer bounds itself (results of work it started, a user's
 // request, a connection going up or down). Items from peers, which may come
 // faster than they are taken, go through putWait, which waits while the
-// weight of such items queued reaches maxHeldInputs.
+// weight of such items queued from the same source reaches maxHeldInputs.
 type inbox[T any] struct {
 	mu    sync.Mutex
 	items []T
-	held  int           // weight of the queued items put with putWait
+	held  map[any]int   // weight of the queued items put with putWait, by source
 	room  chan struct{} // closed, and replaced, when take empties the queue
 	wake  chan struct{}
 }
@@ -57,16 +57,20 @@ func (b *inbox[T]) signal() {
 	}
 }
 
-// putWait queues item, of the given weight, once the items put with
-// putWait leave room for it; an item heavier than the bound goes in alone.
-// It gives up when done is closed or at deadline.
-func (b *inbox[T]) putWait(item T, weight int, done <-chan struct{}, deadline time.Time) error {
+// putWait queues item, of the given weight, from source once the items
+// that source put with putWait leave room for it; an item heavier than
+// the bound goes in alone. It gives up when done is closed or at deadline.
+func (b *inbox[T]) putWait(source any, item T, weight int, done <-chan struct{}, deadline time.Time) error {
 	err := b.waitFor(func() bool {
-		if b.held > 0 && b.held+weight > maxHeldInputs {
+		held := b.held[source]
+		if held > 0 && held+weight > maxHeldInputs {
 			return false
 		}
+		if b.held == nil {
+			b.held = make(map[any]int)
+		}
 		b.items = append(b.items, item)
-		b.held += weight
+		b.held[source] = held + weight
 		return true
 	}, done, deadline)
 	if err == nil {
@@ -116,7 +120,8 @@ func (b *inbox[T]) take() []T {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	items := b.items
-	b.items, b.held = nil, 0
+	b.items = nil
+	clear(b.held)
 	close(b.room)
 	b.room = make(chan struct{})
 	return items
