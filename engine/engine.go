@@ -53,6 +53,9 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 		files:   newTable(),
 		peers:   make(map[proto.DeviceID]*peer),
 	}
+	if cfg.Names != nil && cfg.Names.CaseInsensitive() {
+		e.files.folds = newFoldIndex(cfg.Names.Fold)
+	}
 	e.setDevices(cfg.Devices)
 	for dev, pi := range st.Peers {
 		if p := e.peers[dev]; p != nil {
@@ -173,6 +176,7 @@ func (e *Engine) onConfigChange(c ConfigChange) {
 	if err := cfg.Validate(); err != nil {
 		return
 	}
+	cfg.Names = e.cfg.Names // the file system's, known at the start
 	if cfg.ScanInterval != e.cfg.ScanInterval {
 		e.scans.nextAt = 0 // the next tick schedules by the new interval
 	}

@@ -54,6 +54,9 @@ func (t *table) remove(name string) {
 		return
 	}
 	delete(t.entries, name)
+	if t.folds != nil {
+		t.folds.remove(name)
+	}
 	for name != "" && len(t.children[name]) == 0 && t.entries[name] == nil {
 		delete(t.children, name)
 		dir := path.Dir(name)

@@ -93,6 +93,13 @@ func statOf(f proto.FileInfo) Stat {
 // peer. Everything the start produced is taken.
 func newRig(t *testing.T, g Guard, local, peer []proto.FileInfo) *rig {
 	t.Helper()
+	cfg := Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP, devQ}, Guard: g, MaxPulls: 1000}
+	return newRigConfig(t, cfg, local, peer)
+}
+
+// newRigConfig is newRig with the engine's whole configuration.
+func newRigConfig(t *testing.T, cfg Config, local, peer []proto.FileInfo) *rig {
+	t.Helper()
 	r := &rig{t: t, disk: make(map[string]onDisk)}
 	local = slices.Clone(local)
 	for i := range local {
@@ -105,7 +112,6 @@ func newRig(t *testing.T, g Guard, local, peer []proto.FileInfo) *rig {
 	}
 	st := &testStore{local: local, remote: map[proto.DeviceID][]proto.FileInfo{devP: peer}}
 	state := State{IndexID: 7, LastSequence: int64(len(local)), Peers: map[proto.DeviceID]PeerIndex{devP: {IndexID: 9, Sequence: int64(len(peer))}}}
-	cfg := Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP, devQ}, Guard: g, MaxPulls: 1000}
 	e, err := New(cfg, st, state)
 	if err != nil {
 		t.Fatal(err)

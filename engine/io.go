@@ -80,6 +80,10 @@ type OpResult struct {
 	// NoSpace says the operation failed for want of disk space: new files
 	// wait until RetryAfter, then one is tried again.
 	NoSpace bool
+	// BadName says the file system refused the name (too long for it,
+	// characters it cannot hold): the version is not tried again until
+	// its record changes or a scan looks at the name.
+	BadName bool
 }
 
 // ConfigChange replaces the folder's configuration.
@@ -217,8 +221,17 @@ type OpFailed struct {
 	Err  error
 }
 
+// NameRefused says a name is not pulled because this device cannot store
+// it, and why. It is tried again when its record, or that of a name it
+// clashes with, changes, or after a scan when the file system refused it.
+type NameRefused struct {
+	Name   string
+	Reason string
+}
+
 func (ScanDone) isEvent()        {}
 func (ConflictEvent) isEvent()   {}
 func (OpFailed) isEvent()        {}
+func (NameRefused) isEvent()     {}
 func (HeldEvent) isEvent()       {}
 func (MassChangeEvent) isEvent() {}

@@ -189,6 +189,7 @@ func (s *scanner) onScanResult(res ScanResult) {
 		return
 	}
 	s.noteUnread(res.Subtree, res.Skipped)
+	s.e.sync.rescanned(res.Subtree)
 	for _, sk := range res.Skipped {
 		r.unread[sk.Name] = true
 	}

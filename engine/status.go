@@ -128,6 +128,7 @@ func (e *Engine) Status() Status {
 	for name, f := range e.sync.failed {
 		st.Errors = append(st.Errors, fmt.Sprintf("%s: %s", name, f.err))
 	}
+	st.Errors = append(st.Errors, e.sync.unfitErrors()...)
 	if r := e.scans.run; r != nil && r.err != nil {
 		st.Errors = append(st.Errors, fmt.Sprintf("scan: %v", r.err))
 	}

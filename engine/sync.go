@@ -29,6 +29,10 @@ type syncer struct {
 	// had no room. Deletions still run; they may make room.
 	full      string
 	fullUntil int64
+	// unstorable are names this device cannot store, with why; refused
+	// are versions whose names the file system refused (see names.go).
+	unstorable map[string]string
+	refused    map[string]refusal
 }
 
 // pending is an operation in flight: the record it writes and the local
@@ -48,6 +52,7 @@ func newSyncer(e *Engine) *syncer {
 	return &syncer{
 		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
 		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
+		unstorable: make(map[string]string), refused: make(map[string]refusal),
 	}
 }
 
@@ -66,6 +71,7 @@ func (s *syncer) recompute(name string) {
 		delete(s.need, name)
 		delete(s.delayed, name)
 		s.remote.forget(name)
+		s.forgetUnfit(name)
 		return
 	}
 	g, _ := en.global(s.e.devices)
@@ -88,6 +94,7 @@ func (s *syncer) recompute(name string) {
 		delete(s.need, name)
 		delete(s.delayed, name)
 		delete(s.restore, name)
+		s.forgetUnfit(name)
 	}
 	if !needed || g == nil || !g.Deleted || l == nil || l.Deleted {
 		s.remote.forget(name)
@@ -230,6 +237,9 @@ func (s *syncer) rebuild() {
 		}
 		en := s.e.files.entries[name]
 		g, _ := en.global(s.e.devices)
+		if !g.Deleted && !s.storable(name, g) {
+			continue
+		}
 		switch {
 		case g.Deleted && en.local != nil && !en.local.Deleted && !s.restore[name]:
 			switch {
@@ -420,6 +430,8 @@ func (s *syncer) onResult(r OpResult) {
 		s.e.scans.request(ScanRequest{Subtree: r.Name})
 	case r.NotEmpty:
 		s.resurrect(r.Name, &p.file)
+	case r.BadName && !p.file.Deleted:
+		s.refuse(r.Name, p.file.Version, r.Err)
 	case r.Err != nil:
 		s.failed[r.Name] = failure{until: s.e.now + int64(s.e.cfg.RetryAfter), err: r.Err.Error()}
 		s.e.rd.Events = append(s.e.rd.Events, OpFailed{Name: r.Name, Err: r.Err})

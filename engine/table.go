@@ -14,6 +14,7 @@ import (
 type table struct {
 	entries  map[string]*entry
 	children map[string]map[string]struct{} // directory ("" is the root) → names directly in it
+	folds    *foldIndex                     // nil unless the file system ignores case
 }
 
 type entry struct {
@@ -32,6 +33,9 @@ func (t *table) get(name string) *entry {
 		e = &entry{}
 		t.entries[name] = e
 		t.link(name)
+		if t.folds != nil {
+			t.folds.add(name)
+		}
 	}
 	return e
 }

@@ -39,6 +39,10 @@ type Config struct {
 	// removed here, so a rename whose new name arrives a moment later can
 	// still copy its blocks locally; default 1s.
 	DeleteDelay time.Duration
+	// Names says which names the folder's file system can hold; nil: all,
+	// and names that differ are different names. It is read when the
+	// engine starts; a ConfigChange keeps the engine's.
+	Names Names
 }
 
 // Validate fills defaults and checks the config.
