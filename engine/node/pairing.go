@@ -31,10 +31,34 @@ const (
 	pairTimeout = 30 * time.Second
 )
 
-// pairing holds the current pairing offer; there is at most one.
+// Bounds on pairing attempts. Anyone who hears an offer's number on the
+// network can open an attempt, and each costs a CPace exchange and a Noise
+// handshake, so attempts are capped at once and rate-limited when they
+// open, in all and per source (an IPv4 address or an IPv6 /64). A refused
+// opening is answered "busy", which a joiner retries. An honest pairing
+// needs one attempt, or a few when its user retries; a joiner has at most
+// pair.ProofTimeout to prove the code, so a stalled attempt holds its place
+// for no longer.
+const (
+	maxPairAttempts          = 8               // attempts in progress at once
+	maxPairAttemptsPerSource = 2               // of them from one source
+	pairOpeningsPerSource    = 10              // attempts a source may open per pairWindow
+	pairOpenings             = 60              // attempts all sources together may open per pairWindow
+	pairWindow               = time.Minute     // the window of the two rates
+	refuseTimeout            = 2 * time.Second // to read a refused opening and answer it
+)
+
+// pairing holds the current pairing offer; there is at most one. It keeps
+// the offer's one guess: attempts find the offer by its number but only
+// one at a time claims it, when its proof of the code has arrived; a wrong
+// proof burns the offer, and an attempt that fails otherwise gives it back.
 type pairing struct {
 	mu    sync.Mutex
 	offer *offer
+	// Attempts in progress and the rates of new ones; made on first use.
+	attempts  *gate
+	perSource *rateLimiter
+	all       *rateLimiter
 }
 
 // offer is a pairing offer and what became of it.
@@ -43,12 +67,15 @@ type offer struct {
 	folders []string
 	expires time.Time
 	state   string // a web.Offer* state
-	taken   bool   // a device tried it: it is burnt whatever the outcome
-	peer    proto.DeviceID
-	name    string
-	err     string
-	timer   *time.Timer
-	qr      string // the code as a QR code in SVG, made once
+	// claimed says an attempt whose proof of the code arrived holds the
+	// offer; canceled that the user canceled it meanwhile.
+	claimed  bool
+	canceled bool
+	peer     proto.DeviceID
+	name     string
+	err      string
+	timer    *time.Timer
+	qr       string // the code as a QR code in SVG, made once
 }
 
 // CreateOffer implements web.Backend.
@@ -123,7 +150,11 @@ func (n *Node) CancelOffer(ctx context.Context) error {
 	p := &n.offers
 	p.mu.Lock()
 	o := p.offer
-	if o != nil && o.state == web.OfferWaiting && !o.taken {
+	switch {
+	case o == nil || o.state != web.OfferWaiting:
+	case o.claimed: // the attempt under way decides; it does not give the offer back
+		o.canceled = true
+	default:
 		o.state = web.OfferCanceled
 		o.timer.Stop()
 	}
@@ -135,7 +166,7 @@ func (n *Node) CancelOffer(ctx context.Context) error {
 func (n *Node) expireOffer(o *offer) {
 	p := &n.offers
 	p.mu.Lock()
-	expired := o.state == web.OfferWaiting && !o.taken
+	expired := o.state == web.OfferWaiting && !o.claimed
 	if expired {
 		o.state = web.OfferExpired
 	}
@@ -172,29 +203,131 @@ func (o *offer) view() web.Offer {
 	return v
 }
 
-// takeOffer hands the current offer to one pairing attempt and burns it:
-// whatever the attempt's outcome, the code cannot be tried again.
-func (n *Node) takeOffer(number uint32) (*offer, pair.Offer, bool) {
-	p := &n.offers
-	p.mu.Lock()
-	o := p.offer
-	if o == nil || o.taken || o.state != web.OfferWaiting || o.code.Offer() != number || !n.opts.Now().Before(o.expires) {
-		p.mu.Unlock()
-		return nil, pair.Offer{}, false
+// pairAttempt is one joiner's attempt at the current offer, as pair.Serve
+// sees the offers (pair.Offers): it finds the offer by its number, and
+// claims it once the joiner's proof of the code has arrived.
+type pairAttempt struct {
+	n       *Node
+	found   *offer
+	claimed bool
+}
+
+func (a *pairAttempt) Find(number uint32) (pair.Offer, error) {
+	o, err := a.n.offers.find(number, a.n.opts.Now())
+	if err != nil {
+		return pair.Offer{}, err
 	}
-	o.taken = true
-	o.timer.Stop()
-	p.mu.Unlock()
-	n.announceOffer(0)
+	a.found = o
+	return pair.Offer{Code: o.code, Intro: a.n.offerIntro(o.folders)}, nil
+}
+
+func (a *pairAttempt) Claim(number uint32) error {
+	if err := a.n.offers.claim(a.found, a.n.opts.Now()); err != nil {
+		return err
+	}
+	a.claimed = true
+	return nil
+}
+
+// find returns the current offer if it has number and can be tried. It
+// does not use the offer up: an opening proves nothing.
+func (p *pairing) find(number uint32, now time.Time) (*offer, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offer == nil || p.offer.code.Offer() != number {
+		return nil, pair.ErrNoOffer
+	}
+	if err := p.triable(p.offer, now); err != nil {
+		return nil, err
+	}
+	return p.offer, nil
+}
+
+// claim reserves o for checking one proof of its code, if it can still be
+// tried and no other attempt holds it.
+func (p *pairing) claim(o *offer, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := p.triable(o, now); err != nil {
+		return err
+	}
+	o.claimed = true
+	return nil
+}
+
+// triable says whether o can be tried now: the current offer, waiting,
+// unexpired and not held by another attempt. p.mu must be held.
+func (p *pairing) triable(o *offer, now time.Time) error {
+	switch {
+	case o == nil || p.offer != o || o.state != web.OfferWaiting || !now.Before(o.expires):
+		return pair.ErrNoOffer
+	case o.claimed:
+		return pair.ErrBusy
+	}
+	return nil
+}
+
+// settle records the end of the attempt that claimed o: paired on success,
+// burnt by a wrong code (one guess per offer). Any other failure came after
+// the joiner had proved the code, so the offer is given back, unless it
+// was canceled or expired meanwhile. It reports whether o is the current
+// offer and closed, so no longer to be announced.
+func (p *pairing) settle(o *offer, res pair.Result, serveErr, trustErr error, now time.Time) (withdraw bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o.claimed = false
+	switch {
+	case serveErr == nil && trustErr != nil:
+		o.state, o.err = web.OfferFailed, pairFailure(trustErr)
+	case serveErr == nil:
+		o.state, o.peer, o.name = web.OfferPaired, res.Peer, res.Intro.Name
+	case errors.Is(serveErr, pair.ErrWrongCode):
+		o.state, o.err = web.OfferFailed, pairFailure(serveErr)
+	case o.state != web.OfferWaiting:
+	case o.canceled:
+		o.state = web.OfferCanceled
+	case !now.Before(o.expires):
+		o.state = web.OfferExpired
+	}
+	if o.state != web.OfferWaiting {
+		o.timer.Stop()
+	}
+	return o.state != web.OfferWaiting && p.offer == o
+}
+
+// admit lets an opening from addr start a pairing attempt, unless that
+// would break the bounds on attempts; leave ends the attempt.
+func (p *pairing) admit(addr string, now time.Time) (leave func(), ok bool) {
+	src := pendingSource(addr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.attempts == nil {
+		p.attempts = newGate(maxPairAttempts, maxPairAttemptsPerSource)
+		p.perSource = newRateLimiter(pairOpeningsPerSource, pairWindow, maxRateSources)
+		p.all = newRateLimiter(pairOpenings, pairWindow, 1)
+	}
+	leave, ok = p.attempts.enter(src)
+	if !ok {
+		return nil, false
+	}
+	if !p.perSource.allow(src, now) || !p.all.allow("", now) {
+		leave()
+		return nil, false
+	}
+	return leave, true
+}
+
+// offerIntro is what this device tells a joiner of an offer of folders.
+func (n *Node) offerIntro(folders []string) pair.Intro {
 	intro := n.intro()
 	n.mu.RLock()
-	for _, id := range o.folders {
+	defer n.mu.RUnlock()
+	for _, id := range folders {
 		if f, ok := n.cfg.Folder(id); ok {
 			intro.Folders = append(intro.Folders, pair.Folder{ID: f.ID, Label: filepath.Base(f.Path)})
 		}
 	}
-	n.mu.RUnlock()
-	return o, pair.Offer{Code: o.code, Intro: intro}, true
+	return intro
 }
 
 // intro is what this device tells a device it pairs with.
@@ -211,35 +344,45 @@ func (n *Node) intro() pair.Intro {
 // pairing answers a device that joins with a code.
 func (n *Node) pairing(ctx context.Context, nc net.Conn) {
 	defer nc.Close()
+	addr := nc.RemoteAddr().String()
+	leave, ok := n.offers.admit(addr, n.opts.Now())
+	if !ok {
+		n.log.Debug("pairing attempt refused: too many attempts", "addr", addr)
+		rctx, cancel := context.WithTimeout(ctx, refuseTimeout)
+		defer cancel()
+		pair.Refuse(rctx, nc)
+		return
+	}
+	defer leave()
 	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
 	defer cancel()
-	var o *offer
-	res, err := pair.Serve(ctx, nc, n.key, func(number uint32) (pair.Offer, bool) {
-		var po pair.Offer
-		var ok bool
-		o, po, ok = n.takeOffer(number)
-		return po, ok
-	})
+	a := &pairAttempt{n: n}
+	res, err := pair.Serve(ctx, nc, n.key, a)
+	switch {
+	case a.found == nil:
+		n.log.Info("pairing attempt for an unknown offer", "addr", addr, "err", err)
+		return
+	case !a.claimed:
+		n.log.Info("pairing attempt ended before a proof of the code; the offer stays open", "addr", addr, "err", err)
+		return
+	}
+	var trustErr error
 	if err == nil {
-		err = n.trustPaired(res, nc.RemoteAddr(), o.folders)
+		trustErr = n.trustPaired(res, nc.RemoteAddr(), a.found.folders)
 	}
-	if o == nil {
-		n.log.Info("pairing attempt for an unknown offer", "addr", nc.RemoteAddr().String(), "err", err)
-		return
+	if n.offers.settle(a.found, res, err, trustErr, n.opts.Now()) {
+		n.announceOffer(0)
 	}
-	p := &n.offers
-	p.mu.Lock()
-	if err != nil {
-		o.state, o.err = web.OfferFailed, pairFailure(err)
-	} else {
-		o.state, o.peer, o.name = web.OfferPaired, res.Peer, res.Intro.Name
+	switch {
+	case errors.Is(err, pair.ErrWrongCode):
+		n.log.Warn("pairing failed: a wrong code; the offer is burnt", "addr", addr, "err", err)
+	case err != nil:
+		n.log.Warn("pairing failed after the other device proved the code", "addr", addr, "err", err)
+	case trustErr != nil:
+		n.log.Warn("pairing failed", "addr", addr, "err", trustErr)
+	default:
+		n.log.Info("paired", "device", res.Peer.String(), "name", res.Intro.Name, "folders", res.Intro.Folders)
 	}
-	p.mu.Unlock()
-	if err != nil {
-		n.log.Warn("pairing failed; the code is burnt", "addr", nc.RemoteAddr().String(), "err", err)
-		return
-	}
-	n.log.Info("paired", "device", res.Peer.String(), "name", res.Intro.Name, "folders", res.Intro.Folders)
 }
 
 // pairFailure says in plain words why a pairing failed.
@@ -320,6 +463,13 @@ func peerAddrs(announced []string, remote net.Addr) []string {
 	return out
 }
 
+// Waits between the attempts of a join that the offering device answers
+// "busy", doubling from the first to the last, within pairTimeout.
+const (
+	joinRetryMin = 500 * time.Millisecond
+	joinRetryMax = 4 * time.Second
+)
+
 // Join implements web.Backend.
 func (n *Node) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, error) {
 	code, err := pair.ParseCode(req.Code)
@@ -330,31 +480,20 @@ func (n *Node) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, e
 	if err != nil {
 		return web.JoinResult{}, err
 	}
-	var nc net.Conn
-	for _, a := range addrs {
-		d := net.Dialer{Timeout: handshakeTimeout}
-		if nc, err = d.DialContext(ctx, "tcp", a); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return web.JoinResult{}, fmt.Errorf("connect to the offering device: %w", err)
-	}
-	defer nc.Close()
 	ctx, cancel := context.WithTimeout(ctx, pairTimeout)
 	defer cancel()
-	var plan joinPlan
-	res, err := pair.Join(ctx, nc, n.key, code, func(offered pair.Intro) (pair.Intro, error) {
-		plan, err = n.planJoin(offered, req)
-		if err != nil {
-			return pair.Intro{}, err
+	var j joined
+	for wait := joinRetryMin; ; wait = min(2*wait, joinRetryMax) {
+		if j, err = n.joinOnce(ctx, addrs, code, req); !errors.Is(err, pair.ErrBusy) {
+			break
 		}
-		in := n.intro()
-		for _, f := range plan.accepted {
-			in.Folders = append(in.Folders, pair.Folder{ID: f.ID})
+		n.log.Info("the offering device is busy with other pairing attempts; trying again", "in", wait)
+		select {
+		case <-ctx.Done():
+			return web.JoinResult{}, fmt.Errorf("pairing failed: %w; try again in a minute", err)
+		case <-time.After(wait):
 		}
-		return in, nil
-	})
+	}
 	if err != nil {
 		if errors.Is(err, pair.ErrWrongCode) {
 			return web.JoinResult{}, web.BadRequest(errors.New("pairing failed: the code is wrong (the other device has burnt it; make a new one there)"))
@@ -364,12 +503,48 @@ func (n *Node) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, e
 		}
 		return web.JoinResult{}, fmt.Errorf("pairing failed: %w", err)
 	}
-	if err := n.applyJoin(res, nc.RemoteAddr(), plan); err != nil {
+	if err := n.applyJoin(j.res, j.remote, j.plan); err != nil {
 		return web.JoinResult{}, err
 	}
-	n.log.Info("paired", "device", res.Peer.String(), "name", res.Intro.Name)
-	out := web.JoinResult{Device: res.Peer.String(), Name: res.Intro.Name, Folders: plan.accepted, Declined: plan.declined}
+	n.log.Info("paired", "device", j.res.Peer.String(), "name", j.res.Intro.Name)
+	out := web.JoinResult{Device: j.res.Peer.String(), Name: j.res.Intro.Name, Folders: j.plan.accepted, Declined: j.plan.declined}
 	return out, nil
+}
+
+// joined is what one pairing exchange of a join brought.
+type joined struct {
+	res    pair.Result
+	remote net.Addr
+	plan   joinPlan
+}
+
+// joinOnce connects to the offering device and runs one pairing exchange.
+func (n *Node) joinOnce(ctx context.Context, addrs []string, code pair.Code, req web.JoinRequest) (joined, error) {
+	var nc net.Conn
+	var err error
+	for _, a := range addrs {
+		d := net.Dialer{Timeout: handshakeTimeout}
+		if nc, err = d.DialContext(ctx, "tcp", a); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return joined{}, fmt.Errorf("connect to the offering device: %w", err)
+	}
+	defer nc.Close()
+	j := joined{remote: nc.RemoteAddr()}
+	j.res, err = pair.Join(ctx, nc, n.key, code, func(offered pair.Intro) (pair.Intro, error) {
+		var err error
+		if j.plan, err = n.planJoin(offered, req); err != nil {
+			return pair.Intro{}, err
+		}
+		in := n.intro()
+		for _, f := range j.plan.accepted {
+			in.Folders = append(in.Folders, pair.Folder{ID: f.ID})
+		}
+		return in, nil
+	})
+	return j, err
 }
 
 // findOffer returns where the device showing an offer listens: addr if

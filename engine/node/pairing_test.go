@@ -2,13 +2,27 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"filippo.io/cpace"
+
 	"ferry/engine/config"
+	"ferry/platform"
+	"ferry/proto/noise"
 	"ferry/proto/pair"
 	"ferry/web"
 )
@@ -19,9 +33,13 @@ func offerNode(t *testing.T, now *time.Time) *Node {
 	cfg := config.Default()
 	cfg.Name = "a"
 	cfg.Folders = []config.Folder{{ID: "docs", Path: "/d"}, {ID: "music", Path: "/m"}}
+	key, err := noise.GenerateKeypair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &Node{
 		opts: Options{Now: func() time.Time { return *now }},
-		log:  slog.New(slog.DiscardHandler), cfg: cfg,
+		log:  slog.New(slog.DiscardHandler), cfg: cfg, key: key, id: key.ID(),
 	}
 }
 
@@ -46,21 +64,65 @@ func TestOfferLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, ok := n.takeOffer(code.Offer() + 1); ok {
-		t.Fatal("an offer was taken by another number")
+	p := &n.offers
+	if _, err := p.find(code.Offer()+1, now); !errors.Is(err, pair.ErrNoOffer) {
+		t.Fatalf("find by another number: %v", err)
 	}
-	o, po, ok := n.takeOffer(code.Offer())
-	if !ok || po.Code != code || len(po.Intro.Folders) != 2 || po.Intro.Name != "a" || o.state != web.OfferWaiting {
-		t.Fatalf("take: ok %t, offer %+v", ok, po)
+	o, err := p.find(code.Offer(), now)
+	if err != nil || o.code != code || o.state != web.OfferWaiting {
+		t.Fatalf("find: %+v, %v", o, err)
 	}
-	if _, _, ok := n.takeOffer(code.Offer()); ok {
-		t.Fatal("an offer was taken twice")
+	if _, err := p.find(code.Offer(), now); err != nil {
+		t.Fatalf("an opening used the offer up: %v", err)
 	}
+	po, err := (&pairAttempt{n: n}).Find(code.Offer())
+	if err != nil || po.Code != code || len(po.Intro.Folders) != 2 || po.Intro.Name != "a" {
+		t.Fatalf("offer handed to an attempt: %+v, %v", po, err)
+	}
+	// One attempt at a time holds the offer, from its proof on.
+	if err := p.claim(o, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.claim(o, now); !errors.Is(err, pair.ErrBusy) {
+		t.Fatalf("a second claim: %v, want ErrBusy", err)
+	}
+	if _, err := p.find(code.Offer(), now); !errors.Is(err, pair.ErrBusy) {
+		t.Fatalf("find of a claimed offer: %v, want ErrBusy", err)
+	}
+	// A failure after the proof gives the offer back.
+	if p.settle(o, pair.Result{}, errors.New("the joiner went away"), nil, now) || o.state != web.OfferWaiting {
+		t.Fatalf("after a failure past the proof: %s", o.state)
+	}
+	if err := p.claim(o, now); err != nil {
+		t.Fatalf("claim after the offer came back: %v", err)
+	}
+	// Canceling it while an attempt holds it waits for the attempt, which
+	// then does not give it back.
 	if err := n.CancelOffer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := n.CurrentOffer(ctx); cur.State != web.OfferWaiting {
 		t.Fatalf("canceling an offer that is being used changed it to %s", cur.State)
+	}
+	if !p.settle(o, pair.Result{}, errors.New("the joiner went away"), nil, now) || o.state != web.OfferCanceled {
+		t.Fatalf("a canceled offer came back as %s", o.state)
+	}
+
+	// A wrong code burns an offer.
+	v, err = n.CreateOffer(ctx, web.OfferRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ = pair.ParseCode(v.Code)
+	o, _ = p.find(code.Offer(), now)
+	if err := p.claim(o, now); err != nil {
+		t.Fatal(err)
+	}
+	if !p.settle(o, pair.Result{}, fmt.Errorf("serve: %w", pair.ErrWrongCode), nil, now) || o.state != web.OfferFailed {
+		t.Fatalf("after a wrong code: %s", o.state)
+	}
+	if _, err := p.find(code.Offer(), now); !errors.Is(err, pair.ErrNoOffer) {
+		t.Fatalf("find after a wrong code: %v", err)
 	}
 
 	// A new offer replaces the old; it expires by the clock.
@@ -69,9 +131,13 @@ func TestOfferLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	code2, _ := pair.ParseCode(v2.Code)
+	o2, _ := p.find(code2.Offer(), now)
 	now = now.Add(time.Minute)
-	if _, _, ok := n.takeOffer(code2.Offer()); ok {
-		t.Fatal("an expired offer was taken")
+	if _, err := p.find(code2.Offer(), now); !errors.Is(err, pair.ErrNoOffer) {
+		t.Fatalf("find of an expired offer: %v", err)
+	}
+	if err := p.claim(o2, now); !errors.Is(err, pair.ErrNoOffer) {
+		t.Fatalf("claim of an expired offer: %v", err)
 	}
 	if err := n.CancelOffer(ctx); err != nil {
 		t.Fatal(err)
@@ -119,4 +185,338 @@ func TestPlanJoin(t *testing.T) {
 			t.Errorf("offered folder %q accepted as %+v", id, plan.accepted)
 		}
 	}
+}
+
+// testNode is a running node in a home of its own, listening on loopback.
+type testNode struct {
+	*Node
+	addr string // its device listener
+}
+
+// startNode runs a node named name with folders (ID to path, each made
+// and marked) until the test ends.
+func startNode(t *testing.T, name string, folders map[string]string) *testNode {
+	t.Helper()
+	home := t.TempDir()
+	cfg := config.Default()
+	cfg.Name = name
+	for id, path := range folders {
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := platform.InitFolder(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.AddFolder(config.Folder{ID: id, Path: path}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := config.Save(home, cfg); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	n, cleanup, err := open(Options{
+		Home: home, Listen: []string{"127.0.0.1:0"}, GUI: "127.0.0.1:0", NoLAN: true,
+		Logger: slog.New(slog.DiscardHandler), Ready: func(string) { close(ready) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		cleanup()
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("node %s: %v", name, err)
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return &testNode{Node: n, addr: n.listening[0].String()}
+}
+
+// offerCode makes an offer on n and returns its code.
+func offerCode(t *testing.T, n *testNode, folders ...string) pair.Code {
+	t.Helper()
+	v, err := n.CreateOffer(t.Context(), web.OfferRequest{Folders: folders})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := pair.ParseCode(v.Code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// waitOffer waits until n's current offer is in state, and returns it.
+func waitOffer(t *testing.T, n *testNode, state string) web.Offer {
+	t.Helper()
+	var v web.Offer
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		var err error
+		if v, err = n.CurrentOffer(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if v.State == state {
+			return v
+		}
+	}
+	t.Fatalf("the offer is %s (%s), want %s", v.State, v.Error, state)
+	return v
+}
+
+// joinCode joins the offer at addr with code as a device with a new key
+// that accepts no folders and announces no address, so that the offerer
+// never dials it.
+func joinCode(t *testing.T, addr string, code string) (pair.Result, noise.Keypair, error) {
+	t.Helper()
+	c, err := pair.ParseCode(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := noise.GenerateKeypair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := dialFrom(t, "127.0.0.1", addr)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	res, err := pair.Join(ctx, nc, key, c, func(pair.Intro) (pair.Intro, error) { return pair.Intro{Name: "joiner"}, nil })
+	return res, key, err
+}
+
+// opening is a joiner's opening for offer number, as anyone who heard the
+// number can send: its CPace message is random bytes, or with valid a
+// valid message made with a made-up code.
+func opening(t *testing.T, number uint32, valid bool) []byte {
+	t.Helper()
+	body := append([]byte("ferry-pair"), 1)
+	body = binary.BigEndian.AppendUint32(body, number)
+	msgA := make([]byte, 48)
+	rand.Read(msgA)
+	if valid {
+		var err error
+		if msgA, _, err = cpace.Start("made-up", cpace.NewContextInfo("x", "y", nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body = append(body, msgA...)
+	return append([]byte{1, 0, byte(len(body))}, body...)
+}
+
+// dialFrom connects to addr from the loopback address src.
+func dialFrom(t *testing.T, src, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+// TestPairingOpeningsProveNothing: openings with the offer's number and
+// random bytes, as a flood sends them, leave the offer open, and the device
+// with the code joins afterwards.
+func TestPairingOpeningsProveNothing(t *testing.T) {
+	a := startNode(t, "a", map[string]string{"docs": filepath.Join(t.TempDir(), "docs")})
+	code := offerCode(t, a, "docs")
+	garbage := make([]byte, 512)
+	rand.Read(garbage)
+	for i := range 6 {
+		nc := dialFrom(t, "127.0.0.2", a.addr)
+		nc.SetDeadline(time.Now().Add(5 * time.Second))
+		nc.Write(opening(t, code.Offer(), i%3 == 0))
+		if i%2 == 0 {
+			nc.Read(make([]byte, 256))
+			nc.Write(garbage)
+			io.Copy(io.Discard, nc)
+		}
+		nc.Close()
+	}
+	if v, _ := a.CurrentOffer(t.Context()); v.State != web.OfferWaiting {
+		t.Fatalf("after openings of garbage the offer is %s (%s)", v.State, v.Error)
+	}
+	res, key, err := joinCode(t, a.addr, code.String())
+	if err != nil {
+		t.Fatalf("join after the garbage: %v", err)
+	}
+	if res.Peer != a.id || len(res.Intro.Folders) != 1 || res.Intro.Folders[0].ID != "docs" {
+		t.Fatalf("join: %+v", res)
+	}
+	if v := waitOffer(t, a, web.OfferPaired); v.Peer != key.ID().String() || v.PeerName != "joiner" {
+		t.Fatalf("offer after the join: %+v", v)
+	}
+}
+
+// TestPairingWrongCodeBurnsOffer: a wrong code is the one guess an offer
+// allows; the right code does not work afterwards.
+func TestPairingWrongCodeBurnsOffer(t *testing.T) {
+	a := startNode(t, "a", nil)
+	code := offerCode(t, a)
+	_, words, _ := strings.Cut(code.String(), "-")
+	var wrong string
+	for wrong == "" {
+		other, err := pair.NewCode(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, w, _ := strings.Cut(other.String(), "-"); w != words {
+			wrong = fmt.Sprintf("%d-%s", code.Offer(), w)
+		}
+	}
+	if _, _, err := joinCode(t, a.addr, wrong); !errors.Is(err, pair.ErrWrongCode) {
+		t.Fatalf("join with a wrong code: %v", err)
+	}
+	waitOffer(t, a, web.OfferFailed)
+	if _, _, err := joinCode(t, a.addr, code.String()); !errors.Is(err, pair.ErrNoOffer) {
+		t.Fatalf("join with the right code after a wrong one: %v", err)
+	}
+}
+
+// TestPairingFloodIsBounded: a flood of openings from one source gets at
+// most a few attempts, each holding its place until its deadline, and is
+// answered "busy" beyond that, while the device with the code joins from
+// another source.
+func TestPairingFloodIsBounded(t *testing.T) {
+	a := startNode(t, "a", nil)
+	code := offerCode(t, a)
+	const flood = 30
+	var answers [flood][]byte
+	var wg sync.WaitGroup
+	for i := range flood {
+		nc := dialFrom(t, "127.0.0.2", a.addr)
+		defer nc.Close() // held: an attempt that got in keeps its place
+		hello := opening(t, code.Offer(), true)
+		wg.Go(func() {
+			nc.SetDeadline(time.Now().Add(5 * time.Second))
+			nc.Write(hello)
+			buf := make([]byte, 4)
+			if _, err := io.ReadFull(nc, buf); err == nil {
+				answers[i] = buf
+			}
+		})
+	}
+	wg.Wait()
+	busy, replied := 0, 0
+	for _, ans := range answers {
+		switch {
+		case slices.Equal(ans, []byte{5, 0, 1, 5}): // a reject: busy
+			busy++
+		case len(ans) == 4 && slices.Equal(ans[:3], []byte{2, 0, 32}): // the CPace reply: the attempt is on
+			replied++
+		}
+	}
+	if replied != maxPairAttemptsPerSource || busy != flood-replied {
+		t.Fatalf("of %d openings from one source, %d went on and %d were refused busy; want %d and the rest",
+			flood, replied, busy, maxPairAttemptsPerSource)
+	}
+	if _, _, err := joinCode(t, a.addr, code.String()); err != nil {
+		t.Fatalf("join during the flood: %v", err)
+	}
+	waitOffer(t, a, web.OfferPaired)
+}
+
+// TestPairAdmit: attempts are capped at once, per source and in all, and
+// rate-limited per source and in all over pairWindow.
+func TestPairAdmit(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	var p pairing
+	var leaves []func()
+	admit := func(addr string) bool {
+		leave, ok := p.admit(addr, now)
+		if ok {
+			leaves = append(leaves, leave)
+		}
+		return ok
+	}
+	if !admit("10.0.0.1:1") || !admit("10.0.0.1:2") || admit("10.0.0.1:3") {
+		t.Fatalf("want %d attempts at once from one source", maxPairAttemptsPerSource)
+	}
+	for _, l := range leaves {
+		l()
+	}
+	leaves = nil
+	for i := 2; i < pairOpeningsPerSource; i++ {
+		if !admit("10.0.0.1:1") {
+			t.Fatalf("opening %d of a source refused", i+1)
+		}
+		leaves[len(leaves)-1]()
+	}
+	if admit("10.0.0.1:1") {
+		t.Fatalf("opening %d of a source within %v admitted", pairOpeningsPerSource+1, pairWindow)
+	}
+	// In all: sources together open at most pairOpenings a window.
+	opened := pairOpeningsPerSource
+	for src := 2; opened < pairOpenings; src++ {
+		for range pairOpeningsPerSource {
+			if admit(fmt.Sprintf("10.0.0.%d:1", src)) {
+				opened++
+				leaves[len(leaves)-1]()
+			}
+		}
+	}
+	if admit("10.0.1.1:1") {
+		t.Fatalf("opening %d in all within %v admitted", pairOpenings+1, pairWindow)
+	}
+	now = now.Add(pairWindow)
+	for i := range maxPairAttempts {
+		if !admit(fmt.Sprintf("[2001:db8:%d::1]:1", i)) {
+			t.Fatalf("attempt %d refused after the window", i+1)
+		}
+	}
+	if admit("[2001:db8:99::1]:1") {
+		t.Fatalf("attempt %d at once admitted", maxPairAttempts+1)
+	}
+}
+
+// TestPairingDeadlines: an attempt that stops after its opening holds its
+// place for pair.ProofTimeout, a refused one for refuseTimeout, and the
+// offer stays open.
+func TestPairingDeadlines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		now := time.Now()
+		n := offerNode(t, &now)
+		n.opts.Now = time.Now
+		v, err := n.CreateOffer(t.Context(), web.OfferRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, _ := pair.ParseCode(v.Code)
+		hello := opening(t, code.Offer(), true)
+		// closedAfter runs an attempt, sends it what send sends and
+		// returns how long until the node hangs up.
+		closedAfter := func(send []byte) time.Duration {
+			c, s := net.Pipe()
+			defer c.Close()
+			go n.pairing(t.Context(), s)
+			start := time.Now()
+			go c.Write(send)
+			io.Copy(io.Discard, c)
+			return time.Since(start)
+		}
+		held := make(chan time.Duration, maxPairAttemptsPerSource)
+		for range maxPairAttemptsPerSource {
+			go func() { held <- closedAfter(hello) }()
+		}
+		synctest.Wait()
+		if d := closedAfter(nil); d != refuseTimeout {
+			t.Errorf("a refused attempt that sends nothing was dropped after %v, want %v", d, refuseTimeout)
+		}
+		for range maxPairAttemptsPerSource {
+			if d := <-held; d != pair.ProofTimeout {
+				t.Errorf("an attempt without a proof was dropped after %v, want %v", d, pair.ProofTimeout)
+			}
+		}
+		if cur, _ := n.CurrentOffer(t.Context()); cur.State != web.OfferWaiting {
+			t.Fatalf("offer %s after attempts without a proof", cur.State)
+		}
+		n.CancelOffer(t.Context())
+	})
 }

@@ -6,8 +6,10 @@
 // B, the joiner, types it. The number (1-999, random, sent in clear) names
 // one open offer of A; the three words (one of 256 each: 24 bits, never
 // sent) are the secret. A wrong guess teaches an attacker nothing offline,
-// and A retires an offer after one attempt, so an online attacker gets one
-// guess in 16.7 million per code shown.
+// and A retires an offer after one wrong guess, so an online attacker gets
+// one guess in 16.7 million per code shown. Only a guess retires it: an
+// opening with the right number proves nothing, so one that breaks off or
+// sends garbage before its proof of the code leaves the offer open.
 //
 // # Protocol
 //
@@ -18,13 +20,17 @@
 //
 //	B -> A  hello      "ferry-pair", version 1, offer number (4 bytes),
 //	                   CPace message A (48 bytes)
-//	A: take(number) - the caller looks the offer up and retires it. No offer:
-//	A -> B  reject     "no such offer"; both report ErrNoOffer.
+//	A: Find(number) - the caller looks the offer up; it stays open. No offer:
+//	A -> B  reject     "no such offer" (or "busy"); both report ErrNoOffer
+//	                   (ErrBusy).
 //	A -> B  cpace      CPace message B (32 bytes)
 //	B -> A  handshake  Noise message 1: e                (48 bytes)
 //	A -> B  handshake  Noise message 2: e, ee, s, es     (96 bytes)
-//	B -> A  handshake  Noise message 3: s, se, psk       (64 bytes)
-//	A: message 3 fails -> A -> B reject "wrong code"; both report ErrWrongCode.
+//	B -> A  handshake  Noise message 3: s, se, psk       (64 bytes): the proof
+//	A: Claim(number) - the caller reserves the offer for this one check.
+//	   Refused: A -> B reject "no such offer" or "busy", the proof unchecked.
+//	A: message 3 fails -> A -> B reject "wrong code"; both report ErrWrongCode,
+//	   and the caller retires the offer.
 //	A -> B  sealed     A's Intro: name, addresses, folders offered
 //	B: choose(A's Intro) returns B's Intro, or an error:
 //	B -> A  sealed     B's Intro (folders: the accepted subset), or an abort
@@ -45,8 +51,21 @@
 // The preshared key enters at the end of message 3, so message 3 is the
 // first message that depends on the code, and A is the first to learn
 // whether the codes match: with different codes message 3 fails to
-// decrypt. A cannot tell a wrong code from a message 3 altered on the way,
-// and does not need to: either way B proved nothing. A answers with a
+// decrypt. So message 3 is B's proof of the code, and checking it is the
+// one guess an offer allows. Nothing before it depends on the code (CPace
+// gives no error on a wrong one), and a failure there - garbage, another
+// message, a broken CPace element or Noise message 1, a timeout - is no
+// guess: the offer stays open. A checks a proof only after the caller's
+// Claim, which lets one attempt at a time hold an offer, so concurrent
+// joiners cannot get a guess each. A cannot tell a wrong code from a
+// message 3 altered on the way, and does not need to: either way B proved
+// nothing, and a joiner that can produce message 3 could as well have sent
+// a wrong code.
+//
+// A waits at most ProofTimeout for the proof, so a joiner that stalls holds
+// nothing for long; the caller bounds how many attempts run at once and
+// how often they start, and refuses the rest with a "busy" reject (Refuse),
+// which B may retry. A answers with a
 // clear-text reject frame, so that B reports ErrWrongCode rather than a
 // vague end of file. An attacker could forge or drop that frame, which only
 // makes the pairing fail; since an honest A hangs up right after message 3

@@ -150,6 +150,7 @@ const (
 	rejectWrongCode rejectReason = 2 // handshake message 3 failed: the codes differ
 	rejectVersion   rejectReason = 3 // the opening has another version
 	rejectMalformed rejectReason = 4 // a message broke the protocol
+	rejectBusy      rejectReason = 5 // too many pairing attempts right now; try again
 )
 
 // reasonFor picks the reject reason that tells the peer about err, a
@@ -161,11 +162,22 @@ func reasonFor(err error) rejectReason {
 	return rejectMalformed
 }
 
+// refusalFor picks the reject reason for a refusal by Offers: busy, or no
+// such offer.
+func refusalFor(err error) rejectReason {
+	if errors.Is(err, ErrBusy) {
+		return rejectBusy
+	}
+	return rejectNoOffer
+}
+
 // err is the error a side reports when the peer rejects with r.
 func (r rejectReason) err() error {
 	switch r {
 	case rejectNoOffer:
 		return ErrNoOffer
+	case rejectBusy:
+		return ErrBusy
 	case rejectWrongCode:
 		return ErrWrongCode
 	case rejectVersion:

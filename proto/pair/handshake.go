@@ -95,17 +95,26 @@ func initiate(conn net.Conn, hs *flynn.HandshakeState, self proto.DeviceID) (*ch
 }
 
 // respond runs the offerer's side: it reads messages 1 and 3 and writes
-// message 2. Message 3 is the first that depends on the code; when it fails
-// to decrypt, respond tells the joiner and returns an error wrapping
-// ErrWrongCode.
-func respond(conn net.Conn, hs *flynn.HandshakeState, self proto.DeviceID) (*channel, error) {
+// message 2. Message 3 is the joiner's proof of the code: the first message
+// that depends on it. respond calls claim once message 3 has arrived whole
+// and before it checks it; an error from claim ends the handshake with the
+// proof unchecked. When message 3 then fails to authenticate, respond tells
+// the joiner and returns an error wrapping ErrWrongCode.
+func respond(conn net.Conn, hs *flynn.HandshakeState, self proto.DeviceID, claim func() error) (*channel, error) {
 	if _, _, err := readHandshake(conn, hs, 0); err != nil {
 		return nil, err
 	}
 	if _, _, err := writeHandshake(conn, hs, 1); err != nil {
 		return nil, err
 	}
-	cs1, cs2, err := readHandshake(conn, hs, 2)
+	proof, err := readHandshakeFrame(conn, 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := claim(); err != nil {
+		return nil, err
+	}
+	cs1, cs2, err := processHandshake(hs, proof, 2)
 	if errors.Is(err, errDecrypt) {
 		writeReject(conn, rejectWrongCode)
 		return nil, fmt.Errorf("%w: handshake message 3 failed authentication", ErrWrongCode)
@@ -136,14 +145,29 @@ func writeHandshake(conn net.Conn, hs *flynn.HandshakeState, i int) (cs1, cs2 *f
 // readHandshake reads and processes handshake message i. A message that
 // fails to process is an error wrapping errMalformed and errDecrypt.
 func readHandshake(conn net.Conn, hs *flynn.HandshakeState, i int) (cs1, cs2 *flynn.CipherState, err error) {
+	msg, err := readHandshakeFrame(conn, i)
+	if err != nil {
+		return nil, nil, err
+	}
+	return processHandshake(hs, msg, i)
+}
+
+// readHandshakeFrame reads handshake message i and checks its length.
+func readHandshakeFrame(conn net.Conn, i int) ([]byte, error) {
 	f, err := expect(conn, kindHandshake)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read handshake message %d: %w", i+1, err)
+		return nil, fmt.Errorf("read handshake message %d: %w", i+1, err)
 	}
 	if len(f.body) != handshakeLens[i] {
-		return nil, nil, fmt.Errorf("%w: handshake message %d of %d bytes, want %d", errMalformed, i+1, len(f.body), handshakeLens[i])
+		return nil, fmt.Errorf("%w: handshake message %d of %d bytes, want %d", errMalformed, i+1, len(f.body), handshakeLens[i])
 	}
-	if _, cs1, cs2, err = hs.ReadMessage(nil, f.body); err != nil {
+	return f.body, nil
+}
+
+// processHandshake processes handshake message i. A message that fails is
+// an error wrapping errMalformed and errDecrypt.
+func processHandshake(hs *flynn.HandshakeState, msg []byte, i int) (cs1, cs2 *flynn.CipherState, err error) {
+	if _, cs1, cs2, err = hs.ReadMessage(nil, msg); err != nil {
 		return nil, nil, fmt.Errorf("%w: handshake message %d: %w: %w", errMalformed, i+1, errDecrypt, err)
 	}
 	return cs1, cs2, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,31 +116,50 @@ func TestParseHello(t *testing.T) {
 }
 
 // rawServe runs Serve on one end of a pipe and gives the test the other.
-func rawServe(t *testing.T, take func(uint32) (Offer, bool)) (peer net.Conn, result <-chan error) {
+func rawServe(t *testing.T, offers Offers) (peer net.Conn, result <-chan error) {
 	t.Helper()
 	peer, conn := net.Pipe()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	done := make(chan error, 1)
 	go func() {
 		defer cancel()
-		_, err := Serve(ctx, conn, testKey(t, 2), take)
+		_, err := Serve(ctx, conn, testKey(t, 2), offers)
 		done <- err
 	}()
 	t.Cleanup(func() { peer.Close() })
 	return peer, done
 }
 
-func noTake(t *testing.T) func(uint32) (Offer, bool) {
-	return func(n uint32) (Offer, bool) {
-		t.Errorf("take(%d) called", n)
-		return Offer{}, false
-	}
+// oneOffer is Offers holding one offer, found and claimed by anyone; it
+// counts the claims.
+type oneOffer struct {
+	offer  Offer
+	claims atomic.Int32
+}
+
+func (o *oneOffer) Find(uint32) (Offer, error) { return o.offer, nil }
+func (o *oneOffer) Claim(uint32) error {
+	o.claims.Add(1)
+	return nil
+}
+
+// noOffers fails the test when Serve uses it.
+type noOffers struct{ t *testing.T }
+
+func (o noOffers) Find(n uint32) (Offer, error) {
+	o.t.Errorf("Find(%d) called", n)
+	return Offer{}, ErrNoOffer
+}
+
+func (o noOffers) Claim(n uint32) error {
+	o.t.Errorf("Claim(%d) called", n)
+	return ErrNoOffer
 }
 
 // TestServeOtherVersion: an opening of another version gets a reject frame
 // saying so, before any offer is touched.
 func TestServeOtherVersion(t *testing.T) {
-	peer, done := rawServe(t, noTake(t))
+	peer, done := rawServe(t, noOffers{t})
 	body := hello{offer: 7, msgA: make([]byte, cpaceALen)}.encode()
 	body[len(magic)] = 2
 	if err := writeFrame(peer, kindHello, body); err != nil {
@@ -156,7 +176,7 @@ func TestServeOtherVersion(t *testing.T) {
 
 // TestServeNotPairing: bytes of another protocol end Serve at once.
 func TestServeNotPairing(t *testing.T) {
-	peer, done := rawServe(t, noTake(t))
+	peer, done := rawServe(t, noOffers{t})
 	go peer.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	if err := <-done; !errors.Is(err, errMalformed) {
 		t.Fatalf("serve: %v, want errMalformed", err)
@@ -164,10 +184,11 @@ func TestServeNotPairing(t *testing.T) {
 }
 
 // TestServeMalformedCPace: an opening with an invalid CPace element is
-// rejected as malformed after take (the offer is retired).
+// rejected as malformed after Find, and the offer is not claimed: the
+// opening proved nothing.
 func TestServeMalformedCPace(t *testing.T) {
-	code := testCode(t, "7-harp-tulip-violin")
-	peer, done := rawServe(t, func(uint32) (Offer, bool) { return Offer{Code: code}, true })
+	offers := &oneOffer{offer: Offer{Code: testCode(t, "7-harp-tulip-violin")}}
+	peer, done := rawServe(t, offers)
 	bad := hello{offer: 7, msgA: bytes.Repeat([]byte{0xff}, cpaceALen)}.encode()
 	if err := writeFrame(peer, kindHello, bad); err != nil {
 		t.Fatal(err)
@@ -176,19 +197,22 @@ func TestServeMalformedCPace(t *testing.T) {
 	if err != nil || f.kind != kindReject || rejectReason(f.body[0]) != rejectMalformed {
 		t.Fatalf("got %+v, %v; want a malformed reject", f, err)
 	}
-	if err := <-done; !errors.Is(err, errMalformed) {
+	if err := <-done; !errors.Is(err, errMalformed) || errors.Is(err, ErrWrongCode) {
 		t.Fatalf("serve: %v", err)
+	}
+	if n := offers.claims.Load(); n != 0 {
+		t.Fatalf("%d claims after a broken opening", n)
 	}
 }
 
-// TestTakeReturnsOtherOffer: a take that answers with another offer's code
+// TestFindReturnsOtherOffer: a Find that answers with another offer's code
 // is a caller bug; Serve fails rather than pair under the wrong number.
-func TestTakeReturnsOtherOffer(t *testing.T) {
+func TestFindReturnsOtherOffer(t *testing.T) {
 	other := testCode(t, "8-harp-tulip-violin")
 	jc, oc := net.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Serve(t.Context(), oc, testKey(t, 2), func(uint32) (Offer, bool) { return Offer{Code: other}, true })
+		_, err := Serve(t.Context(), oc, testKey(t, 2), &oneOffer{offer: Offer{Code: other}})
 		done <- err
 	}()
 	_, jerr := Join(t.Context(), jc, testKey(t, 1), testCode(t, "7-harp-tulip-violin"), func(in Intro) (Intro, error) { return Intro{}, nil })
@@ -219,7 +243,7 @@ func TestHangUpAfterMessage3(t *testing.T) {
 	jc, oc := net.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Serve(t.Context(), closeOnReject{oc}, testKey(t, 2), func(uint32) (Offer, bool) { return Offer{Code: right}, true })
+		_, err := Serve(t.Context(), closeOnReject{oc}, testKey(t, 2), &oneOffer{offer: Offer{Code: right}})
 		done <- err
 	}()
 	_, err := Join(t.Context(), jc, testKey(t, 1), typed, func(Intro) (Intro, error) {
@@ -243,7 +267,7 @@ func TestOffererEnforcesSubset(t *testing.T) {
 	defer jc.Close()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Serve(t.Context(), oc, testKey(t, 2), func(uint32) (Offer, bool) { return Offer{Code: code, Intro: offered}, true })
+		_, err := Serve(t.Context(), oc, testKey(t, 2), &oneOffer{offer: Offer{Code: code, Intro: offered}})
 		done <- err
 	}()
 	ch, err := joinHandshake(jc, testKey(t, 1), code)

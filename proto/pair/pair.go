@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"time"
 
 	"filippo.io/cpace"
 	flynn "github.com/flynn/noise"
@@ -21,6 +23,9 @@ var (
 	// ErrNoOffer says the offerer has no open offer with the code's number:
 	// it never existed, expired, or was used up by an earlier attempt.
 	ErrNoOffer = errors.New("no such pairing offer (unknown, expired or already used)")
+	// ErrBusy says the offerer has too many pairing attempts going on to
+	// take this one; trying again shortly may work.
+	ErrBusy = errors.New("the other device is busy with other pairing attempts")
 	// ErrAborted says the other device ended the pairing on purpose, for
 	// instance because its user declined; the error quotes its reason.
 	ErrAborted = errors.New("pairing aborted by the other device")
@@ -33,6 +38,25 @@ type Offer struct {
 	Intro Intro
 }
 
+// Offers is the offerer's book of open offers, as Serve uses it. Its
+// errors wrap ErrNoOffer or ErrBusy, which Serve tells the joiner.
+//
+// An opening names an offer but proves nothing about its code; the
+// joiner's proof is handshake message 3, and checking it is one guess at
+// the code. So Find must not use an offer up, while Claim is where the rule
+// of one guess per offer is kept: it must let at most one Serve at a time
+// hold an offer, from Claim until that Serve returns, and the offer must be
+// retired when that Serve fails with ErrWrongCode.
+type Offers interface {
+	// Find returns the open offer numbered n, when a joiner's opening
+	// names it.
+	Find(n uint32) (Offer, error)
+	// Claim reserves offer n, found before, for checking this joiner's
+	// proof of its code, which has arrived. An error leaves the proof
+	// unchecked.
+	Claim(n uint32) error
+}
+
 // Result is what a successful pairing yields: the peer's device ID (its
 // Noise static key, authenticated by the handshake) and the peer's Intro.
 type Result struct {
@@ -41,30 +65,59 @@ type Result struct {
 }
 
 // Serve answers one join attempt on conn, as the offerer. It reads the
-// joiner's opening, which names an offer number in clear, and calls take
-// with it, at most once. take returns the offer and true, or false when no
-// such offer is open; take must also retire the offer, so that a failed
-// attempt (a wrong code) cannot be repeated: one guess per offer.
+// joiner's opening, which names an offer number in clear, and asks offers
+// for that offer; once the joiner's proof of the code has arrived it claims
+// the offer and checks the proof (see Offers). Errors wrap ErrWrongCode only
+// when the proof was checked and was wrong: then, and only then, the
+// attempt was a guess at the code.
 //
 // On success the joiner's Intro lists the folders it accepted, a subset of
 // Offer.Intro.Folders (Serve checks). Serve returns after it has sent the
 // final confirmation.
 //
-// Errors wrap ErrNoOffer, ErrWrongCode or ErrAborted when those are the
-// cause. ctx bounds the whole exchange; without a deadline DefaultTimeout
-// applies. Serve closes conn before it returns.
-func Serve(ctx context.Context, conn net.Conn, key noise.Keypair, take func(offer uint32) (Offer, bool)) (Result, error) {
+// Errors wrap ErrNoOffer, ErrBusy, ErrWrongCode or ErrAborted when those
+// are the cause. ctx bounds the whole exchange; without a deadline
+// DefaultTimeout applies. The proof must arrive within ProofTimeout. Serve
+// closes conn before it returns.
+func Serve(ctx context.Context, conn net.Conn, key noise.Keypair, offers Offers) (Result, error) {
 	defer conn.Close()
-	stop, err := bindContext(ctx, conn)
+	end := deadline(ctx)
+	stop, err := bindContext(ctx, conn, earliest(end, time.Now().Add(ProofTimeout)))
 	if err != nil {
 		return Result{}, fmt.Errorf("pair serve: %w", err)
 	}
 	defer stop()
-	res, err := serve(conn, key, take)
+	proved := false
+	res, err := serve(conn, key, offers, func() error {
+		proved = true
+		return extendDeadline(ctx, conn, end)
+	})
 	if err != nil {
-		return Result{}, fmt.Errorf("pair serve: %w", noise.ContextError(ctx, fail(conn, err)))
+		err = noise.ContextError(ctx, fail(conn, err))
+		if !proved && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = fmt.Errorf("no proof of the code within %v: %w", ProofTimeout, err)
+		}
+		return Result{}, fmt.Errorf("pair serve: %w", err)
 	}
 	return res, nil
+}
+
+// Refuse answers a joiner's opening on conn with ErrBusy, without looking
+// up its offer: the caller has too many pairing attempts going on. It reads
+// the opening first, so that the answer is not lost to a reset. ctx bounds
+// it; Refuse closes conn before it returns.
+func Refuse(ctx context.Context, conn net.Conn) error {
+	defer conn.Close()
+	stop, err := bindContext(ctx, conn, deadline(ctx))
+	if err != nil {
+		return fmt.Errorf("pair refuse: %w", err)
+	}
+	defer stop()
+	if _, err := expect(conn, kindHello); err != nil {
+		return fmt.Errorf("pair refuse: read opening: %w", noise.ContextError(ctx, err))
+	}
+	writeReject(conn, rejectBusy)
+	return nil
 }
 
 // Join pairs with the offerer on the other end of conn, using code. Once the
@@ -74,12 +127,13 @@ func Serve(ctx context.Context, conn net.Conn, key noise.Keypair, take func(offe
 // text to the offerer as the reason and fails with that error. Join returns after the offerer has
 // confirmed the pairing.
 //
-// Errors wrap ErrWrongCode, ErrNoOffer or ErrAborted when those are the
-// cause. ctx bounds the whole exchange, including choose; without a deadline
-// DefaultTimeout applies. Join closes conn before it returns.
+// Errors wrap ErrWrongCode, ErrNoOffer, ErrBusy or ErrAborted when those
+// are the cause; after ErrBusy the same code may be tried again. ctx bounds
+// the whole exchange, including choose; without a deadline DefaultTimeout
+// applies. Join closes conn before it returns.
 func Join(ctx context.Context, conn net.Conn, key noise.Keypair, code Code, choose func(offered Intro) (Intro, error)) (Result, error) {
 	defer conn.Close()
-	stop, err := bindContext(ctx, conn)
+	stop, err := bindContext(ctx, conn, deadline(ctx))
 	if err != nil {
 		return Result{}, fmt.Errorf("pair join: %w", err)
 	}
@@ -91,7 +145,9 @@ func Join(ctx context.Context, conn net.Conn, key noise.Keypair, code Code, choo
 	return res, nil
 }
 
-func serve(conn net.Conn, key noise.Keypair, take func(uint32) (Offer, bool)) (Result, error) {
+// serve runs the offerer's side; proved is called once the joiner's proof
+// is claimed, to give the rest of the exchange its full time.
+func serve(conn net.Conn, key noise.Keypair, offers Offers, proved func() error) (Result, error) {
 	if err := checkKey(key); err != nil {
 		return Result{}, err
 	}
@@ -103,7 +159,7 @@ func serve(conn net.Conn, key noise.Keypair, take func(uint32) (Offer, bool)) (R
 	if err != nil {
 		return Result{}, err
 	}
-	offer, err := takeOffer(conn, h.offer, take)
+	offer, err := findOffer(conn, h.offer, offers)
 	if err != nil {
 		return Result{}, err
 	}
@@ -118,28 +174,43 @@ func serve(conn net.Conn, key noise.Keypair, take func(uint32) (Offer, bool)) (R
 	if err != nil {
 		return Result{}, err
 	}
-	ch, err := respond(conn, hs, key.ID())
+	claim := func() error {
+		if err := offers.Claim(h.offer); err != nil {
+			writeReject(conn, refusalFor(err))
+			return fmt.Errorf("claim offer %d: %w", h.offer, err)
+		}
+		return proved()
+	}
+	ch, err := respond(conn, hs, key.ID(), claim)
 	if err != nil {
 		return Result{}, err
 	}
 	return serveChannel(ch, offer.Intro)
 }
 
-// takeOffer asks take for the offer numbered n. When there is none it tells
-// the joiner so.
-func takeOffer(conn net.Conn, n uint32, take func(uint32) (Offer, bool)) (Offer, error) {
-	offer, ok := take(n)
-	if !ok {
-		writeReject(conn, rejectNoOffer)
-		return Offer{}, fmt.Errorf("%w: offer %d", ErrNoOffer, n)
+// findOffer asks offers for the offer numbered n. When there is none it
+// tells the joiner so.
+func findOffer(conn net.Conn, n uint32, offers Offers) (Offer, error) {
+	offer, err := offers.Find(n)
+	if err != nil {
+		writeReject(conn, refusalFor(err))
+		return Offer{}, fmt.Errorf("offer %d: %w", n, err)
 	}
 	if offer.Code.offer != n || !offer.Code.valid() {
-		return Offer{}, fmt.Errorf("take(%d) returned an offer with number %d", n, offer.Code.offer)
+		return Offer{}, fmt.Errorf("find(%d) returned an offer with number %d", n, offer.Code.offer)
 	}
 	if err := offer.Intro.Validate(); err != nil {
 		return Offer{}, fmt.Errorf("offer %d: own %w", n, err)
 	}
 	return offer, nil
+}
+
+// earliest returns the earlier of two times.
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // serveChannel sends the offerer's Intro, reads the joiner's answer and

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,13 +54,14 @@ func mustCode(t testing.TB, s string) pair.Code {
 	return c
 }
 
-// offers is a take function over a fixed set of offers that counts its
-// calls and retires what it hands out.
+// offers is pair.Offers over a fixed set of offers, kept as an offerer
+// must: Find leaves an offer open, Claim retires it (one guess per offer).
+// It records the numbers of both calls.
 type offers struct {
-	mu     sync.Mutex
-	open   map[uint32]pair.Offer
-	calls  []uint32
-	choose atomic.Int32 // calls of the joiner's choose, for convenience
+	mu            sync.Mutex
+	open          map[uint32]pair.Offer
+	finds, claims []uint32
+	choose        atomic.Int32 // calls of the joiner's choose, for convenience
 }
 
 func newOffers(list ...pair.Offer) *offers {
@@ -69,19 +72,33 @@ func newOffers(list ...pair.Offer) *offers {
 	return o
 }
 
-func (o *offers) take(n uint32) (pair.Offer, bool) {
+func (o *offers) Find(n uint32) (pair.Offer, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.calls = append(o.calls, n)
+	o.finds = append(o.finds, n)
 	of, ok := o.open[n]
-	delete(o.open, n)
-	return of, ok
+	if !ok {
+		return pair.Offer{}, pair.ErrNoOffer
+	}
+	return of, nil
 }
 
-func (o *offers) takeCalls() []uint32 {
+func (o *offers) Claim(n uint32) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]uint32(nil), o.calls...)
+	o.claims = append(o.claims, n)
+	if _, ok := o.open[n]; !ok {
+		return pair.ErrNoOffer
+	}
+	delete(o.open, n)
+	return nil
+}
+
+// calls returns the numbers Find and Claim were called with.
+func (o *offers) calls() (finds, claims []uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.finds), slices.Clone(o.claims)
 }
 
 type outcome struct {
@@ -105,7 +122,7 @@ func run(ctx context.Context, jc, oc net.Conn, jkey, okey noise.Keypair, code pa
 	}
 	done := make(chan outcome)
 	go func() {
-		res, err := pair.Serve(ctx, oc, okey, o.take)
+		res, err := pair.Serve(ctx, oc, okey, o)
 		done <- outcome{res, err}
 	}()
 	res, err := pair.Join(ctx, jc, jkey, code, counted)
@@ -171,8 +188,8 @@ func TestPair(t *testing.T) {
 			if !reflect.DeepEqual(s.res.Intro, joinerIntro) {
 				t.Fatalf("joiner's intro arrived as %+v", s.res.Intro)
 			}
-			if calls := o.takeCalls(); !reflect.DeepEqual(calls, []uint32{42}) {
-				t.Fatalf("take calls %v, want [42]", calls)
+			if finds, claims := o.calls(); !slices.Equal(finds, []uint32{42}) || !slices.Equal(claims, []uint32{42}) {
+				t.Fatalf("finds %v, claims %v; want [42] each", finds, claims)
 			}
 		})
 	}
@@ -219,8 +236,8 @@ func TestWrongCode(t *testing.T) {
 				if !errors.Is(j.err, pair.ErrWrongCode) || !errors.Is(s.err, pair.ErrWrongCode) {
 					t.Fatalf("%s: join: %v\nserve: %v\nwant ErrWrongCode on both", tr.name, j.err, s.err)
 				}
-				if calls := o.takeCalls(); !reflect.DeepEqual(calls, []uint32{tt.take}) {
-					t.Fatalf("%s: take calls %v, want [%d]", tr.name, calls, tt.take)
+				if finds, claims := o.calls(); !slices.Equal(finds, []uint32{tt.take}) || !slices.Equal(claims, []uint32{tt.take}) {
+					t.Fatalf("%s: finds %v, claims %v; want [%d] each", tr.name, finds, claims, tt.take)
 				}
 				if n := o.choose.Load(); n != 0 {
 					t.Fatalf("%s: choose called %d times with a wrong code", tr.name, n)
@@ -230,7 +247,7 @@ func TestWrongCode(t *testing.T) {
 	}
 }
 
-// TestRetryAfterWrongCode: the offer is gone after one failed attempt, so
+// TestRetryAfterWrongCode: the offer is gone after one wrong guess, so
 // even the right code fails the second time.
 func TestRetryAfterWrongCode(t *testing.T) {
 	right := mustCode(t, "7-harp-tulip-violin")
@@ -254,8 +271,8 @@ func TestNoOffer(t *testing.T) {
 	if !errors.Is(j.err, pair.ErrNoOffer) || !errors.Is(s.err, pair.ErrNoOffer) {
 		t.Fatalf("join: %v\nserve: %v\nwant ErrNoOffer on both", j.err, s.err)
 	}
-	if calls := o.takeCalls(); !reflect.DeepEqual(calls, []uint32{9}) {
-		t.Fatalf("take calls %v, want [9]", calls)
+	if finds, claims := o.calls(); !slices.Equal(finds, []uint32{9}) || len(claims) != 0 {
+		t.Fatalf("finds %v, claims %v; want [9] and none", finds, claims)
 	}
 }
 
@@ -310,15 +327,15 @@ func TestSilentJoiner(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		o := newOffers()
-		_, err := pair.Serve(ctx, conn, keypair(t, 2), o.take)
+		_, err := pair.Serve(ctx, conn, keypair(t, 2), o)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("got %v, want context.DeadlineExceeded", err)
 		}
 		if d := time.Since(start); d != 5*time.Second {
 			t.Fatalf("gave up after %v, want 5s", d)
 		}
-		if len(o.takeCalls()) != 0 {
-			t.Fatal("take called without an opening")
+		if finds, claims := o.calls(); len(finds)+len(claims) != 0 {
+			t.Fatal("offers used without an opening")
 		}
 	})
 }
@@ -344,15 +361,23 @@ func TestCancel(t *testing.T) {
 }
 
 // TestDefaultTimeout: without a deadline in the context, DefaultTimeout
-// applies.
+// applies to a joiner; an offerer waits ProofTimeout for the proof.
 func TestDefaultTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		conn, silent := net.Pipe()
 		defer silent.Close()
+		go io.Copy(io.Discard, silent)
 		start := time.Now()
-		_, err := pair.Serve(context.Background(), conn, keypair(t, 2), newOffers().take)
+		_, err := pair.Join(context.Background(), conn, keypair(t, 1), mustCode(t, "7-harp-tulip-violin"), accept(joinerIntro))
 		if err == nil || time.Since(start) != pair.DefaultTimeout {
-			t.Fatalf("got %v after %v, want a timeout after %v", err, time.Since(start), pair.DefaultTimeout)
+			t.Fatalf("join: got %v after %v, want a timeout after %v", err, time.Since(start), pair.DefaultTimeout)
+		}
+		conn, silent = net.Pipe()
+		defer silent.Close()
+		start = time.Now()
+		_, err = pair.Serve(context.Background(), conn, keypair(t, 2), newOffers())
+		if err == nil || time.Since(start) != pair.ProofTimeout {
+			t.Fatalf("serve: got %v after %v, want a timeout after %v", err, time.Since(start), pair.ProofTimeout)
 		}
 	})
 }
