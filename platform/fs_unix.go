@@ -3,6 +3,7 @@
 package platform
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"syscall"
@@ -82,3 +83,10 @@ func syncClose(d *os.File, err error) error {
 // privateEnough reports whether a key file mode keeps the key to its owner:
 // no permission bits for group or others.
 func privateEnough(mode fs.FileMode) bool { return mode.Perm()&0o077 == 0 }
+
+// isNameRefused reports whether err is the file system refusing a name: too
+// long for it (eCryptfs allows far fewer bytes than 255), or a byte
+// sequence it does not hold.
+func isNameRefused(err error) bool {
+	return errors.Is(err, unix.ENAMETOOLONG) || errors.Is(err, unix.EILSEQ)
+}

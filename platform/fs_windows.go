@@ -95,3 +95,9 @@ func ownedAlone(fs.FileInfo) bool { return true }
 // devIno reports nothing: path-based results on Windows carry no volume
 // serial or file ID.
 func devIno(fs.FileInfo) (dev, ino uint64, ok bool) { return 0, 0, false }
+
+// isNameRefused reports whether err is Windows refusing a name: a form it
+// does not allow, or a path too long for it.
+func isNameRefused(err error) bool {
+	return errors.Is(err, windows.ERROR_INVALID_NAME) || errors.Is(err, windows.ERROR_FILENAME_EXCED_RANGE)
+}

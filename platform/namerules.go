@@ -138,16 +138,22 @@ func asciiUpper(s string) string {
 }
 
 // NameRules returns the rules of the folder's file system: those of this
-// system, with whether case is ignored found on the folder's own file
-// system where it can be told (a Linux folder on a case-insensitive file
-// system, a macOS or Windows one set up to keep case apart).
+// system (on Linux, Windows' for a FAT or exFAT file system), with whether
+// case is ignored found on the folder's own file system where it can be
+// told (a Linux folder on a case-insensitive file system, a macOS or
+// Windows one set up to keep case apart).
 func (f *Folder) NameRules() NameRules {
 	fold := foldsByDefault(runtime.GOOS)
 	if ci, ok := f.caseInsensitive(); ok {
 		fold = ci
 	}
-	return NameRulesFor(runtime.GOOS, fold)
+	return NameRulesFor(f.rulesGOOS(), fold)
 }
+
+// IsNameRefused reports whether err says the file system refused a name
+// itself: too long for it, or in a form it cannot hold. The same name fails
+// the same way however often it is tried.
+func IsNameRefused(err error) bool { return err != nil && isNameRefused(err) }
 
 // caseInsensitive looks up the marker directory under an upper-case name:
 // found and the same directory, the root's file system ignores case; not

@@ -136,3 +136,18 @@ func TestFolderNameRules(t *testing.T) {
 		t.Errorf("Problem(CON.txt) = %q on Linux", got)
 	}
 }
+
+func TestIsNameRefused(t *testing.T) {
+	dir := t.TempDir()
+	_, err := os.Create(filepath.Join(dir, strings.Repeat("n", 300)))
+	if err == nil || !IsNameRefused(err) {
+		t.Errorf("IsNameRefused(%v) = false for a name too long for the file system", err)
+	}
+	_, err = os.Open(filepath.Join(dir, "missing"))
+	if err == nil || IsNameRefused(err) {
+		t.Errorf("IsNameRefused(%v) = true for a missing file", err)
+	}
+	if IsNameRefused(nil) {
+		t.Error("IsNameRefused(nil) = true")
+	}
+}
