@@ -237,6 +237,8 @@ func (r *folderRunner) event(ev engine.Event) {
 		r.log.Warn("conflict: both versions kept", "name", ev.Name, "copy", ev.Copy)
 	case engine.OpFailed:
 		r.log.Warn("file operation failed, will retry", "name", ev.Name, "err", ev.Err)
+	case engine.NameRefused:
+		r.log.Warn("not synced here: this device cannot store the name; it is tried again when it changes", "name", ev.Name, "reason", ev.Reason)
 	case engine.HeldEvent:
 		r.log.Warn("deletions held: many files vanished at once; run `ferry folder confirm-deletes "+r.id+"` to let them go out, or `ferry folder revert "+r.id+"` to bring the files back",
 			"vanishedHere", ev.Local, "deletedByPeer", ev.Remote)

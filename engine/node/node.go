@@ -78,6 +78,9 @@ type folderHandle struct {
 	err error
 	// retry wakes the supervisor to reopen the folder at once.
 	retry chan struct{}
+	// names are the name rules of the folder's file system, found when it
+	// was opened.
+	names platform.NameRules
 }
 
 // Run starts the daemon and serves until ctx ends, then shuts down cleanly.
@@ -302,6 +305,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 		return fmt.Errorf("open folder: %w", err)
 	}
 	logNames(fs, n.log.With("folder", h.cfg.ID))
+	h.names = fs.NameRules()
 	idx, err := n.db.Folder(h.cfg.ID)
 	if err != nil {
 		fs.Close()
@@ -365,12 +369,17 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 		t = engine.ReceiveOnly
 	}
 	g := f.Guard()
+	names := platform.LocalNameRules()
+	if h := n.folders[f.ID]; h != nil && h.names != (platform.NameRules{}) {
+		names = h.names
+	}
 	return engine.Config{
 		Folder: f.ID, Local: n.id, Type: t, Devices: f.Devices, ScanInterval: iv,
 		Guard: engine.Guard{Files: g.Files, Percent: g.Percent}, TombstoneLifetime: n.cfg.Tombstones(),
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,
+		Names: names,
 	}
 }
 

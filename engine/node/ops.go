@@ -110,6 +110,7 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 		res.NoSpace = isNoSpace(err)
 		res.Changed = errors.Is(err, platform.ErrChanged)
 		res.NotEmpty = errors.Is(err, platform.ErrNotEmpty)
+		res.BadName = platform.IsNameRefused(err)
 		return res
 	}
 	if !f.Deleted && res.Stat.Name == "" {
