@@ -136,16 +136,29 @@ func checkJoin(t *testing.T, ctx context.Context, b *webtest.Backend) {
 		chromedp.SendKeys(chromedp.ID("join-code"), "1-wrong-code"),
 		chromedp.Click(chromedp.ID("join-submit")))
 	waitText(t, ctx, "#join-result", "pairing failed: wrong code")
+	// The peer offers docs, and this device has a folder docs at /d: it is
+	// not joined unless ticked, and the page says so with its path.
 	run(t, ctx,
 		chromedp.SetValue(chromedp.ID("join-code"), "7-harbor-tulip"),
 		chromedp.SendKeys(chromedp.ID("join-addr"), "10.0.0.2:22110"),
 		chromedp.SendKeys(chromedp.ID("join-into"), "/sync"),
 		chromedp.Click(chromedp.ID("join-submit")))
 	waitText(t, ctx, "#join-result", "Paired with peer")
-	waitText(t, ctx, "#join-result", "docs → /sync/docs")
+	waitText(t, ctx, "#join-result .unconfirmed", "docs: yours is /d")
 	if !slices.Contains(b.Calls(), "Join 7-harbor-tulip 10.0.0.2:22110") {
 		t.Errorf("calls %q lack the join", b.Calls())
 	}
+	// Ticked, with its path shown beside it, it is joined where it is.
+	box := `#join-existing [data-folder-id="docs"]`
+	waitText(t, ctx, box, "docs (/d)")
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(box+" input")),
+		chromedp.Click(chromedp.ID("join-submit")))
+	waitText(t, ctx, "#join-result", "docs → /d")
+	if !slices.Contains(b.Calls(), "Join 7-harbor-tulip 10.0.0.2:22110 existing=docs") {
+		t.Errorf("calls %q lack the confirmed join", b.Calls())
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS(box+" input")))
 }
 
 func checkAddFolder(t *testing.T, ctx context.Context, b *webtest.Backend) {

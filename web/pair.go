@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,12 +75,16 @@ func (s *server) join(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("folders maps folder IDs to paths; neither may be empty")
 		}
 	}
+	if slices.Contains(req.Existing, "") {
+		return badRequest("empty folder ID in existing")
+	}
 	res, err := s.backend.Join(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	res.Folders = nonNil(res.Folders)
 	res.Declined = nonNil(res.Declined)
+	res.Unconfirmed = nonNil(res.Unconfirmed)
 	return writeJSON(w, res)
 }
 

@@ -40,8 +40,25 @@ func TestPairRoutes(t *testing.T) {
 		{"join empty path", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","folders":{"docs":""}}`, 400, "neither may be empty", ""},
 		{"join empty folder ID", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","folders":{"":"/d"}}`, 400, "neither may be empty", ""},
 		{"join wrong method", "GET", "/api/pair/join", "", 405, "method not allowed", ""},
+		{"join lists unconfirmed", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","into":"/sync"}`, 200, `"unconfirmed": []`, "Join 7-harbor-tulip "},
+		{"join empty existing", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","existing":[""]}`, 400, "empty folder ID in existing", ""},
 	}
 	runRouteTests(t, st, tests)
+}
+
+// TestJoinRoutesExistingFolder: an offered folder with the ID of one here
+// is joined only when the request confirms it.
+func TestJoinRoutesExistingFolder(t *testing.T) {
+	st := testStatus()
+	st.Folders = append(st.Folders, web.FolderStatus{ID: "docs", Path: "/home/me/Documents"})
+	unconfirmed := `"unconfirmed": [` + "\n" + `    {` + "\n" + `      "id": "docs",` + "\n" + `      "path": "/home/me/Documents"`
+	runRouteTests(t, st, []routeTest{
+		{"unconfirmed", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","into":"/sync"}`, 200, unconfirmed, "Join 7-harbor-tulip "},
+		{"not joined", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","into":"/sync"}`, 200, `"folders": []`, "Join 7-harbor-tulip "},
+		{"confirmed", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","existing":["docs"]}`, 200, `"path": "/home/me/Documents"`, "Join 7-harbor-tulip  existing=docs"},
+		{"confirmed by path", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","folders":{"docs":"/home/me/Documents"}}`, 200, `"unconfirmed": []`, "Join 7-harbor-tulip "},
+		{"another path", "POST", "/api/pair/join", `{"code":"7-harbor-tulip","folders":{"docs":"/elsewhere"}}`, 400, "already exists here", "Join 7-harbor-tulip "},
+	})
 }
 
 func TestClientPairing(t *testing.T) {
@@ -66,7 +83,7 @@ func TestClientPairing(t *testing.T) {
 	}
 	must(t, c.CancelOffer(ctx))
 	res, err := c.Join(ctx, web.JoinRequest{Code: "7-harbor-tulip", Into: "/in"})
-	want := web.JoinResult{Device: "peer", Name: "peer", Folders: []web.JoinedFolder{{ID: "docs", Path: "/in/docs"}}, Declined: []string{}}
+	want := web.JoinResult{Device: "peer", Name: "peer", Folders: []web.JoinedFolder{{ID: "docs", Path: "/in/docs"}}, Declined: []string{}, Unconfirmed: []web.JoinedFolder{}}
 	if err != nil || !reflect.DeepEqual(res, want) {
 		t.Fatalf("Join = %+v, %v", res, err)
 	}

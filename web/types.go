@@ -65,20 +65,30 @@ type Offer struct {
 
 // JoinRequest joins the device showing Code. Addr skips discovery when set.
 // Folders maps each offered folder ID to accept to a local path; offered
-// folders not in it are put under Into/ID when Into is set, else declined.
+// folders not in it are put in a new directory under Into (Into/ID, or
+// Into/ID-2 and so on when that is taken) when Into is set, else declined.
+//
+// An offered folder with the ID of a folder this device has is joined with
+// that folder, which is then shared with the other device as it is, only
+// when the request says so: its ID is in Existing, or Folders maps it to
+// the folder's path. Otherwise it is not joined (JoinResult.Unconfirmed).
 type JoinRequest struct {
-	Code    string            `json:"code"`
-	Addr    string            `json:"addr"`
-	Folders map[string]string `json:"folders"`
-	Into    string            `json:"into"`
+	Code     string            `json:"code"`
+	Addr     string            `json:"addr"`
+	Folders  map[string]string `json:"folders"`
+	Into     string            `json:"into"`
+	Existing []string          `json:"existing,omitempty"`
 }
 
 // JoinResult names the device joined and the folders accepted from it.
+// Unconfirmed are the offered folders that have the ID of a folder here
+// (Path) and were not joined, since the request did not confirm them.
 type JoinResult struct {
-	Device   string         `json:"device"`
-	Name     string         `json:"name"`
-	Folders  []JoinedFolder `json:"folders"`
-	Declined []string       `json:"declined"` // offered folder IDs not accepted
+	Device      string         `json:"device"`
+	Name        string         `json:"name"`
+	Folders     []JoinedFolder `json:"folders"`
+	Declined    []string       `json:"declined"` // offered folder IDs not accepted
+	Unconfirmed []JoinedFolder `json:"unconfirmed"`
 }
 
 // JoinedFolder is an offered folder and where it was put.

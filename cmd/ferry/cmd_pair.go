@@ -22,7 +22,10 @@ var pairUsage = usage{
 		"The joining device is trusted and gets the folders named by --folder (all folders when none is named).\n" +
 		"A code works once, and a wrong code burns it: make a new one.\n\n" +
 		"With CODE: join the device that shows it, found on the local network (or at --addr). Its folders\n" +
-		"are accepted into --folder ID=PATH, or else into DIR/ID for --into DIR (default ~/Ferry).",
+		"are accepted into --folder ID=PATH, or else into a new directory DIR/ID for --into DIR (default\n" +
+		"~/Ferry; DIR/ID-2 and so on when DIR/ID holds something). An offered folder with the ID of a folder\n" +
+		"this device has is joined with it only when --folder ID=PATH names that folder's path: its files are\n" +
+		"then shared with the other device. Otherwise it is left alone, and the output says so.",
 }
 
 // pairPoll is how often `ferry pair` asks the daemon whether someone joined.
@@ -156,6 +159,10 @@ func joinPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string,
 	}
 	for _, id := range res.Declined {
 		fmt.Fprintf(g.stdout, "  folder %s declined (accept it with --folder %s=PATH next time)\n", id, id)
+	}
+	for _, f := range res.Unconfirmed {
+		fmt.Fprintf(g.stdout, "  folder %s not joined: this device has a folder %s at %s (to sync that one with the other device, pair again with --folder %s)\n",
+			f.ID, f.ID, f.Path, shellQuote(f.ID+"="+f.Path))
 	}
 	return exitOK
 }

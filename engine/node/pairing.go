@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -507,7 +508,13 @@ func (n *Node) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, e
 		return web.JoinResult{}, err
 	}
 	n.log.Info("paired", "device", j.res.Peer.String(), "name", j.res.Intro.Name)
-	out := web.JoinResult{Device: j.res.Peer.String(), Name: j.res.Intro.Name, Folders: j.plan.accepted, Declined: j.plan.declined}
+	if len(j.plan.unconfirmed) > 0 {
+		n.log.Info("offered folders that exist here were not joined; the join did not confirm them", "folders", j.plan.unconfirmed)
+	}
+	out := web.JoinResult{
+		Device: j.res.Peer.String(), Name: j.res.Intro.Name,
+		Folders: j.plan.accepted, Declined: j.plan.declined, Unconfirmed: j.plan.unconfirmed,
+	}
 	return out, nil
 }
 
@@ -570,16 +577,27 @@ func (n *Node) findOffer(ctx context.Context, number uint32, addr string) ([]str
 
 // joinPlan is which offered folders a join accepts, and where they go.
 type joinPlan struct {
-	accepted []web.JoinedFolder
-	declined []string
-	existing map[string]bool // accepted folders that exist here already
+	accepted    []web.JoinedFolder
+	declined    []string
+	unconfirmed []web.JoinedFolder // offered folders that exist here, not confirmed: not joined
+	existing    map[string]bool    // accepted folders that exist here already, confirmed
+	fresh       map[string]bool    // accepted folders put in a new directory, by ID
 }
 
+// maxDirTries bounds the directories tried for a folder under Into: ID,
+// then ID-2 up to ID-99.
+const maxDirTries = 99
+
 // planJoin decides, for each offered folder, where it goes: an explicit
-// path, else under req.Into; a folder that exists here with the same ID is
-// joined where it is.
+// path, else a new directory under req.Into. A folder that exists here with
+// the same ID is joined where it is only when the request confirms it (see
+// web.JoinRequest); otherwise it is left alone and listed as unconfirmed.
 func (n *Node) planJoin(offered pair.Intro, req web.JoinRequest) (joinPlan, error) {
-	plan := joinPlan{accepted: []web.JoinedFolder{}, declined: []string{}, existing: map[string]bool{}}
+	plan := joinPlan{
+		accepted: []web.JoinedFolder{}, declined: []string{}, unconfirmed: []web.JoinedFolder{},
+		existing: map[string]bool{}, fresh: map[string]bool{},
+	}
+	taken := map[string]bool{} // paths this plan uses
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	for _, f := range offered.Folders {
@@ -590,31 +608,75 @@ func (n *Node) planJoin(offered pair.Intro, req web.JoinRequest) (joinPlan, erro
 		}
 		path := req.Folders[f.ID]
 		if cur, ok := n.cfg.Folder(f.ID); ok {
-			if path != "" && filepath.Clean(path) != cur.Path {
+			switch {
+			case path != "" && filepath.Clean(path) != cur.Path:
 				return plan, fmt.Errorf("folder %q already exists here at %s", f.ID, cur.Path)
+			case path != "" || slices.Contains(req.Existing, f.ID):
+				plan.existing[f.ID] = true
+				plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: cur.Path})
+			default:
+				plan.unconfirmed = append(plan.unconfirmed, web.JoinedFolder{ID: f.ID, Path: cur.Path})
 			}
-			plan.existing[f.ID] = true
-			plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: cur.Path})
 			continue
 		}
 		if path == "" && req.Into != "" {
-			path = filepath.Join(req.Into, f.ID)
+			var err error
+			if path, err = newDirUnder(req.Into, f.ID, taken); err != nil {
+				return plan, err
+			}
+			plan.fresh[f.ID] = true
 		}
 		if path == "" {
 			plan.declined = append(plan.declined, f.ID)
 			continue
 		}
-		plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: filepath.Clean(path)})
+		path = filepath.Clean(path)
+		taken[path] = true
+		plan.accepted = append(plan.accepted, web.JoinedFolder{ID: f.ID, Path: path})
 	}
 	return plan, nil
 }
 
+// newDirUnder picks a new directory for folder id under into: into/id, or
+// into/id-2 and so on when that is taken, here or by another folder of the
+// same join.
+func newDirUnder(into, id string, taken map[string]bool) (string, error) {
+	for i := 1; i <= maxDirTries; i++ {
+		path := filepath.Join(into, id)
+		if i > 1 {
+			path = fmt.Sprintf("%s-%d", path, i)
+		}
+		if !taken[path] && freeDir(path) {
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("folder %q: %s/%s and %d more names are all taken; give it a path", id, into, id, maxDirTries-1)
+}
+
+// freeDir reports whether path can become a new folder's directory:
+// nothing is there, or an empty directory (not a link to one).
+func freeDir(path string) bool {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	entries, err := os.ReadDir(path)
+	return err == nil && len(entries) == 0
+}
+
 // applyJoin trusts the device joined and adds the accepted folders, shared
-// with it.
+// with it. The directories it picked must still be free, and the folders
+// confirmed to be joined still where they were.
 func (n *Node) applyJoin(res pair.Result, remote net.Addr, plan joinPlan) error {
 	for _, f := range plan.accepted {
 		if err := config.CheckHomeApart(f.Path, n.opts.Home); err != nil {
 			return fmt.Errorf("folder %s: %w", f.ID, err)
+		}
+		if plan.fresh[f.ID] && !freeDir(f.Path) {
+			return fmt.Errorf("folder %s: %s was taken meanwhile; pair again", f.ID, f.Path)
 		}
 	}
 	for _, f := range plan.accepted {
@@ -632,10 +694,12 @@ func (n *Node) applyJoin(res pair.Result, remote net.Addr, plan joinPlan) error 
 			return err
 		}
 		for _, f := range plan.accepted {
-			if !plan.existing[f.ID] {
-				if _, err := c.AddFolder(config.Folder{ID: f.ID, Path: f.Path}); err != nil {
-					return err
+			if plan.existing[f.ID] {
+				if cur, ok := c.Folder(f.ID); !ok || cur.Path != f.Path {
+					return fmt.Errorf("folder %s changed while pairing; pair again", f.ID)
 				}
+			} else if _, err := c.AddFolder(config.Folder{ID: f.ID, Path: f.Path}); err != nil {
+				return err
 			}
 			if err := c.ShareFolder(f.ID, res.Peer); err != nil {
 				return err

@@ -162,19 +162,28 @@ func TestPeerAddrs(t *testing.T) {
 
 func TestPlanJoin(t *testing.T) {
 	now := time.Now()
-	n := offerNode(t, &now)
+	n := offerNode(t, &now) // has docs at /d
+	into := t.TempDir()
 	offered := pair.Intro{Folders: []pair.Folder{{ID: "docs"}, {ID: "photos"}, {ID: "notes"}}}
-	plan, err := n.planJoin(offered, web.JoinRequest{Folders: map[string]string{"photos": "/p"}, Into: "/sync"})
+	// An offered folder with the ID of one here is not joined unasked.
+	plan, err := n.planJoin(offered, web.JoinRequest{Folders: map[string]string{"photos": "/p"}, Into: into})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []web.JoinedFolder{{ID: "docs", Path: "/d"}, {ID: "photos", Path: "/p"}, {ID: "notes", Path: "/sync/notes"}}
-	if !slices.Equal(plan.accepted, want) || !plan.existing["docs"] || plan.existing["photos"] {
+	want := []web.JoinedFolder{{ID: "photos", Path: "/p"}, {ID: "notes", Path: filepath.Join(into, "notes")}}
+	if !slices.Equal(plan.accepted, want) || !slices.Equal(plan.unconfirmed, []web.JoinedFolder{{ID: "docs", Path: "/d"}}) || plan.existing["docs"] {
 		t.Fatalf("plan %+v", plan)
 	}
+	// Confirmed, by its ID or by its own path, it is joined where it is.
+	for _, req := range []web.JoinRequest{{Existing: []string{"docs"}}, {Folders: map[string]string{"docs": "/d/"}}} {
+		plan, err := n.planJoin(offered, req)
+		if err != nil || !slices.Equal(plan.accepted, []web.JoinedFolder{{ID: "docs", Path: "/d"}}) || !plan.existing["docs"] || len(plan.unconfirmed) != 0 {
+			t.Fatalf("request %+v: plan %+v, %v", req, plan, err)
+		}
+	}
 	plan, _ = n.planJoin(offered, web.JoinRequest{})
-	if !slices.Equal(plan.declined, []string{"photos", "notes"}) {
-		t.Fatalf("without paths: declined %q", plan.declined)
+	if !slices.Equal(plan.declined, []string{"photos", "notes"}) || len(plan.unconfirmed) != 1 || len(plan.accepted) != 0 {
+		t.Fatalf("without paths: %+v", plan)
 	}
 	if _, err := n.planJoin(offered, web.JoinRequest{Folders: map[string]string{"docs": "/elsewhere"}}); err == nil {
 		t.Fatal("an existing folder was moved by a join")
@@ -187,10 +196,47 @@ func TestPlanJoin(t *testing.T) {
 	}
 }
 
+// TestPlanJoinNewDirectories: a folder put under Into gets a directory of
+// its own: one that holds anything already is passed over.
+func TestPlanJoinNewDirectories(t *testing.T) {
+	now := time.Now()
+	n := offerNode(t, &now)
+	into := t.TempDir()
+	for _, d := range []string{"notes", "notes-2", "photos"} {
+		if err := os.Mkdir(filepath.Join(into, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"notes/mine.txt", "notes-2/mine.txt", "songs"} {
+		if err := os.WriteFile(filepath.Join(into, f), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(into, "links")); err != nil {
+		t.Fatal(err)
+	}
+	offered := pair.Intro{Folders: []pair.Folder{{ID: "notes"}, {ID: "notes-3"}, {ID: "photos"}, {ID: "songs"}, {ID: "links"}}}
+	plan, err := n.planJoin(offered, web.JoinRequest{Into: into})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []web.JoinedFolder{
+		{ID: "notes", Path: filepath.Join(into, "notes-3")},     // notes and notes-2 hold files
+		{ID: "notes-3", Path: filepath.Join(into, "notes-3-2")}, // notes-3 went to notes
+		{ID: "photos", Path: filepath.Join(into, "photos")},     // empty: used
+		{ID: "songs", Path: filepath.Join(into, "songs-2")},     // a file
+		{ID: "links", Path: filepath.Join(into, "links-2")},     // a link
+	}
+	if !slices.Equal(plan.accepted, want) {
+		t.Fatalf("accepted %+v\nwant %+v", plan.accepted, want)
+	}
+}
+
 // testNode is a running node in a home of its own, listening on loopback.
 type testNode struct {
 	*Node
 	addr string // its device listener
+	api  *web.Client
 }
 
 // startNode runs a node named name with folders (ID to path, each made
@@ -214,10 +260,10 @@ func startNode(t *testing.T, name string, folders map[string]string) *testNode {
 	if err := config.Save(home, cfg); err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan struct{})
+	ready := make(chan string, 1)
 	n, cleanup, err := open(Options{
 		Home: home, Listen: []string{"127.0.0.1:0"}, GUI: "127.0.0.1:0", NoLAN: true,
-		Logger: slog.New(slog.DiscardHandler), Ready: func(string) { close(ready) },
+		Logger: slog.New(slog.DiscardHandler), Ready: func(gui string) { ready <- gui },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -230,14 +276,19 @@ func startNode(t *testing.T, name string, folders map[string]string) *testNode {
 		<-done
 		cleanup()
 	})
+	var gui string
 	select {
-	case <-ready:
+	case gui = <-ready:
 	case err := <-done:
 		t.Fatalf("node %s: %v", name, err)
 	}
+	key, err := web.LoadOrCreateAPIKey(home)
+	if err != nil {
+		t.Fatal(err)
+	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return &testNode{Node: n, addr: n.listening[0].String()}
+	return &testNode{Node: n, addr: n.listening[0].String(), api: web.NewClient(gui, key)}
 }
 
 // offerCode makes an offer on n and returns its code.
@@ -519,4 +570,113 @@ func TestPairingDeadlines(t *testing.T) {
 		}
 		n.CancelOffer(t.Context())
 	})
+}
+
+// fakeOfferer answers one join at a listener it returns with the offer of
+// code, as an offering device would; the offer's intro names no address,
+// so the joiner never dials it. The joiner's intro arrives on the channel.
+func fakeOfferer(t *testing.T, code string, folders ...string) (addr string, joined <-chan pair.Intro) {
+	t.Helper()
+	c, err := pair.ParseCode(code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := noise.GenerateKeypair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offer := fixedOffer{pair.Offer{Code: c, Intro: pair.Intro{Name: "offerer"}}}
+	for _, id := range folders {
+		offer.Intro.Folders = append(offer.Intro.Folders, pair.Folder{ID: id, Label: id})
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan pair.Intro, 1)
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if res, err := pair.Serve(ctx, nc, key, offer); err == nil {
+			ch <- res.Intro
+		}
+		close(ch)
+	}()
+	return ln.Addr().String(), ch
+}
+
+// fixedOffer is pair.Offers of one offer that any attempt may try.
+type fixedOffer struct{ pair.Offer }
+
+func (f fixedOffer) Find(uint32) (pair.Offer, error) { return f.Offer, nil }
+func (f fixedOffer) Claim(uint32) error              { return nil }
+
+// folderDevices returns the devices n shares folder id with.
+func folderDevices(t *testing.T, n *testNode, id string) []string {
+	t.Helper()
+	st, err := n.api.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range st.Folders {
+		if f.ID == id {
+			return f.Devices
+		}
+	}
+	t.Fatalf("no folder %s", id)
+	return nil
+}
+
+// TestJoinLeavesExistingFolderUnasked: through the API, a join offered a
+// folder with the ID of a folder here (documents, the default ID of
+// ~/Documents) does not join it, and says so with the folder's path; only
+// a join that confirms it, by ID or by the folder's own path, shares it.
+func TestJoinLeavesExistingFolderUnasked(t *testing.T) {
+	docs := filepath.Join(t.TempDir(), "Documents")
+	b := startNode(t, "b", map[string]string{"documents": docs})
+	into := t.TempDir()
+
+	addr, joined := fakeOfferer(t, "7-harp-tulip-violin", "documents", "photos")
+	res, err := b.api.Join(t.Context(), web.JoinRequest{Code: "7-harp-tulip-violin", Addr: addr, Into: into})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []web.JoinedFolder{{ID: "documents", Path: docs}}; !slices.Equal(res.Unconfirmed, want) {
+		t.Fatalf("unconfirmed %+v, want %+v", res.Unconfirmed, want)
+	}
+	if want := []web.JoinedFolder{{ID: "photos", Path: filepath.Join(into, "photos")}}; !slices.Equal(res.Folders, want) {
+		t.Fatalf("joined %+v, want %+v", res.Folders, want)
+	}
+	if in := <-joined; len(in.Folders) != 1 || in.Folders[0].ID != "photos" {
+		t.Fatalf("the offerer heard the joiner accept %+v", in.Folders)
+	}
+	if devs := folderDevices(t, b, "documents"); len(devs) != 0 {
+		t.Fatalf("the existing folder is shared with %q after a join that did not confirm it", devs)
+	}
+
+	for i, req := range []web.JoinRequest{
+		{Code: "8-harp-tulip-violin", Existing: []string{"documents"}},
+		{Code: "9-harp-tulip-violin", Folders: map[string]string{"documents": docs}},
+	} {
+		addr, joined := fakeOfferer(t, req.Code, "documents")
+		req.Addr = addr
+		res, err := b.api.Join(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []web.JoinedFolder{{ID: "documents", Path: docs}}; !slices.Equal(res.Folders, want) || len(res.Unconfirmed) != 0 {
+			t.Fatalf("confirmed join %d: %+v", i, res)
+		}
+		if in := <-joined; len(in.Folders) != 1 || in.Folders[0].ID != "documents" {
+			t.Fatalf("confirmed join %d: the offerer heard %+v", i, in.Folders)
+		}
+		if devs := folderDevices(t, b, "documents"); len(devs) != i+1 {
+			t.Fatalf("confirmed join %d: documents shared with %q", i, devs)
+		}
+	}
 }

@@ -172,6 +172,7 @@
     renderPending(st.pending);
     renderFolders(st.folders, st.devices);
     renderPairFolders(st.folders);
+    renderJoinExisting(st.folders);
   }
 
   function renderDevices(devices) {
@@ -371,6 +372,17 @@
       (row, f) => setText(row, 'span', `${f.id} (${f.path})`));
   }
 
+  // renderJoinExisting lists this device's folders, each with its path, for
+  // the user to confirm joining an offered folder of the same ID into it.
+  function renderJoinExisting(folders) {
+    const box = $('join-existing');
+    box.hidden = folders.length === 0;
+    syncRows(box.querySelector('.choices') || box.appendChild(el('div', { class: 'choices' })),
+      folders, 'data-folder-id', (f) => f.id,
+      (f) => el('label', {}, el('input', { type: 'checkbox', value: f.id }), ' ', el('span')),
+      (row, f) => setText(row, 'span', `${f.id} (${f.path})`));
+  }
+
   async function showCode() {
     const folders = [...$('pair-folders').querySelectorAll('input:checked')].map((i) => i.value);
     try {
@@ -433,7 +445,10 @@
   async function join(ev) {
     ev.preventDefault();
     const out = $('join-result');
-    const req = { code: $('join-code').value.trim(), addr: $('join-addr').value.trim(), into: $('join-into').value.trim() };
+    const req = {
+      code: $('join-code').value.trim(), addr: $('join-addr').value.trim(), into: $('join-into').value.trim(),
+      existing: [...$('join-existing').querySelectorAll('input:checked')].map((i) => i.value),
+    };
     $('join-submit').disabled = true;
     say(out, 'busy', 'Looking for the device showing this code…');
     try {
@@ -453,6 +468,12 @@
     if (lines.length) out.append(el('p', { text: 'Folders now shared:' }), el('ul', { class: 'joined' }, ...lines));
     if (res.declined.length) {
       out.append(el('p', { class: 'muted declined', text: `Not accepted: ${res.declined.join(', ')}. Fill in “Put shared folders under” to accept offered folders.` }));
+    }
+    const mine = (res.unconfirmed || []).map((f) => el('li', { text: `${f.id}: yours is ${f.path}` }));
+    if (mine.length) {
+      out.append(el('p', { text: 'Not joined, since you have folders with these IDs and did not tick them:' }),
+        el('ul', { class: 'unconfirmed' }, ...mine),
+        el('p', { class: 'muted', text: 'To sync one with the other device, tick it under “Join into folders you already have” and pair again with a new code.' }));
     }
   }
 

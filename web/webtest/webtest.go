@@ -259,18 +259,31 @@ func (b *Backend) CancelOffer(ctx context.Context) error {
 }
 
 // Join accepts the code "7-harbor-tulip" from a device named "peer" offering
-// the folder "docs", and refuses any other code.
+// the folder "docs", and refuses any other code. When the status has a
+// folder docs, it is joined only if the request confirms it (Existing, or
+// its path in Folders), as a daemon does.
 func (b *Backend) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.record("Join %s %s", req.Code, req.Addr); err != nil {
+	call := fmt.Sprintf("Join %s %s", req.Code, req.Addr)
+	if len(req.Existing) > 0 {
+		call += " existing=" + strings.Join(req.Existing, ",")
+	}
+	if err := b.record("%s", call); err != nil {
 		return web.JoinResult{}, err
 	}
 	if req.Code != "7-harbor-tulip" {
 		return web.JoinResult{}, web.BadRequest(fmt.Errorf("pairing failed: wrong code"))
 	}
-	res := web.JoinResult{Device: "peer", Name: "peer", Folders: []web.JoinedFolder{}, Declined: []string{}}
+	res := web.JoinResult{Device: "peer", Name: "peer", Folders: []web.JoinedFolder{}, Declined: []string{}, Unconfirmed: []web.JoinedFolder{}}
+	i := slices.IndexFunc(b.status.Folders, func(f web.FolderStatus) bool { return f.ID == "docs" })
 	switch path := req.Folders["docs"]; {
+	case i >= 0 && path != "" && path != b.status.Folders[i].Path:
+		return web.JoinResult{}, web.BadRequest(fmt.Errorf("pairing failed: choose: folder %q already exists here at %s", "docs", b.status.Folders[i].Path))
+	case i >= 0 && (path != "" || slices.Contains(req.Existing, "docs")):
+		res.Folders = append(res.Folders, web.JoinedFolder{ID: "docs", Path: b.status.Folders[i].Path})
+	case i >= 0:
+		res.Unconfirmed = append(res.Unconfirmed, web.JoinedFolder{ID: "docs", Path: b.status.Folders[i].Path})
 	case path != "":
 		res.Folders = append(res.Folders, web.JoinedFolder{ID: "docs", Path: path})
 	case req.Into != "":

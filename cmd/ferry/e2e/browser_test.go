@@ -38,17 +38,22 @@ func TestPairAndShareInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#pair-show")))
 	uiText(t, tabA, "#pair-state", "waiting")
 	code := uiRead(t, tabA, "#pair-code")
+	// B already has a folder with the ID docs: the page shows it with its
+	// path, and B joins A's docs into it only because it is ticked.
 	into := t.TempDir()
+	mine := `#join-existing [data-folder-id="docs"]`
+	uiText(t, tabB, mine, "docs ("+b.folder+")")
 	ui(t, tabB,
 		chromedp.SendKeys(chromedp.CSS("#join-code"), code),
 		chromedp.SendKeys(chromedp.CSS("#join-addr"), a.listen),
 		chromedp.SendKeys(chromedp.CSS("#join-into"), into),
+		chromedp.Click(chromedp.CSS(mine+" input")),
 		chromedp.Click(chromedp.CSS("#join-submit")))
 	uiText(t, tabB, "#join-result", "Paired with")
+	uiText(t, tabB, "#join-result", "docs → "+b.folder)
 	uiText(t, tabA, "#pair-state", "paired with")
 	uiText(t, tabA, `#devices [data-device-id="`+b.id+`"] .connected`, "connected")
 	uiText(t, tabB, `#devices [data-device-id="`+a.id+`"] .connected`, "connected")
-	// B already had a folder with the ID docs: it joined that one.
 	waitFor(t, uiWait, "from-a.txt on B", func() bool { return sameContent(b.path("from-a.txt"), []byte("paired in a browser")) })
 
 	// Add a folder "photos" on both pages and share it with the other device.
