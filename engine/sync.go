@@ -222,6 +222,7 @@ func (s *syncer) rebuild() {
 	type item struct {
 		phase int
 		name  string
+		by    proto.ShortID // the device that made the version to fetch
 	}
 	items := make([]item, 0, len(s.need))
 	var fresh []string // deletions of live local records not judged yet
@@ -249,13 +250,13 @@ func (s *syncer) rebuild() {
 			case !s.remote.approved[name] && !s.remote.held[name]:
 				fresh = append(fresh, name)
 			}
-			items = append(items, item{2, name})
+			items = append(items, item{phase: 2, name: name})
 		case g.Deleted:
-			items = append(items, item{2, name})
+			items = append(items, item{phase: 2, name: name})
 		case g.Type == proto.FileTypeDir:
-			items = append(items, item{0, name})
+			items = append(items, item{phase: 0, name: name})
 		default:
-			items = append(items, item{1, name})
+			items = append(items, item{1, name, g.ModifiedBy})
 		}
 	}
 	slices.SortFunc(items, func(a, b item) int {
@@ -267,11 +268,49 @@ func (s *syncer) rebuild() {
 		}
 		return strings.Compare(a.name, b.name)
 	})
+	interleaveFetches(items, func(it item) (bool, proto.ShortID) { return it.phase == 1, it.by })
 	slices.Sort(fresh)
 	s.judgeDeletes(fresh)
 	for _, it := range items {
 		if !s.remote.held[it.name] {
 			s.queue = append(s.queue, it.name)
+		}
+	}
+}
+
+// interleaveFetches reorders the run of fetches in items (those fetch
+// reports true for, contiguous and sorted) so that the devices that made
+// them take turns, each in its own order: one device announcing thousands
+// of changes does not make another's one change wait behind them all.
+func interleaveFetches[T any](items []T, fetch func(T) (bool, proto.ShortID)) {
+	start := slices.IndexFunc(items, func(it T) bool { ok, _ := fetch(it); return ok })
+	if start < 0 {
+		return
+	}
+	end := start
+	var order []proto.ShortID
+	groups := make(map[proto.ShortID][]T)
+	for ; end < len(items); end++ {
+		ok, by := fetch(items[end])
+		if !ok {
+			break
+		}
+		if _, seen := groups[by]; !seen {
+			order = append(order, by)
+		}
+		groups[by] = append(groups[by], items[end])
+	}
+	if len(order) < 2 {
+		return
+	}
+	slices.Sort(order)
+	out := items[start:start]
+	for len(out) < end-start {
+		for _, by := range order {
+			if g := groups[by]; len(g) > 0 {
+				out = append(out, g[0])
+				groups[by] = g[1:]
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"ferry/proto"
@@ -136,3 +137,20 @@ func TestNotEmptyDirectoryIsKept(t *testing.T) {
 }
 
 var errNotEmptyTest = errors.New("directory not empty")
+
+func TestInterleaveFetches(t *testing.T) {
+	type it struct {
+		fetch bool
+		by    proto.ShortID
+		name  string
+	}
+	items := []it{{false, 0, "dir"}, {true, 2, "a"}, {true, 2, "b"}, {true, 2, "c"}, {true, 1, "z"}, {true, 2, "d"}, {false, 0, "gone"}}
+	interleaveFetches(items, func(x it) (bool, proto.ShortID) { return x.fetch, x.by })
+	var got []string
+	for _, x := range items {
+		got = append(got, x.name)
+	}
+	if want := []string{"dir", "z", "a", "b", "c", "d", "gone"}; !slices.Equal(got, want) {
+		t.Errorf("order %q, want %q", got, want)
+	}
+}
