@@ -147,6 +147,9 @@ type connManager struct {
 	backoff     map[proto.DeviceID]dialState
 	kick        chan struct{}
 	wg          sync.WaitGroup
+	// closing is set by closeAll: from then on no connection registers
+	// and no dial starts, so its wait ends.
+	closing bool
 }
 
 type dialState struct {
@@ -288,7 +291,7 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 	addrs := m.h.addrs(dev)
 	m.mu.Lock()
 	st := m.backoff[dev]
-	if m.conns[dev] != nil || st.dialing || len(addrs) == 0 || m.now().Before(st.next) {
+	if m.closing || m.conns[dev] != nil || st.dialing || len(addrs) == 0 || m.now().Before(st.next) {
 		m.mu.Unlock()
 		return
 	}
@@ -429,6 +432,10 @@ func (m *connManager) exchangeHello(c *peerConn) (*proto.Hello, error) {
 func (m *connManager) register(c *peerConn, hello *proto.Hello) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closing {
+		c.close("shutting down")
+		return false
+	}
 	if old := m.conns[c.dev]; old != nil {
 		if old.dialer != c.dialer && bytes.Compare(old.dialer[:], c.dialer[:]) < 0 {
 			c.close("duplicate connection")
@@ -603,6 +610,7 @@ func (m *connManager) closeDevice(dev proto.DeviceID, reason string) {
 // closeAll ends every connection and waits for their goroutines.
 func (m *connManager) closeAll() {
 	m.mu.Lock()
+	m.closing = true
 	conns := slices.Collect(maps.Values(m.conns))
 	m.mu.Unlock()
 	for _, c := range conns {

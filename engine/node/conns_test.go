@@ -288,3 +288,30 @@ func TestListenerRoutesPairingAttempts(t *testing.T) {
 	default:
 	}
 }
+
+// A connection that finishes its Hello while the node shuts down is not
+// registered: closeAll would otherwise wait for it until its read times
+// out, and no dial starts once closeAll began.
+func TestNoRegisterAfterCloseAll(t *testing.T) {
+	self := proto.DeviceID{9}
+	h := &recordingHandler{paired: make(chan []byte, 1)}
+	m := newConnManager(testKeypair(t, self), h, slog.New(slog.DiscardHandler), time.Now)
+	m.closeAll()
+	a, b := net.Pipe()
+	defer b.Close()
+	go io.Copy(io.Discard, b)
+	c := newPeerConn(a, proto.DeviceID{7}, proto.DeviceID{7}, &counters{})
+	if m.register(c, &proto.Hello{}) {
+		t.Fatal("a connection registered after closeAll")
+	}
+	if !isClosed(c.closed) || m.conn(proto.DeviceID{7}) != nil {
+		t.Fatal("the late connection stays open")
+	}
+	m.maybeDial(context.Background(), proto.DeviceID{7})
+	m.mu.Lock()
+	dialing := m.backoff[proto.DeviceID{7}].dialing
+	m.mu.Unlock()
+	if dialing {
+		t.Fatal("a dial started after closeAll")
+	}
+}
