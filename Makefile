@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/ferry
 PROTOC_GEN_GO := $(shell $(GO) env GOPATH)/bin/protoc-gen-go
 
-.PHONY: build run test bench lint proto bench-deps test-deps clean soak
+.PHONY: build run test bench lint proto bench-deps test-deps clean soak fuzz
 
 build:
 	$(GO) build -o $(BIN) ./cmd/ferry
@@ -30,6 +30,31 @@ SOAK_SEEDS ?= 10000
 SOAK_FIRST ?= 1
 soak:
 	$(GO) test -run 'TestSim$$' -count=1 -timeout 120m ./engine/enginetest -seeds $(SOAK_SEEDS) -firstseed $(SOAK_FIRST)
+
+# Fuzzing: every fuzz target in turn, FUZZTIME each. A new interesting
+# input is minimized for at most FUZZMINIMIZETIME, so that a large one does
+# not hold a worker for a minute. FUZZFLAGS adds flags (-parallel=1 on a
+# shared machine). A crasher is written to its package's testdata/fuzz/.
+FUZZTIME ?= 60s
+FUZZMINIMIZETIME ?= 5s
+FUZZFLAGS ?=
+FUZZ_TARGETS := \
+	./proto:FuzzReadMessage ./proto:FuzzRecordPayload ./proto:FuzzReadBounded \
+	./proto:FuzzValidateFile ./proto:FuzzValidateMessage ./proto:FuzzValidName ./proto:FuzzNameJoin \
+	./proto/noise:FuzzServerHandshake ./proto/noise:FuzzTransport \
+	./proto/pair:FuzzReadFrame ./proto/pair:FuzzDecodeMessage ./proto/pair:FuzzParseCode \
+	./proto/pair:FuzzParseHello ./proto/pair:FuzzIntro ./proto/pair:FuzzAbortReason \
+	./index:FuzzDecodeRecord ./index:FuzzEncodeRecord \
+	./discovery/lan:FuzzDecode ./discovery/lan:FuzzEncode ./discovery/lan:FuzzHandle \
+	./engine/config:FuzzDecode ./engine/config:FuzzDuration ./engine/enginetest:FuzzSim \
+	./platform:FuzzTempName ./platform:FuzzDecodeKey ./platform/service:FuzzSystemdWord \
+	./web:FuzzRequestBody
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "fuzz $$name in $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) \
+			-fuzzminimizetime $(FUZZMINIMIZETIME) $(FUZZFLAGS) $$pkg; \
+	done
 
 # Benchmarks: in-package Go benchmarks, then the whole-process comparisons
 # with cp, rsync and Syncthing (installed from Debian when missing).
