@@ -31,7 +31,8 @@ func TestReconnectSendsOnlyNewRecords(t *testing.T) {
 	}
 }
 
-// `ferry scan FOLDER PATH` scans only that subtree.
+// `ferry scan FOLDER PATH` scans that subtree, named relative to the folder
+// or by its absolute path, and refuses a path outside the folder.
 func TestScanSubtree(t *testing.T) {
 	a, b := newDevice(t, "A"), newDevice(t, "B")
 	pair(a, b)
@@ -44,9 +45,9 @@ func TestScanSubtree(t *testing.T) {
 		_, err := os.Stat(b.path("in/x.txt"))
 		return err == nil
 	})
-	if _, err := os.Stat(b.path("out/y.txt")); !os.IsNotExist(err) {
-		t.Fatalf("a subtree scan picked up a file outside it: %v", err)
-	}
+	// That the scan stays inside its subtree is TestWalkSubtree's to check:
+	// here the folder's watcher reports out/y.txt on its own, at a moment
+	// that depends on the machine's load.
 	a.ferry("scan", "docs", a.path("out"))
 	waitFor(t, 20*time.Second, "out/y.txt on B", func() bool {
 		_, err := os.Stat(b.path("out/y.txt"))
