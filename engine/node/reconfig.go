@@ -38,8 +38,10 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 		}
 	}
 	n.setAddrs(prev, next)
-	n.conns.setIgnored(next.Ignored)
 	n.mu.Unlock()
+	// Outside n.mu: the connection manager calls into the node (up, down)
+	// with its own lock held, so taking it under n.mu would deadlock.
+	n.conns.setIgnored(next.Ignored)
 	for _, d := range prev.Devices {
 		if _, ok := next.Device(d.ID); !ok {
 			reconnect = append(reconnect, d.ID)
