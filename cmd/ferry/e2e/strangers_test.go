@@ -78,62 +78,49 @@ func strangerFlood(target string) int {
 	}
 	garbage := make([]byte, 4096)
 	rand.Read(garbage)
-	for range 2 {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				if nc := dial(); nc != nil {
-					nc.SetDeadline(time.Now().Add(time.Second))
-					nc.Write(garbage)
-					nc.Close()
-					atomic.AddInt64(&c.Garbage, 1)
+	// connections runs do on a fresh connection, from two goroutines, until
+	// the deadline, counting each in n.
+	connections := func(n *int64, do func(nc net.Conn)) {
+		for range 2 {
+			wg.Go(func() {
+				for time.Now().Before(deadline) {
+					if nc := dial(); nc != nil {
+						do(nc)
+						nc.Close()
+						atomic.AddInt64(n, 1)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
-	for range 2 {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				nc := dial()
-				if nc == nil {
-					continue
-				}
-				key, _ := noise.GenerateKeypair(rand.Reader)
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				if sc, err := noise.Client(ctx, nc, key, nil); err == nil {
-					sc.SetReadDeadline(time.Now().Add(time.Second))
-					sc.Read(make([]byte, 64))
-				}
-				cancel()
-				nc.Close()
-				atomic.AddInt64(&c.Handshakes, 1)
-			}
-		})
-	}
-	for range 2 {
-		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				nc := dial()
-				if nc == nil {
-					continue
-				}
-				// A joiner's opening: kind, length, magic, version, offer
-				// number, then a CPace message of random bytes.
-				body := append([]byte("ferry-pair"), 1)
-				body = binary.BigEndian.AppendUint32(body, uint32(offer))
-				cp := make([]byte, 48)
-				rand.Read(cp)
-				body = append(body, cp...)
-				frame := append([]byte{1, byte(len(body) >> 8), byte(len(body))}, body...)
-				nc.SetDeadline(time.Now().Add(2 * time.Second))
-				nc.Write(frame)
-				nc.Read(make([]byte, 256))
-				nc.Write(garbage[:512])
-				nc.Read(make([]byte, 256))
-				nc.Close()
-				atomic.AddInt64(&c.Openings, 1)
-			}
-		})
-	}
+	connections(&c.Garbage, func(nc net.Conn) {
+		nc.SetDeadline(time.Now().Add(time.Second))
+		nc.Write(garbage)
+	})
+	connections(&c.Handshakes, func(nc net.Conn) {
+		key, _ := noise.GenerateKeypair(rand.Reader)
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if sc, err := noise.Client(ctx, nc, key, nil); err == nil {
+			sc.SetReadDeadline(time.Now().Add(time.Second))
+			sc.Read(make([]byte, 64))
+		}
+	})
+	connections(&c.Openings, func(nc net.Conn) {
+		// A joiner's opening: kind, length, magic, version, offer number,
+		// then a CPace message of random bytes.
+		body := append([]byte("ferry-pair"), 1)
+		body = binary.BigEndian.AppendUint32(body, uint32(offer))
+		cp := make([]byte, 48)
+		rand.Read(cp)
+		body = append(body, cp...)
+		frame := append([]byte{1, byte(len(body) >> 8), byte(len(body))}, body...)
+		nc.SetDeadline(time.Now().Add(2 * time.Second))
+		nc.Write(frame)
+		nc.Read(make([]byte, 256))
+		nc.Write(garbage[:512])
+		nc.Read(make([]byte, 256))
+	})
 	if udpTarget != "" {
 		wg.Go(func() {
 			ua, err := net.ResolveUDPAddr("udp", udpTarget)
