@@ -294,7 +294,7 @@ func TestListenerRoutesPairingAttempts(t *testing.T) {
 // out, and no dial starts once closeAll began.
 func TestNoRegisterAfterCloseAll(t *testing.T) {
 	self := proto.DeviceID{9}
-	h := &recordingHandler{paired: make(chan []byte, 1)}
+	h := addrHandler{&recordingHandler{paired: make(chan []byte, 1)}, []string{"127.0.0.1:1"}}
 	m := newConnManager(testKeypair(t, self), h, slog.New(slog.DiscardHandler), time.Now)
 	m.closeAll()
 	a, b := net.Pipe()
@@ -315,3 +315,11 @@ func TestNoRegisterAfterCloseAll(t *testing.T) {
 		t.Fatal("a dial started after closeAll")
 	}
 }
+
+// addrHandler is a recordingHandler that knows an address for every device.
+type addrHandler struct {
+	*recordingHandler
+	known []string
+}
+
+func (h addrHandler) addrs(proto.DeviceID) []string { return h.known }
