@@ -41,6 +41,10 @@ type pending struct {
 	file proto.FileInfo
 	old  *proto.FileInfo
 	seq  int64 // sequence of the local record when planned, 0 if none
+	// probe says the operation started while pulls waited for space: only
+	// its success shows that space was freed. One that started before the
+	// disk filled may still finish on the room it had.
+	probe bool
 }
 
 type failure struct {
@@ -355,7 +359,7 @@ func (s *syncer) plan(name string, en *entry) {
 		pull.Expect, pull.ConflictName = expect, conflict
 		op = pull
 	}
-	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(en.local)}
+	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(en.local), probe: s.full != ""}
 	s.e.rd.Ops = append(s.e.rd.Ops, op)
 }
 
@@ -476,7 +480,7 @@ func (s *syncer) onResult(r OpResult) {
 		s.e.rd.Events = append(s.e.rd.Events, OpFailed{Name: r.Name, Err: r.Err})
 	default:
 		delete(s.failed, r.Name)
-		if !p.file.Deleted {
+		if p.probe && !p.file.Deleted {
 			s.full = ""
 		}
 		s.done(r, p)

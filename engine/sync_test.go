@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"ferry/proto"
@@ -152,5 +153,47 @@ func TestInterleaveFetches(t *testing.T) {
 	}
 	if want := []string{"dir", "z", "a", "b", "c", "d", "gone"}; !slices.Equal(got, want) {
 		t.Errorf("order %q, want %q", got, want)
+	}
+}
+
+// A pull that started before the disk filled and finishes on the room it
+// had does not end the pause: only an operation started while paused shows
+// that space was freed.
+func TestSpacePauseEndsOnlyOnAProbe(t *testing.T) {
+	var files []proto.FileInfo
+	for i, name := range []string{"a", "b", "c"} {
+		files = append(files, proto.FileInfo{Name: name, Size: 1, Mode: 0o644, Version: vec(0x22, 1),
+			Sequence: int64(i + 1), Blocks: []proto.Block{{Size: 1, Hash: proto.Hash{byte(i + 1)}}}})
+	}
+	e := newTestEngine(t, &testStore{})
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	e.Advance()
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: files}})
+	if pulls := opsOf[PullOp](e.Ready()); len(pulls) != 3 {
+		t.Fatalf("pulls %v, want three", pulls)
+	}
+	e.Advance()
+	full := func() bool { return len(e.Status().Errors) == 1 && strings.Contains(e.Status().Errors[0], "pulling paused") }
+	e.Step(OpResult{Name: "a", Version: files[0].Version, NoSpace: true, Err: errors.New("no space")})
+	if !full() {
+		t.Fatalf("errors %q after a pull found the disk full, want the pause", e.Status().Errors)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "b", Version: files[1].Version, Stat: Stat{Name: "b", Size: 1, Inode: 2}})
+	e.Advance()
+	e.Step(OpResult{Name: "c", Version: files[2].Version, Stat: Stat{Name: "c", Size: 1, Inode: 3}})
+	if !full() {
+		t.Fatalf("errors %q after pulls started earlier finished, want the pause to stay", e.Status().Errors)
+	}
+	e.Advance()
+	e.Step(Tick{Now: e.now + int64(e.cfg.RetryAfter)})
+	probes := opsOf[PullOp](e.Ready())
+	if len(probes) != 1 || probes[0].File.Name != "a" {
+		t.Fatalf("pulls %v once the pause is over, want one probe of a", probes)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "a", Version: files[0].Version, Stat: Stat{Name: "a", Size: 1, Inode: 1}})
+	if full() {
+		t.Errorf("errors %q after the probe succeeded, want none", e.Status().Errors)
 	}
 }
