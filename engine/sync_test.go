@@ -173,7 +173,9 @@ func TestSpacePauseEndsOnlyOnAProbe(t *testing.T) {
 		t.Fatalf("pulls %v, want three", pulls)
 	}
 	e.Advance()
-	full := func() bool { return len(e.Status().Errors) == 1 && strings.Contains(e.Status().Errors[0], "pulling paused") }
+	full := func() bool {
+		return len(e.Status().Errors) == 1 && strings.Contains(e.Status().Errors[0], "pulling paused")
+	}
 	e.Step(OpResult{Name: "a", Version: files[0].Version, NoSpace: true, Err: errors.New("no space")})
 	if !full() {
 		t.Fatalf("errors %q after a pull found the disk full, want the pause", e.Status().Errors)
