@@ -134,6 +134,8 @@ func (e *Engine) Step(in Input) {
 		e.revertDeletes()
 	case Acknowledge:
 		e.scans.massChange = 0
+	case TempsCleaned:
+		e.sync.onTempsCleaned(in)
 	}
 	e.scans.schedule()
 	e.sync.schedule()
@@ -278,6 +280,13 @@ func (e *Engine) NextWake() int64 {
 	}
 	if e.sync.full != "" {
 		earlier(e.sync.fullUntil)
+	}
+	if e.sync.temps == tempsMaybe && len(e.sync.inflight) == 0 {
+		at := e.sync.nextClean
+		if len(e.sync.need) > 0 {
+			at = max(at, e.sync.nextLook)
+		}
+		earlier(at)
 	}
 	return next
 }

@@ -89,6 +89,13 @@ type OpResult struct {
 // ConfigChange replaces the folder's configuration.
 type ConfigChange struct{ Config Config }
 
+// TempsCleaned is the outcome of a CleanTempsOp: how many leftover temp
+// files were removed, and what could not be.
+type TempsCleaned struct {
+	Removed int
+	Err     error
+}
+
 func (Tick) isInput()           {}
 func (PeerUp) isInput()         {}
 func (PeerDown) isInput()       {}
@@ -101,6 +108,7 @@ func (ConfigChange) isInput()   {}
 func (ConfirmDeletes) isInput() {}
 func (RevertDeletes) isInput()  {}
 func (Acknowledge) isInput()    {}
+func (TempsCleaned) isInput()   {}
 
 // Ready is the work the engine hands out, to be done in field order.
 type Ready struct {
@@ -189,12 +197,20 @@ type DeleteOp struct {
 	Expect Expect
 }
 
-func (ScanOp) isOp()    {}
-func (HashOp) isOp()    {}
-func (PullOp) isOp()    {}
-func (MkdirOp) isOp()   {}
-func (SymlinkOp) isOp() {}
-func (DeleteOp) isOp()  {}
+// CleanTempsOp asks the driver to remove the temp files in the folder and
+// report TempsCleaned. The engine asks for it when no operation is in
+// flight and no file waits to be pulled, so every temp file there is left
+// over: by a crash, or by a pull whose version was replaced before it was
+// done. Pulls may start while it runs; the driver keeps their temps.
+type CleanTempsOp struct{}
+
+func (ScanOp) isOp()       {}
+func (HashOp) isOp()       {}
+func (PullOp) isOp()       {}
+func (MkdirOp) isOp()      {}
+func (SymlinkOp) isOp()    {}
+func (DeleteOp) isOp()     {}
+func (CleanTempsOp) isOp() {}
 
 // Event is something worth telling the user or a waiting caller.
 type Event interface{ isEvent() }

@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"ferry/proto"
 )
@@ -33,7 +34,28 @@ type syncer struct {
 	// are versions whose names the file system refused (see names.go).
 	unstorable map[string]string
 	refused    map[string]refusal
+	// temps says whether temp files may be left in the folder; see
+	// cleanIfIdle for the times that pace their removal.
+	temps                           tempsState
+	cleanStart, nextClean, nextLook int64
 }
+
+// tempsState tracks temp files left by pulls that did not finish.
+type tempsState int
+
+const (
+	tempsNone     tempsState = iota // none left since the last clean
+	tempsMaybe                      // a pull failed, or the folder just started
+	tempsCleaning                   // a CleanTempsOp is in flight
+)
+
+const (
+	// minCleanGap is the least time between two cleans of temp files.
+	minCleanGap = int64(2 * time.Second)
+	// cleanEvery is how often names that need work are looked through
+	// for one whose temp file is worth keeping.
+	cleanEvery = int64(time.Minute)
+)
 
 // pending is an operation in flight: the record it writes and the local
 // record it replaces.
@@ -57,6 +79,7 @@ func newSyncer(e *Engine) *syncer {
 		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
 		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
 		unstorable: make(map[string]string), refused: make(map[string]refusal),
+		temps: tempsMaybe, // a crash leaves temps that no result reports
 	}
 }
 
@@ -151,6 +174,7 @@ func (s *syncer) tick() {
 // directory is deleted only once no operation under it is in flight or
 // waiting for a retry.
 func (s *syncer) schedule() {
+	defer s.cleanIfIdle()
 	rebuilt := false
 	for len(s.inflight) < s.e.cfg.MaxPulls {
 		if len(s.queue) == 0 {
@@ -183,6 +207,62 @@ func (s *syncer) schedule() {
 			}
 		}
 		s.queue = s.queue[1:]
+	}
+}
+
+// cleanIfIdle asks for leftover temp files to be removed once nothing is
+// in flight and no file waits to be pulled, which would reuse its temp. A
+// clean walks the tree, so the next waits for fifty times as long as the
+// last took (at least minCleanGap); looking through names that still need
+// work, when some do, is done at most once per cleanEvery.
+func (s *syncer) cleanIfIdle() {
+	if s.temps != tempsMaybe || len(s.inflight) > 0 || s.e.now < s.nextClean {
+		return
+	}
+	if len(s.need) > 0 {
+		if s.e.now < s.nextLook {
+			return
+		}
+		s.nextLook = s.e.now + cleanEvery
+		if s.mayPull() {
+			return
+		}
+	}
+	s.temps, s.cleanStart = tempsCleaning, s.e.now
+	s.e.rd.Ops = append(s.e.rd.Ops, CleanTempsOp{})
+}
+
+// mayPull reports whether a file that needs work may be pulled later: its
+// temp file is worth keeping. Files this device cannot store are not.
+func (s *syncer) mayPull() bool {
+	for name := range s.need {
+		en := s.e.files.entries[name]
+		if en == nil {
+			continue
+		}
+		g, _ := en.global(s.e.devices)
+		if g == nil || g.Deleted || g.Type != proto.FileTypeFile {
+			continue
+		}
+		if r, ok := s.refused[name]; ok && r.version.Equal(g.Version) {
+			continue
+		}
+		if s.unstorable[name] != "" {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func (s *syncer) onTempsCleaned(r TempsCleaned) {
+	// A pull that failed meanwhile has made it tempsMaybe again.
+	if s.temps == tempsCleaning {
+		s.temps = tempsNone
+	}
+	s.nextClean = s.e.now + max(minCleanGap, 50*(s.e.now-s.cleanStart))
+	if r.Err != nil {
+		s.temps = tempsMaybe // tried again after cleanEvery; the driver logs why
 	}
 }
 
@@ -454,6 +534,8 @@ func (s *syncer) onResult(r OpResult) {
 	delete(s.inflight, r.Name)
 	if p.file.Deleted {
 		s.deletes--
+	} else if r.Err != nil && p.file.Type == proto.FileTypeFile {
+		s.temps = tempsMaybe // its temp stays for a retry, or for good if the version goes
 	}
 	s.dirty = true
 	if s.restore[r.Name] && (r.Err == nil || r.Changed || r.NotEmpty) {

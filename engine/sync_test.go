@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"ferry/proto"
 )
@@ -197,5 +198,59 @@ func TestSpacePauseEndsOnlyOnAProbe(t *testing.T) {
 	e.Step(OpResult{Name: "a", Version: files[0].Version, Stat: Stat{Name: "a", Size: 1, Inode: 1}})
 	if full() {
 		t.Errorf("errors %q after the probe succeeded, want none", e.Status().Errors)
+	}
+}
+
+// Temp files are cleaned when the folder starts and once a pull that may
+// have left one is followed by a moment with nothing to pull; never while
+// a pull is in flight or a file waits for a retry that would reuse its temp.
+func TestCleanTempsWhenNothingWaits(t *testing.T) {
+	e, err := New(Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}}, &testStore{}, State{IndexID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleans := func() int { return len(opsOf[CleanTempsOp](e.Ready())) }
+	e.Step(Tick{Now: 1_000_000 * 1e9})
+	if cleans() != 1 {
+		t.Fatalf("ops %v at the start, want a clean: a crash leaves temps no result reports", e.Ready().Ops)
+	}
+	e.Advance()
+	e.Step(TempsCleaned{Removed: 3})
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	e.Advance()
+
+	v1 := proto.FileInfo{Name: "big", Size: 1, Mode: 0o644, Version: vec(0x22, 1), Sequence: 1,
+		Blocks: []proto.Block{{Size: 1, Hash: proto.Hash{1}}}}
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{v1}}})
+	if len(opsOf[PullOp](e.Ready())) != 1 {
+		t.Fatalf("ops %v, want a pull of big", e.Ready().Ops)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "big", Version: v1.Version, Err: errors.New("peer gone")})
+	e.Step(Tick{Now: e.now + int64(e.cfg.RetryAfter)/2})
+	if cleans() != 0 {
+		t.Fatalf("ops %v while big waits for a retry, want no clean: the retry reuses its temp", e.Ready().Ops)
+	}
+	e.Advance()
+	// The peer replaces the version before the retry: v1's temp is left
+	// over once v2 is in.
+	v2 := v1
+	v2.Version, v2.Sequence, v2.Blocks = vec(0x22, 2), 2, []proto.Block{{Size: 1, Hash: proto.Hash{2}}}
+	e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{v2}}})
+	e.Step(Tick{Now: e.now + int64(e.cfg.RetryAfter)})
+	pulls := opsOf[PullOp](e.Ready())
+	if len(pulls) != 1 || !pulls[0].File.Version.Equal(v2.Version) || cleans() != 0 {
+		t.Fatalf("ops %v, want only the pull of big's second version", e.Ready().Ops)
+	}
+	e.Advance()
+	e.Step(OpResult{Name: "big", Version: v2.Version, Stat: Stat{Name: "big", Size: 1, Inode: 4}})
+	if cleans() != 1 {
+		t.Fatalf("ops %v once big is in, want a clean of the first version's temp", e.Ready().Ops)
+	}
+	e.Advance()
+	e.Step(TempsCleaned{Removed: 1})
+	e.Step(Tick{Now: e.now + int64(time.Hour)})
+	if cleans() != 0 {
+		t.Errorf("ops %v an hour later with nothing failed, want no clean", e.Ready().Ops)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -217,11 +217,11 @@ func rootName(dir string) string {
 }
 
 // CleanTemps removes temp files (".ferry-tmp-*") anywhere in the folder
-// whose modification time is older than maxAge, and returns how many it
-// removed. Directories Walk would skip are not searched. It continues past
-// errors and returns them joined.
-func (f *Folder) CleanTemps(maxAge time.Duration) (removed int, err error) {
-	cutoff := time.Now().Add(-maxAge)
+// except those inUse reports, and returns how many it removed. mu is held
+// while a temp file is checked and removed, so a caller that marks a temp
+// in use under mu before opening it never loses it. Directories Walk would
+// skip are not searched. It continues past errors and returns them joined.
+func (f *Folder) CleanTemps(mu sync.Locker, inUse func(name string) bool) (removed int, err error) {
 	var errs []error
 	var clean func(dir string)
 	clean = func(dir string) {
@@ -239,10 +239,14 @@ func (f *Folder) CleanTemps(maxAge time.Duration) (removed int, err error) {
 			if !strings.HasPrefix(de.Name(), tempPrefix) || de.IsDir() {
 				continue
 			}
-			if fi, ierr := de.Info(); ierr != nil || fi.ModTime().After(cutoff) {
+			mu.Lock()
+			if inUse(name) {
+				mu.Unlock()
 				continue
 			}
-			if err := f.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			err := f.root.Remove(name)
+			mu.Unlock()
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("clean temp %s: %w", name, err))
 				continue
 			}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,22 +143,28 @@ func TestWalkStopsOnError(t *testing.T) {
 
 func TestCleanTemps(t *testing.T) {
 	f, dir := walkTree(t)
-	old := time.Now().Add(-2 * time.Hour)
-	for _, p := range []string{".ferry-tmp-x-1", "a/.ferry-tmp-y-2"} {
-		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeFile(t, dir, "a/z/.ferry-tmp-fresh-3", "fresh")
+	writeFile(t, dir, "a/z/.ferry-tmp-busy-3", "in use")
 	writeFile(t, dir, ".ferry/.ferry-tmp-own-4", "own")
-	os.Chtimes(filepath.Join(dir, ".ferry/.ferry-tmp-own-4"), old, old)
-	n, err := f.CleanTemps(time.Hour)
+	var mu sync.Mutex
+	var asked []string
+	n, err := f.CleanTemps(&mu, func(name string) bool {
+		if mu.TryLock() {
+			t.Errorf("inUse(%s) called without the lock held", name)
+			mu.Unlock()
+		}
+		asked = append(asked, name)
+		return name == "a/z/.ferry-tmp-busy-3"
+	})
+	slices.Sort(asked)
+	if want := []string{".ferry-tmp-x-1", "a/.ferry-tmp-y-2", "a/z/.ferry-tmp-busy-3"}; !slices.Equal(asked, want) {
+		t.Errorf("asked about %q, want %q", asked, want)
+	}
 	if err != nil || n != 2 {
 		t.Fatalf("CleanTemps = %d, %v; want 2, nil", n, err)
 	}
 	for p, want := range map[string]bool{
 		".ferry-tmp-x-1": false, "a/.ferry-tmp-y-2": false,
-		"a/z/.ferry-tmp-fresh-3": true, ".ferry/.ferry-tmp-own-4": true, "a/b.txt": true,
+		"a/z/.ferry-tmp-busy-3": true, ".ferry/.ferry-tmp-own-4": true, "a/b.txt": true,
 	} {
 		if exists(dir, p) != want {
 			t.Errorf("%s exists = %v, want %v", p, !want, want)

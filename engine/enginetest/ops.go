@@ -51,6 +51,8 @@ func (m *MemFS) Exec(op engine.Op, fetch Fetcher) engine.Input {
 		return m.symlinkOp(op)
 	case engine.DeleteOp:
 		return m.deleteOp(op)
+	case engine.CleanTempsOp:
+		return engine.TempsCleaned{} // pulls here leave no temp files
 	}
 	panic(fmt.Sprintf("enginetest: unknown op %T", op))
 }
@@ -62,6 +64,8 @@ func Fail(op engine.Op, err error) engine.Input {
 		return engine.ScanResult{Subtree: op.Subtree, Err: err}
 	case engine.HashOp:
 		return engine.HashResult{Stat: op.Stat, Err: err}
+	case engine.CleanTempsOp:
+		return engine.TempsCleaned{Err: err}
 	}
 	f := opFile(op)
 	return engine.OpResult{Name: f.Name, Version: f.Version, Err: err}

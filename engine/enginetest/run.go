@@ -206,6 +206,9 @@ func (s *Sim) logOp(d *Device, op engine.Op, in engine.Input) {
 	case engine.HashOp:
 		r := in.(engine.HashResult)
 		s.logf("%s hash %s -> %d blocks, err %v", d.Name, op.Stat.Name, len(r.Blocks), r.Err)
+	case engine.CleanTempsOp:
+		r := in.(engine.TempsCleaned)
+		s.logf("%s clean temps -> %d removed, err %v", d.Name, r.Removed, r.Err)
 	default:
 		r := in.(engine.OpResult)
 		s.logf("%s op %T %v -> stat %+v conflict %v err %v", d.Name, op, opFile(op), r.Stat, r.Conflict != nil, r.Err)

@@ -70,6 +70,9 @@ type folderRunner struct {
 	lost chan error
 	// space, if set, checks that pulls fit on disk.
 	space *space
+	// temps counts, by temp name, the pulls using that temp file, which a
+	// clean must leave alone.
+	temps temps
 }
 
 // verifyEvery is how often a running folder checks that its directory is
@@ -215,6 +218,8 @@ func (r *folderRunner) start(ctx context.Context, op engine.Op) {
 		}
 	case engine.ScanOp:
 		r.work.Go(func() { r.in.put(r.walk(op)) })
+	case engine.CleanTempsOp:
+		r.work.Go(func() { r.in.put(r.cleanTemps()) })
 	default:
 		r.work.Go(func() { r.in.put(r.fileOp(ctx, op)) })
 	}

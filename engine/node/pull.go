@@ -39,7 +39,9 @@ func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.O
 		}
 		ex = platform.Expect{Absent: true}
 	}
-	tmp, existed, err := r.fs.OpenTemp(f.Name, tempTag(&f))
+	tag := tempTag(&f)
+	defer r.temps.use(r.fs.TempName(f.Name, tag))()
+	tmp, existed, err := r.fs.OpenTemp(f.Name, tag)
 	if err != nil {
 		return err
 	}
@@ -170,6 +172,43 @@ func tempTag(f *proto.FileInfo) string {
 		h.Write(b.Hash[:])
 	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// temps are the temp files pulls are using.
+type temps struct {
+	mu    sync.Mutex
+	inUse map[string]int
+}
+
+// use marks the temp file name in use until the returned func is called.
+func (t *temps) use(name string) (done func()) {
+	t.mu.Lock()
+	if t.inUse == nil {
+		t.inUse = make(map[string]int)
+	}
+	t.inUse[name]++
+	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		if t.inUse[name]--; t.inUse[name] <= 0 {
+			delete(t.inUse, name)
+		}
+		t.mu.Unlock()
+	}
+}
+
+// cleanTemps removes the temp files no pull is using: the engine asks once
+// nothing waits to be pulled, so what is there was left by a crash or by a
+// pull of a version that was replaced.
+func (r *folderRunner) cleanTemps() engine.TempsCleaned {
+	n, err := r.fs.CleanTemps(&r.temps.mu, func(name string) bool { return r.temps.inUse[name] > 0 })
+	if n > 0 {
+		r.log.Info("removed temp files left by pulls that did not finish", "files", n)
+	}
+	if err != nil {
+		r.log.Warn("could not remove every leftover temp file; trying again later", "err", err)
+	}
+	return engine.TempsCleaned{Removed: n, Err: err}
 }
 
 // localFiles keeps local source files open for the duration of one pull.

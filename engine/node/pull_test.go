@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -208,5 +209,46 @@ func TestPullCopiesLocalBlocks(t *testing.T) {
 	}
 	if net.count(devA) != 0 {
 		t.Fatalf("fetched %d blocks that were local", net.count(devA))
+	}
+}
+
+// Cleaning temps removes what a pull left for a version no one pulls any
+// more, and leaves alone the temp of a pull that is running.
+func TestCleanTempsSparesRunningPulls(t *testing.T) {
+	data, f := testFile(t, "big.bin", 1<<20)
+	net := &fakeNet{data: data, gate: make(chan struct{})}
+	r, dir := testRunner(t, net)
+	r.log = slog.New(slog.DiscardHandler)
+	old := f
+	old.Version = old.Version.Update(devB.Short(), 7)
+	left, _, err := r.fs.OpenTemp(old.Name, tempTag(&old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left.Close()
+	done := make(chan error, 1)
+	go func() {
+		var res engine.OpResult
+		done <- r.pull(context.Background(), pullOp(f, devA), &res)
+	}()
+	running := filepath.Join(dir, r.fs.TempName(f.Name, tempTag(&f)))
+	for range 500 {
+		if _, err := os.Stat(running); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := r.cleanTemps(); got.Removed != 1 || got.Err != nil {
+		t.Errorf("clean = %+v, want the one left over removed", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, r.fs.TempName(old.Name, tempTag(&old)))); !os.IsNotExist(err) {
+		t.Errorf("the temp of the replaced version is still there: %v", err)
+	}
+	close(net.gate)
+	if err := <-done; err != nil {
+		t.Fatalf("the running pull failed after the clean: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, f.Name)); !bytes.Equal(got, data) {
+		t.Errorf("pulled %d bytes, want the file", len(got))
 	}
 }
