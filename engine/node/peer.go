@@ -16,7 +16,12 @@ import (
 )
 
 const (
+	// requestTimeout is how long a block request waits while no response
+	// to any request arrives on its connection; maxRequestWait bounds its
+	// wait while others are answered, as on a slow link with many requests
+	// queued ahead of it.
 	requestTimeout = 60 * time.Second
+	maxRequestWait = 10 * time.Minute
 	pingEvery      = 30 * time.Second
 	readTimeout    = 3 * pingEvery
 	// writeTimeout is how long a write may wait for the peer to read a
@@ -78,6 +83,9 @@ type peerConn struct {
 	mu     sync.Mutex
 	nextID uint32
 	reqs   map[uint32]pendingRequest
+	// lastResponse is when a block response last arrived (Unix
+	// nanoseconds), which tells a slow link from a stuck request.
+	lastResponse atomic.Int64
 }
 
 // pendingRequest is a block request waiting for its response.
@@ -297,20 +305,40 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 	c.mu.Unlock()
 	r := *req
 	r.ID = id
+	start := time.Now()
 	c.send(&r)
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	select {
-	case res, ok := <-done:
-		if !ok {
-			return nil, fmt.Errorf("connection closed: %s", c.closeReason())
-		}
-		return res.data, res.err
-	case <-ctx.Done():
+	timer := time.NewTimer(requestTimeout)
+	defer timer.Stop()
+	fail := func(err error) error {
 		c.mu.Lock()
 		delete(c.reqs, id)
 		c.mu.Unlock()
-		return nil, fmt.Errorf("request %s@%d: %w", req.Name, req.Offset, ctx.Err())
+		return fmt.Errorf("request %s@%d: %w", req.Name, req.Offset, err)
+	}
+	for {
+		select {
+		case res, ok := <-done:
+			if !ok {
+				return nil, fmt.Errorf("connection closed: %s", c.closeReason())
+			}
+			return res.data, res.err
+		case <-ctx.Done():
+			return nil, fail(ctx.Err())
+		case <-timer.C:
+			// Responses to requests queued ahead of this one may still be
+			// arriving: the wait goes on while they do.
+			now := time.Now()
+			idle := now.Sub(start)
+			if last := time.Unix(0, c.lastResponse.Load()); last.After(start) {
+				idle = now.Sub(last)
+			}
+			waited := now.Sub(start)
+			if idle >= requestTimeout || waited >= maxRequestWait {
+				return nil, fail(fmt.Errorf("no answer after %v, %v of them with no response on the connection: %w",
+					waited.Round(time.Second), idle.Round(time.Second), context.DeadlineExceeded))
+			}
+			timer.Reset(min(requestTimeout-idle, maxRequestWait-waited))
+		}
 	}
 }
 
@@ -319,6 +347,7 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 // the error ends the connection. A response no one waits for any more is
 // dropped.
 func (c *peerConn) deliver(resp *proto.Response) error {
+	c.lastResponse.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	p, ok := c.reqs[resp.ID]
 	delete(c.reqs, resp.ID)

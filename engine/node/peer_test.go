@@ -246,3 +246,64 @@ func TestServeBlockOnlyAnnouncedBlocks(t *testing.T) {
 		})
 	}
 }
+
+// A block request waits as long as the connection answers other requests,
+// as on a slow link with many queued ahead of it, up to maxRequestWait;
+// once no response at all has come for requestTimeout it fails.
+func TestRequestWaitsWhileResponsesFlow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		answers time.Duration // how long other requests are answered
+		want    time.Duration // when the unanswered request fails
+	}{
+		{"nothing answered", 0, requestTimeout},
+		{"others answered for 4 minutes", 4 * time.Minute, 4*time.Minute + requestTimeout},
+		{"others answered for good", time.Hour, maxRequestWait},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := net.Pipe()
+				defer b.Close()
+				c := newPeerConn(addrConn{a, "peer"}, devA, devA, &counters{})
+				go c.writeLoop()
+				defer c.close("test over")
+				// The peer answers every request but the one for "stuck".
+				go func() {
+					r := proto.NewMessageReader(b)
+					for {
+						msg, err := r.Read()
+						if err != nil {
+							return
+						}
+						if req, ok := msg.(*proto.Request); ok && req.Name != "stuck" {
+							c.deliver(&proto.Response{ID: req.ID, Code: proto.CodeOK, Data: make([]byte, req.Size)})
+						}
+					}
+				}()
+				start := time.Now()
+				stop, stopped := make(chan struct{}), make(chan struct{})
+				go func() {
+					defer close(stopped)
+					for time.Since(start) < tc.answers {
+						select {
+						case <-stop:
+							return
+						case <-time.After(20 * time.Second):
+						}
+						if _, err := c.request(t.Context(), &proto.Request{Folder: "docs", Name: "moving", Size: 8}); err != nil {
+							t.Errorf("answered request: %v", err)
+							return
+						}
+					}
+				}()
+				_, err := c.request(t.Context(), &proto.Request{Folder: "docs", Name: "stuck", Size: 8})
+				if took := time.Since(start); err == nil || took < tc.want || took > tc.want+20*time.Second {
+					t.Errorf("unanswered request ended after %v with %v, want a timeout after %v", took, err, tc.want)
+				}
+				close(stop)
+				<-stopped
+				c.close("test over")
+			})
+		})
+	}
+}
