@@ -24,6 +24,7 @@ const (
 	dialMinBackoff   = 500 * time.Millisecond
 	dialEvery        = 500 * time.Millisecond // how often the dial loop looks
 	dialMaxBackoff   = 30 * time.Second
+	flapWindow       = time.Minute // see unregister
 )
 
 // connHandler is what the connection manager needs from the node.
@@ -308,9 +309,7 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 		m.mu.Lock()
 		st := m.backoff[dev]
 		st.dialing = false
-		if ok {
-			st.wait = 0
-		} else {
+		if !ok { // a connection that came up sets the wait when it ends
 			st.wait = min(max(dialMinBackoff, st.wait*2), dialMaxBackoff)
 			st.next = m.now().Add(st.wait)
 		}
@@ -445,19 +444,35 @@ func (m *connManager) register(c *peerConn, hello *proto.Hello) bool {
 		old.close("replaced by a new connection")
 		m.h.down(old)
 	}
+	c.upAt = m.now()
 	m.conns[c.dev] = c
 	delete(m.pending, c.dev)
 	m.h.up(c, hello)
 	return true
 }
 
+// unregister forgets c once it has ended. The current connection of a
+// device ending within flapWindow of coming up counts as a failed dial:
+// a device that closes every connection at once (it refuses what this one
+// sends, or this one refuses what it sends) is dialled again after a
+// growing wait, not every dialEvery. An end closeDevice chose does not
+// count.
 func (m *connManager) unregister(c *peerConn) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.conns[c.dev] == c {
-		delete(m.conns, c.dev)
-		m.h.down(c)
+	if m.conns[c.dev] != c {
+		return
 	}
+	delete(m.conns, c.dev)
+	m.h.down(c)
+	st := m.backoff[c.dev]
+	if now := m.now(); now.Sub(c.upAt) < flapWindow && !c.chosenEnd.Load() {
+		st.wait = min(max(dialMinBackoff, st.wait*2), dialMaxBackoff)
+		st.next = now.Add(st.wait)
+	} else {
+		st.wait, st.next = 0, time.Time{}
+	}
+	m.backoff[c.dev] = st
 }
 
 // readLoop dispatches messages until the connection fails. It starts the
@@ -601,8 +616,10 @@ func (m *connManager) pendingList() map[proto.DeviceID]pendingDevice {
 }
 
 // closeDevice drops dev's connection (for example when its trust changed).
+// The end is chosen here, so it does not make the next dial wait.
 func (m *connManager) closeDevice(dev proto.DeviceID, reason string) {
 	if c := m.conn(dev); c != nil {
+		c.chosenEnd.Store(true)
 		c.close(reason)
 	}
 }

@@ -323,3 +323,50 @@ type addrHandler struct {
 }
 
 func (h addrHandler) addrs(proto.DeviceID) []string { return h.known }
+
+// A device whose connections end as soon as they come up is dialled again
+// after a wait that doubles up to dialMaxBackoff; one connection that lasts
+// ends the wait.
+func TestFlappingConnectionBacksOff(t *testing.T) {
+	self, peer := proto.DeviceID{9}, proto.DeviceID{3}
+	now := time.Unix(1_000_000, 0)
+	m := newConnManager(testKeypair(t, self), &recordingHandler{}, slog.New(slog.DiscardHandler), func() time.Time { return now })
+	m.self = self
+	wait := func() time.Duration {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.backoff[peer].next.Sub(now)
+	}
+	var waits []time.Duration
+	for i := range 8 {
+		c := testConn(t, fmt.Sprint("flap", i), peer, self)
+		if !m.register(c, &proto.Hello{}) {
+			t.Fatal("connection refused")
+		}
+		now = now.Add(200 * time.Millisecond)
+		c.close("index refused")
+		m.unregister(c)
+		waits = append(waits, wait())
+		now = now.Add(wait())
+	}
+	want := []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second,
+		8 * time.Second, 16 * time.Second, 30 * time.Second, 30 * time.Second}
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Errorf("waits after connections that ended at once: %v, want %v", waits, want)
+	}
+	c := testConn(t, "closed here", peer, self)
+	m.register(c, &proto.Hello{})
+	m.closeDevice(peer, "configuration changed")
+	m.unregister(c)
+	if w := wait(); w > 0 {
+		t.Errorf("wait %v after this device closed the connection on purpose, want none", w)
+	}
+	c = testConn(t, "lasting", peer, self)
+	m.register(c, &proto.Hello{})
+	now = now.Add(2 * flapWindow)
+	c.close("network gone")
+	m.unregister(c)
+	if w := wait(); w > 0 {
+		t.Errorf("wait %v after a connection that lasted %v, want none", w, 2*flapWindow)
+	}
+}

@@ -62,6 +62,10 @@ type peerConn struct {
 	addr   string
 	nc     net.Conn
 	stats  *counters
+	upAt   time.Time // when it registered
+	// chosenEnd says this device closed the connection on purpose (its
+	// configuration changed), which says nothing about the peer.
+	chosenEnd atomic.Bool
 
 	closed chan struct{}
 	once   sync.Once
