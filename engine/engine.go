@@ -201,6 +201,17 @@ func (e *Engine) nowSeconds() uint64 {
 	return uint64(e.now / 1e9)
 }
 
+// global returns en's global record and the devices that hold it. In a
+// receive-only folder this device's own records take no part: the global
+// state is what the other devices made, and what was changed here is a
+// local change (see syncer.recompute) that never wins over it.
+func (e *Engine) global(en *entry) (*proto.FileInfo, []proto.DeviceID) {
+	if e.cfg.Type == ReceiveOnly {
+		return en.othersGlobal(e.devices)
+	}
+	return en.global(e.devices)
+}
+
 // commitLocal records a new local version: next sequence number, index
 // write, announcement to connected peers, need recalculation.
 func (e *Engine) commitLocal(f proto.FileInfo) {

@@ -205,7 +205,7 @@ func (e *Engine) revertDeletes() {
 	for _, name := range e.sync.remote.revert() {
 		en := e.files.entries[name]
 		l := en.local
-		g, _ := en.global(e.devices)
+		g, _ := e.global(en)
 		if l == nil || l.Deleted || g == nil || !g.Deleted {
 			continue
 		}
@@ -300,7 +300,7 @@ func (e *Engine) nonDirs(names []string) []string {
 // deleted, whose content the global state keeps at no other name.
 func (e *Engine) goneRemote(names, files []string) []string {
 	return e.notKept(names, files, func(en *entry) *proto.FileInfo {
-		g, _ := en.global(e.devices)
+		g, _ := e.global(en)
 		return g
 	})
 }

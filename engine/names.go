@@ -129,7 +129,7 @@ func (s *syncer) global(name string) *proto.FileInfo {
 	if en == nil {
 		return nil
 	}
-	g, _ := en.global(s.e.devices)
+	g, _ := s.e.global(en)
 	return g
 }
 

@@ -313,7 +313,7 @@ func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	if l != nil {
 		base = l.Version
 	}
-	if g, _ := en.global(e.devices); g != nil && !g.Deleted && proto.SameContent(g, &f) {
+	if g, _ := e.global(en); g != nil && !g.Deleted && proto.SameContent(g, &f) {
 		base = base.Merge(g.Version)
 	}
 	f.Version = base.Update(e.cfg.Local.Short(), e.nowSeconds())

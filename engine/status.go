@@ -10,7 +10,7 @@ import (
 
 // Status is a summary of the folder for people and scripts.
 type Status struct {
-	State       string // idle, scanning, syncing or error
+	State       string // idle, scanning, syncing, error, held, local-changes or out-of-sync
 	InSync      bool
 	NeedFiles   int
 	NeedBytes   int64
@@ -29,6 +29,12 @@ type Status struct {
 	// MassChange is how many files one scan found rewritten, when that
 	// tripped the guard's rule, until Acknowledge.
 	MassChange int
+	// Apart counts the names the folder's type keeps apart from the global
+	// state: in a receive-only folder the changes made here, which are not
+	// sent and never win; in a send-only folder the changes of other
+	// devices, which are not taken. ApartSample names some of them.
+	Apart       int
+	ApartSample []string
 }
 
 // counts are the sums in a Status. The syncer keeps them for the folder,
@@ -104,7 +110,7 @@ func (c *counts) add(o share, sign int) {
 func (e *Engine) Verify() error {
 	var sum counts
 	for name, en := range e.files.entries {
-		g, _ := en.global(e.devices)
+		g, _ := e.global(en)
 		sum.add(shareOf(name, en.local, g, e.sync.need[name]), 1)
 	}
 	if sum != e.sync.totals {
@@ -147,10 +153,17 @@ func (e *Engine) Status() Status {
 	st.MassChange = e.scans.massChange
 	busy := e.scans.busy()
 	held := st.HeldLocal+st.HeldRemote > 0
-	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0 && !held
+	st.Apart = len(e.sync.apart)
+	st.ApartSample = heldSample(nil, e.sync.apart)
+	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0 && !held && st.Apart == 0
 	switch {
 	case held:
 		st.State = "held"
+	case st.Apart > 0 && !busy && st.NeedFiles == 0 && len(st.Errors) == 0:
+		st.State = "out-of-sync"
+		if e.cfg.Type == ReceiveOnly {
+			st.State = "local-changes"
+		}
 	case busy:
 		st.State = "scanning"
 	case st.NeedFiles > 0 && len(e.sync.inflight) > 0:

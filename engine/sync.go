@@ -34,6 +34,10 @@ type syncer struct {
 	// are versions whose names the file system refused (see names.go).
 	unstorable map[string]string
 	refused    map[string]refusal
+	// apart are the names the folder's type keeps apart from the global
+	// state: changes made in a receive-only folder, and changes of other
+	// devices a send-only folder does not take.
+	apart map[string]bool
 	// temps says whether temp files may be left in the folder; see
 	// cleanIfIdle for the times that pace their removal.
 	temps                           tempsState
@@ -78,7 +82,7 @@ func newSyncer(e *Engine) *syncer {
 	return &syncer{
 		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
 		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
-		unstorable: make(map[string]string), refused: make(map[string]refusal),
+		unstorable: make(map[string]string), refused: make(map[string]refusal), apart: make(map[string]bool),
 		temps: tempsMaybe, // a crash leaves temps that no result reports
 	}
 }
@@ -97,16 +101,21 @@ func (s *syncer) recompute(name string) {
 	if en == nil {
 		delete(s.need, name)
 		delete(s.delayed, name)
+		delete(s.apart, name)
 		s.remote.forget(name)
 		s.forgetUnfit(name)
 		return
 	}
-	g, _ := en.global(s.e.devices)
+	g, _ := s.e.global(en)
 	l := en.local
-	needed := false
-	if s.restore[name] {
+	needed, apart := false, false
+	switch {
+	case s.restore[name]:
 		needed = g != nil
-	} else if s.e.cfg.Type != SendOnly {
+	case s.e.cfg.Type == ReceiveOnly:
+		needed = receiveNeeds(l, g)
+		apart = !needed && changedHere(l, g)
+	default:
 		switch {
 		case g == nil || g == l:
 		case l == nil:
@@ -114,6 +123,14 @@ func (s *syncer) recompute(name string) {
 		default:
 			needed = !l.Version.Equal(g.Version)
 		}
+		if s.e.cfg.Type == SendOnly {
+			needed, apart = false, needed
+		}
+	}
+	if apart {
+		s.apart[name] = true
+	} else {
+		delete(s.apart, name)
 	}
 	if needed {
 		s.need[name] = true
@@ -131,6 +148,50 @@ func (s *syncer) recompute(name string) {
 	s.totals.add(en.share, -1)
 	s.totals.add(c, 1)
 	en.share = c
+}
+
+// receiveNeeds reports whether a receive-only folder must bring name to
+// the global record g, its local record being l. What the other devices
+// made always wins: a pull replaces a local edit made meanwhile (keeping it
+// as a conflict copy), and a local deletion does not keep a newer version
+// away. A change made here on top of the global version is kept, as is a
+// local edit the other devices deleted: it is a local change, listed, that
+// RevertLocal undoes. A local record with the global content but another
+// version (a scan that saw a pulled file before its pull was recorded) is
+// brought to the global version, which costs no I/O.
+func receiveNeeds(l, g *proto.FileInfo) bool {
+	switch {
+	case g == nil:
+		return false
+	case l == nil:
+		return !g.Deleted
+	case l.Version.Equal(g.Version):
+		return false
+	case l.Deleted && g.Deleted, sameRecord(l, g):
+		return true
+	}
+	switch l.Version.Compare(g.Version) {
+	case proto.Greater:
+		return false
+	case proto.Concurrent:
+		return !g.Deleted
+	}
+	return true
+}
+
+// changedHere reports whether the receive-only record l differs from the
+// global record g by a change made here.
+func changedHere(l, g *proto.FileInfo) bool {
+	if l == nil || l.Deleted && (g == nil || g.Deleted) {
+		return false
+	}
+	return g == nil || !l.Version.Equal(g.Version)
+}
+
+// sameRecord reports whether live records a and b describe the same entry
+// on disk.
+func sameRecord(a, b *proto.FileInfo) bool {
+	return !a.Deleted && !b.Deleted && proto.SameContent(a, b) && sameTime(a, b)
 }
 
 // waitToDelete reports whether the deletion of the live local file name
@@ -190,7 +251,7 @@ func (s *syncer) schedule() {
 		name := s.queue[0]
 		en := s.e.files.entries[name]
 		if s.need[name] && s.inflight[name] == nil && en != nil {
-			g, _ := en.global(s.e.devices)
+			g, _ := s.e.global(en)
 			if g.Deleted && len(s.inflight) > s.deletes {
 				return // wait for creations to finish
 			}
@@ -240,7 +301,7 @@ func (s *syncer) mayPull() bool {
 		if en == nil {
 			continue
 		}
-		g, _ := en.global(s.e.devices)
+		g, _ := s.e.global(en)
 		if g == nil || g.Deleted || g.Type != proto.FileTypeFile {
 			continue
 		}
@@ -321,7 +382,7 @@ func (s *syncer) rebuild() {
 			continue // gone here; the user decides
 		}
 		en := s.e.files.entries[name]
-		g, _ := en.global(s.e.devices)
+		g, _ := s.e.global(en)
 		if !g.Deleted && !s.storable(name, g) {
 			continue
 		}
@@ -402,7 +463,7 @@ func interleaveFetches[T any](items []T, fetch func(T) (bool, proto.ShortID)) {
 // plan emits the operation that brings name to its global version, or
 // records it directly when no disk change is needed.
 func (s *syncer) plan(name string, en *entry) {
-	g, holders := en.global(s.e.devices)
+	g, holders := s.e.global(en)
 	l := en.local
 	if s.restore[name] {
 		// The file vanished here: bring the global version back as if
@@ -613,7 +674,7 @@ func (s *syncer) scanOrphanParents(name string) {
 	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
 		var g *proto.FileInfo
 		if en := s.e.files.entries[dir]; en != nil {
-			g, _ = en.global(s.e.devices)
+			g, _ = s.e.global(en)
 		}
 		if g == nil || g.Deleted {
 			top = dir

@@ -126,7 +126,21 @@ func (t *table) dropRemote(dev proto.DeviceID) []string {
 // that the old edit beats by time). Among records with equal versions the
 // local one is chosen, else the one of the smallest device ID.
 func (e *entry) global(devices map[proto.DeviceID]bool) (*proto.FileInfo, []proto.DeviceID) {
+	return e.globalOf(e.candidates(devices), devices)
+}
+
+// othersGlobal is global among the records of the given devices alone:
+// the global state as the other devices have made it, without what this
+// device changed on its own.
+func (e *entry) othersGlobal(devices map[proto.DeviceID]bool) (*proto.FileInfo, []proto.DeviceID) {
 	cands := e.candidates(devices)
+	if e.local != nil {
+		cands = cands[1:]
+	}
+	return e.globalOf(cands, devices)
+}
+
+func (e *entry) globalOf(cands []*proto.FileInfo, devices map[proto.DeviceID]bool) (*proto.FileInfo, []proto.DeviceID) {
 	var best *proto.FileInfo
 	for _, f := range cands {
 		if superseded(f, cands) {

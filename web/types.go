@@ -128,7 +128,7 @@ type FolderStatus struct {
 	ID          string   `json:"id"`
 	Path        string   `json:"path"`
 	Type        string   `json:"type"`
-	State       string   `json:"state"` // idle, scanning, syncing or error
+	State       string   `json:"state"` // idle, scanning, syncing, error, held, local-changes or out-of-sync
 	InSync      bool     `json:"inSync"`
 	NeedFiles   int      `json:"needFiles"`
 	NeedBytes   int64    `json:"needBytes"`
@@ -150,6 +150,12 @@ type FolderStatus struct {
 	// MassChange is how many files one scan found rewritten at once, until
 	// the folder is resumed.
 	MassChange int `json:"massChange"`
+	// Apart counts the names the folder's type keeps apart from the other
+	// devices (state "local-changes" in a receive-only folder: changes made
+	// here, not sent; "out-of-sync" in a send-only one: their changes, not
+	// taken). ApartSample names some of them.
+	Apart       int      `json:"apart"`
+	ApartSample []string `json:"apartSample"`
 }
 
 // FolderSettings changes a folder's settings; nil fields are left alone.
@@ -158,6 +164,9 @@ type FolderSettings struct {
 	// turns it off. DefaultDeleteGuard restores the default rule instead.
 	DeleteGuard        *DeleteGuard `json:"deleteGuard,omitempty"`
 	DefaultDeleteGuard bool         `json:"defaultDeleteGuard,omitempty"`
+	// Type, if set, changes the folder type: send-receive, send-only or
+	// receive-only.
+	Type string `json:"type,omitempty"`
 }
 
 // DeleteGuard holds deletions of at least Files files and Percent percent

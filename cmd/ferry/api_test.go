@@ -84,6 +84,12 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	if r := ferry(t, d.home, "folder", "guard", "photos", "lots"); r.code != exitUsage {
 		t.Errorf("folder guard with a bad rule: exit %d, want %d", r.code, exitUsage)
 	}
+	ok(t, d.home, "folder", "set", "photos", "--type", "receive-only")
+	for _, args := range [][]string{{"folder", "set", "photos"}, {"folder", "set", "photos", "--type", "backup"}} {
+		if r := ferry(t, d.home, args...); r.code != exitUsage {
+			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
+		}
+	}
 
 	calls := d.backend.Calls()
 	for _, want := range []string{
@@ -94,7 +100,8 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"FolderAction photos resume",
 		"FolderAction photos confirm-deletes",
 		"FolderAction photos revert",
-		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true}",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true Type:}",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type:receive-only}",
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("backend calls %q lack %q", calls, want)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +26,12 @@ var (
 		help:     "Share a folder with a trusted device. The other device must add and share the folder too.",
 	}
 	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path and the devices each is shared with."}
+	folderSetUsage  = usage{
+		name:     "folder set",
+		synopsis: "FOLDER-ID --type send-receive|send-only|receive-only",
+		help: "Change a folder's settings. --type receive-only makes it a backup target: changes made here are\n" +
+			"not sent and never win; send-only makes this device the master: changes from elsewhere are not taken.",
+	}
 )
 
 func runFolder(g *globals, args []string) int {
@@ -32,11 +39,37 @@ func runFolder(g *globals, args []string) int {
 		{folderAddUsage, runFolderAdd},
 		{folderShareUsage, runFolderShare},
 		{folderListUsage, runFolderList},
+		{folderSetUsage, runFolderSet},
 		{folderResumeUsage, runFolderResume},
 		{folderConfirmUsage, runFolderConfirm},
 		{folderRevertUsage, runFolderRevert},
 		{folderGuardUsage, runFolderGuard},
 	}}.run(g, args)
+}
+
+func runFolderSet(g *globals, args []string) int {
+	fs := newFlagSet("folder set")
+	var typ config.FolderType
+	fs.Func("type", "the folder `TYPE`: send-receive, send-only or receive-only", func(s string) (err error) {
+		typ, err = config.ParseFolderType(s)
+		return err
+	})
+	pos, code, ok := g.parse(folderSetUsage, fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	if typ == "" {
+		return g.usageError(folderSetUsage, fs, errors.New("say what to change: --type"))
+	}
+	ctx, cancel := callContext()
+	defer cancel()
+	err := g.change(
+		func(c *web.Client) error { return c.SetFolder(ctx, pos[0], web.FolderSettings{Type: string(typ)}) },
+		func(cfg *config.Config) error { return cfg.SetFolderType(pos[0], typ) })
+	if err != nil {
+		return g.fail("folder set", err, hintIfNotFound(err, "See `ferry folder list`"))
+	}
+	return exitOK
 }
 
 func runFolderAdd(g *globals, args []string) int {

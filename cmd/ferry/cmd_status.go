@@ -19,9 +19,9 @@ var statusUsage = usage{
 	synopsis: "[--json] [--watch [--every DURATION]]",
 	help: "Show the running daemon's folders (state, progress, rate, ETA, errors) and devices (connection, rates).\n" +
 		"--watch redraws the view until interrupted.\n" +
-		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error),\n" +
-		"inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
-		"heldLocal, heldRemote, heldSample, massChange,\n" +
+		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error|\n" +
+		"local-changes|out-of-sync), inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
+		"heldLocal, heldRemote, heldSample, massChange, apart, apartSample,\n" +
 		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
 		"address, lastSeen. Rates are bytes per second, eta is seconds.",
 }
@@ -165,6 +165,7 @@ func printFolderStatus(w io.Writer, f web.FolderStatus) {
 		fmt.Fprintf(w, "    shared    %s\n", strings.Join(abbrevs(f.Devices), ", "))
 	}
 	printHeld(w, f)
+	printApart(w, f)
 	for _, e := range f.Errors {
 		fmt.Fprintf(w, "    error     %s\n", e)
 	}
@@ -190,6 +191,24 @@ func printHeld(w io.Writer, f web.FolderStatus) {
 	}
 	if f.MassChange > 0 {
 		fmt.Fprintf(w, "    warning   %d files were rewritten at once; if that was not you, check them (clear the warning: ferry folder resume %s)\n", f.MassChange, f.ID)
+	}
+}
+
+// printApart lists what the folder's type keeps apart from the others.
+func printApart(w io.Writer, f web.FolderStatus) {
+	if f.Apart == 0 {
+		return
+	}
+	if f.Type == "receive-only" {
+		fmt.Fprintf(w, "    changed   %d files were changed here; a receive-only folder does not send them\n", f.Apart)
+	} else {
+		fmt.Fprintf(w, "    differs   %d files were changed elsewhere; a send-only folder does not take them\n", f.Apart)
+	}
+	for _, name := range f.ApartSample {
+		fmt.Fprintf(w, "              %s\n", name)
+	}
+	if n := f.Apart - len(f.ApartSample); n > 0 {
+		fmt.Fprintf(w, "              ... and %d more\n", n)
 	}
 }
 

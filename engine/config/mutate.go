@@ -93,6 +93,17 @@ func (c *Config) ShareFolder(folderID string, dev proto.DeviceID) error {
 	})
 }
 
+// SetFolderType changes the type of the folder folderID.
+func (c *Config) SetFolderType(folderID string, t FolderType) error {
+	if _, ok := c.Folder(folderID); !ok {
+		return notFoundf("folder %q does not exist", folderID)
+	}
+	return c.apply(func(n *Config) {
+		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
+		n.Folders[i].Type = t
+	})
+}
+
 // apply makes a change on a copy and keeps it only if the result is valid.
 func (c *Config) apply(change func(*Config)) error {
 	next := c.Clone()

@@ -103,6 +103,23 @@ func TestShareFolder(t *testing.T) {
 	}
 }
 
+func TestSetFolderType(t *testing.T) {
+	c := Default()
+	if _, err := c.AddFolder(Folder{ID: "docs", Path: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetFolderType("nope", ReceiveOnly); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown folder: %v", err)
+	}
+	if err := c.SetFolderType("docs", "backup"); err == nil {
+		t.Fatal("an unknown type was taken")
+	}
+	must(t, c.SetFolderType("docs", ReceiveOnly))
+	if f, _ := c.Folder("docs"); f.Type != ReceiveOnly {
+		t.Fatalf("type = %q, want receive-only", f.Type)
+	}
+}
+
 func TestSlug(t *testing.T) {
 	tests := map[string]string{
 		"Photos":                       "photos",

@@ -23,8 +23,10 @@ type Options struct {
 	Links   [][2]int // pairs of devices that can connect; nil means all pairs
 	Seed    uint64
 	Faults  Faults
-	// Config, if set, adjusts each device's engine configuration.
-	Config func(*engine.Config)
+	// Config, if set, adjusts each device's engine configuration; then
+	// DeviceConfig, if set, adjusts device dev's.
+	Config       func(*engine.Config)
+	DeviceConfig func(dev int, c *engine.Config)
 	// Trace keeps a log of every simulated event (see Sim.Trace).
 	Trace bool
 	// OnCommit, if set, is called with every local record device dev
@@ -98,6 +100,9 @@ func (s *Sim) addDevice(i int) error {
 	}
 	if s.opt.Config != nil {
 		s.opt.Config(&d.cfg)
+	}
+	if s.opt.DeviceConfig != nil {
+		s.opt.DeviceConfig(i, &d.cfg)
 	}
 	s.devs = append(s.devs, d)
 	return d.start(s.now)

@@ -64,6 +64,7 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 	fs.GlobalFiles, fs.GlobalBytes = s.GlobalFiles, s.GlobalBytes
 	fs.Conflicts = s.Conflicts
 	fs.HeldLocal, fs.HeldRemote, fs.HeldSample, fs.MassChange = s.HeldLocal, s.HeldRemote, s.HeldSample, s.MassChange
+	fs.Apart, fs.ApartSample = s.Apart, s.ApartSample
 	fs.InRate = r.pullRate.rate()
 	if fs.NeedBytes > 0 && fs.InRate > 0 {
 		fs.ETA = float64(fs.NeedBytes) / fs.InRate
@@ -235,6 +236,15 @@ func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSetting
 
 // applyFolderSettings changes the settings s names of folder in c.
 func applyFolderSettings(c *config.Config, folder string, s web.FolderSettings) error {
+	if s.Type != "" {
+		t, err := config.ParseFolderType(s.Type)
+		if err != nil {
+			return err
+		}
+		if err := c.SetFolderType(folder, t); err != nil {
+			return err
+		}
+	}
 	switch {
 	case s.DefaultDeleteGuard:
 		return c.SetDeleteGuard(folder, nil)

@@ -75,7 +75,12 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 		if h.runner != nil {
 			h.runner.in.put(engine.ConfigChange{Config: n.engineConfig(f)})
 		}
-		if !sameShares {
+		switch {
+		case old.Type != f.Type:
+			// What the folder sends depends on its type: the devices
+			// it is shared with connect again and exchange indexes.
+			changed = append(changed, f.Devices...)
+		case !sameShares:
 			changed = append(changed, symmetricDiff(old.Devices, f.Devices)...)
 		}
 	}

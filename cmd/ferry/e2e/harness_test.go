@@ -234,6 +234,10 @@ type folderStatus struct {
 	NeedBytes int64    `json:"needBytes"`
 	Errors    []string `json:"errors"`
 	Conflicts int      `json:"conflicts"`
+	Type      string   `json:"type"`
+	// Apart and ApartSample: names the folder's type keeps apart.
+	Apart       int      `json:"apart"`
+	ApartSample []string `json:"apartSample"`
 }
 
 type deviceStatus struct {

@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"os"
+	"slices"
+	"testing"
+	"time"
+)
+
+// docsStatus returns the status of d's folder "docs".
+func (d *device) docsStatus() folderStatus {
+	for _, f := range d.status().Folders {
+		if f.ID == "docs" {
+			return f
+		}
+	}
+	d.t.Fatalf("%s has no folder docs", d.name)
+	return folderStatus{}
+}
+
+// A receive-only device applies a directory tree's deletion whole, as a
+// send-receive one does: A and B share a copy of Go's src/encoding, A
+// removes encoding/json, and B ends with the same tree. (Both folders'
+// mass-delete guards are off: with them on, A would hold its own deletion
+// of a third of the tree for confirmation, which is not what this is about.)
+func TestReceiveOnlyAppliesTreeDeletion(t *testing.T) {
+	a, b := newDevice(t, "A"), newDevice(t, "B")
+	b.ferry("folder", "set", "docs", "--type", "receive-only")
+	copyTree(t, "/usr/local/go/src/encoding", a.path("encoding"))
+	pair(a, b)
+	for _, d := range []*device{a, b} {
+		d.ferry("folder", "guard", "docs", "off")
+	}
+	a.start()
+	b.start()
+	converge(t, 2*time.Minute, a, b)
+	if st := b.docsStatus(); st.Type != "receive-only" || st.State != "idle" {
+		t.Fatalf("B: type %s, state %s; want an idle receive-only folder", st.Type, st.State)
+	}
+	if err := os.RemoveAll(a.path("encoding/json")); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, time.Minute, a, b)
+	if _, err := os.Stat(b.path("encoding/json")); !os.IsNotExist(err) {
+		t.Fatalf("B still has encoding/json: %v", err)
+	}
+}
+
+// A change made in a receive-only folder stays there, listed as a local
+// change; a newer version from the other device replaces it and keeps it
+// as a conflict copy on that device alone.
+func TestReceiveOnlyLocalChange(t *testing.T) {
+	a, b := newDevice(t, "A"), newDevice(t, "B")
+	b.ferry("folder", "set", "docs", "--type", "receive-only")
+	writeFile(t, a.path("notes.txt"), []byte("from A\n"), 0o644)
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, time.Minute, a, b)
+	writeFile(t, b.path("notes.txt"), []byte("edited on the backup\n"), 0o644)
+	b.ferry("scan", "docs")
+	waitFor(t, 10*time.Second, "B lists its local change", func() bool {
+		st := b.docsStatus()
+		return st.State == "local-changes" && !st.InSync && slices.Equal(st.ApartSample, []string{"notes.txt"})
+	})
+	a.ferry("scan", "docs")
+	if got, _ := os.ReadFile(a.path("notes.txt")); string(got) != "from A\n" {
+		t.Fatalf("A's notes.txt is %q: a receive-only device's change went out", got)
+	}
+	writeFile(t, a.path("notes.txt"), []byte("A edits again\n"), 0o644)
+	a.ferry("scan", "docs")
+	waitFor(t, 20*time.Second, "B takes A's newer version", func() bool {
+		got, _ := os.ReadFile(b.path("notes.txt"))
+		return string(got) == "A edits again\n"
+	})
+	copies := strayNames(t, b.folder, ".conflict-")
+	if len(copies) != 1 {
+		t.Fatalf("B's conflict copies: %q, want the one with its own edit", copies)
+	}
+	if got, _ := os.ReadFile(b.path(copies[0])); string(got) != "edited on the backup\n" {
+		t.Errorf("B's conflict copy holds %q, want its own edit", got)
+	}
+	time.Sleep(time.Second)
+	if c := strayNames(t, a.folder, ".conflict-"); len(c) != 0 {
+		t.Errorf("A got %q from the receive-only device", c)
+	}
+}
