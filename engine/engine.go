@@ -136,6 +136,8 @@ func (e *Engine) Step(in Input) {
 		e.scans.massChange = 0
 	case TempsCleaned:
 		e.sync.onTempsCleaned(in)
+	case Override:
+		e.override()
 	}
 	e.scans.schedule()
 	e.sync.schedule()

@@ -86,6 +86,11 @@ type OpResult struct {
 	BadName bool
 }
 
+// Override makes a send-only folder's state the newest version everywhere:
+// every name it keeps apart from the others gets a version that supersedes
+// theirs. Other folder types ignore it.
+type Override struct{}
+
 // ConfigChange replaces the folder's configuration.
 type ConfigChange struct{ Config Config }
 
@@ -109,6 +114,7 @@ func (ConfirmDeletes) isInput() {}
 func (RevertDeletes) isInput()  {}
 func (Acknowledge) isInput()    {}
 func (TempsCleaned) isInput()   {}
+func (Override) isInput()       {}
 
 // Ready is the work the engine hands out, to be done in field order.
 type Ready struct {

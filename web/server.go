@@ -79,6 +79,7 @@ func (s *server) routes() []route {
 		{"POST", "/api/folders/{id}/" + ActionResume, permWrite, s.folderAction(ActionResume)},
 		{"POST", "/api/folders/{id}/" + ActionConfirmDeletes, permWrite, s.folderAction(ActionConfirmDeletes)},
 		{"POST", "/api/folders/{id}/" + ActionRevert, permWrite, s.folderAction(ActionRevert)},
+		{"POST", "/api/folders/{id}/" + ActionOverride, permWrite, s.folderAction(ActionOverride)},
 		{"PATCH", "/api/folders/{id}", permWrite, s.setFolder},
 		{"DELETE", "/api/pending/{id}", permWrite, s.ignoreDevice},
 		{"POST", "/api/pair", permWrite, s.createOffer},

@@ -186,6 +186,9 @@ const (
 	ActionConfirmDeletes = "confirm-deletes"
 	// ActionRevert brings held files back.
 	ActionRevert = "revert"
+	// ActionOverride makes a send-only folder's state the newest version
+	// everywhere.
+	ActionOverride = "override"
 )
 
 // DeviceStatus is a trusted device and its connection. Bytes count

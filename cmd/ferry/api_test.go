@@ -78,6 +78,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	ok(t, d.home, "folder", "resume", "photos")
 	ok(t, d.home, "folder", "confirm-deletes", "photos")
 	ok(t, d.home, "folder", "revert", "photos")
+	ok(t, d.home, "folder", "override", "photos")
 	ok(t, d.home, "folder", "guard", "photos", "100/40")
 	ok(t, d.home, "folder", "guard", "photos", "off")
 	ok(t, d.home, "folder", "guard", "photos", "default")
@@ -100,6 +101,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"FolderAction photos resume",
 		"FolderAction photos confirm-deletes",
 		"FolderAction photos revert",
+		"FolderAction photos override",
 		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true Type:}",
 		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type:receive-only}",
 	} {

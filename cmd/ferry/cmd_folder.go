@@ -43,6 +43,7 @@ func runFolder(g *globals, args []string) int {
 		{folderResumeUsage, runFolderResume},
 		{folderConfirmUsage, runFolderConfirm},
 		{folderRevertUsage, runFolderRevert},
+		{folderOverrideUsage, runFolderOverride},
 		{folderGuardUsage, runFolderGuard},
 	}}.run(g, args)
 }

@@ -29,6 +29,12 @@ var (
 		help: "Undo the deletions a folder holds: files that vanished here are pulled back from the other devices,\n" +
 			"files another device deleted are kept and sent back to it. Needs a running daemon.",
 	}
+	folderOverrideUsage = usage{
+		name:     "folder override",
+		synopsis: "FOLDER-ID",
+		help: "Make a send-only folder's state the newest version everywhere: the changes other devices made to it\n" +
+			"are replaced by what is here (the devices keep them in their history). Needs a running daemon.",
+	}
 	folderGuardUsage = usage{
 		name:     "folder guard",
 		synopsis: "FOLDER-ID FILES/PERCENT|off|default",
@@ -65,6 +71,10 @@ func runFolderConfirm(g *globals, args []string) int {
 
 func runFolderRevert(g *globals, args []string) int {
 	return g.folderAction(folderRevertUsage, args, web.ActionRevert)
+}
+
+func runFolderOverride(g *globals, args []string) int {
+	return g.folderAction(folderOverrideUsage, args, web.ActionOverride)
 }
 
 // folderAction runs a folder action that needs the daemon.

@@ -131,4 +131,10 @@ func TestSendOnlyTakesNothing(t *testing.T) {
 	s.Scan(devA)
 	quiet(t, s)
 	wantOn(t, s, devB, "new-on-a", content("new", 5))
+	// Override: A's state becomes the newest everywhere.
+	decide(s, devA, engine.Override{})
+	settle(t, s)
+	wantFile(t, s, "master", content("master", 100))
+	wantAbsent(t, s, "from-b")
+	wantApart(t, s, devA, "idle")
 }

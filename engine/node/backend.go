@@ -216,6 +216,15 @@ func (n *Node) FolderAction(ctx context.Context, folder, action string) error {
 			r.in.put(engine.ConfirmDeletes{})
 		}
 		return nil
+	case web.ActionOverride:
+		if cfg.Type != config.SendOnly {
+			return web.BadRequest(fmt.Errorf("folder %s is %s: only a send-only folder overrides the others", folder, cfg.Type))
+		}
+		if r == nil {
+			return fmt.Errorf("folder %s is not running: %v", folder, stopped)
+		}
+		r.in.put(engine.Override{})
+		return nil
 	}
 	return web.BadRequest(fmt.Errorf("unknown folder action %q", action))
 }
