@@ -284,3 +284,17 @@ func wrapRecordErr(name string, err error) error {
 	}
 	return fmt.Errorf("record %q: %w", name, err)
 }
+
+// AppendRecord appends the index's encoding of f, without its name, to b:
+// the form other stores (the version history) keep records in.
+func AppendRecord(b []byte, f *proto.FileInfo) ([]byte, error) {
+	if err := checkRecord(f); err != nil {
+		return b, err
+	}
+	return appendRecord(b, f), nil
+}
+
+// DecodeRecord decodes what AppendRecord wrote for the record named name.
+func DecodeRecord(name string, b []byte) (proto.FileInfo, error) {
+	return decodeRecord(name, b)
+}
