@@ -175,7 +175,29 @@ type PullOp struct {
 	Peers        []proto.DeviceID
 	Expect       Expect
 	ConflictName string
+	Keep         *Keep
 }
+
+// Keep asks the driver to keep the local file an operation replaces or
+// removes in the version history first, and to carry out the operation
+// only once that is done. File is the local record of what is there: what
+// the driver reads must match its blocks, or the file changed and the
+// operation fails as changed.
+type Keep struct {
+	File proto.FileInfo
+	Kind KeepKind
+	By   proto.ShortID // the device whose change replaces it
+}
+
+// KeepKind says why a version leaves.
+type KeepKind uint8
+
+const (
+	KeepReplaced KeepKind = iota + 1 // a newer version took its place
+	KeepDeleted                      // it was deleted elsewhere
+	KeepConflict                     // it lost a conflict (a copy is kept too)
+	KeepReverted                     // a change made here was undone
+)
 
 // LocalBlock is where a block can be copied from locally.
 type LocalBlock struct {
@@ -188,6 +210,7 @@ type MkdirOp struct {
 	File         proto.FileInfo
 	Expect       Expect
 	ConflictName string
+	Keep         *Keep
 }
 
 // SymlinkOp creates a symbolic link.
@@ -195,12 +218,14 @@ type SymlinkOp struct {
 	File         proto.FileInfo
 	Expect       Expect
 	ConflictName string
+	Keep         *Keep
 }
 
 // DeleteOp removes what is at File.Name if it is still as expected.
 type DeleteOp struct {
 	File   proto.FileInfo
 	Expect Expect
+	Keep   *Keep
 }
 
 // CleanTempsOp asks the driver to remove the temp files in the folder and

@@ -483,25 +483,45 @@ func (s *syncer) plan(name string, en *entry) {
 	}
 	expect := expectOf(l)
 	conflict, loser := s.conflictFor(l, g)
+	keep := s.keepOf(l, g, conflict)
 	var op Op
 	switch {
 	case g.Deleted:
-		op = DeleteOp{File: *g, Expect: expect}
+		op = DeleteOp{File: *g, Expect: expect, Keep: keep}
 		s.deletes++
 	case g.Type == proto.FileTypeDir:
-		op = MkdirOp{File: *g, Expect: expect, ConflictName: conflict}
+		op = MkdirOp{File: *g, Expect: expect, ConflictName: conflict, Keep: keep}
 	case g.Type == proto.FileTypeSymlink:
-		op = SymlinkOp{File: *g, Expect: expect, ConflictName: conflict}
+		op = SymlinkOp{File: *g, Expect: expect, ConflictName: conflict, Keep: keep}
 	default:
 		pull, ok := s.planPull(g, holders)
 		if !ok {
 			return // no source now; a peer connecting or announcing re-plans it
 		}
-		pull.Expect, pull.ConflictName = expect, conflict
+		pull.Expect, pull.ConflictName, pull.Keep = expect, conflict, keep
 		op = pull
 	}
 	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(en.local), probe: s.full != ""}
 	s.e.rd.Ops = append(s.e.rd.Ops, op)
+}
+
+// keepOf returns what of the local file l an operation that brings the
+// global record g should keep in the version history: l's record, when
+// history is on and l is a regular file with content of its own.
+func (s *syncer) keepOf(l, g *proto.FileInfo, conflict string) *Keep {
+	if !s.e.cfg.History || l == nil || l.Deleted || l.Type != proto.FileTypeFile {
+		return nil
+	}
+	k := &Keep{File: *l, Kind: KeepReplaced, By: g.ModifiedBy}
+	switch {
+	case s.e.cfg.Type == ReceiveOnly && l.Version.Compare(g.Version) == proto.Greater:
+		k.Kind = KeepReverted
+	case conflict != "":
+		k.Kind = KeepConflict
+	case g.Deleted:
+		k.Kind = KeepDeleted
+	}
+	return k
 }
 
 // conflictFor returns where to keep the local version l, and l, when l is

@@ -254,3 +254,61 @@ func TestCleanTempsWhenNothingWaits(t *testing.T) {
 		t.Errorf("ops %v an hour later with nothing failed, want no clean", e.Ready().Ops)
 	}
 }
+
+// With history on, an operation that replaces or removes a local file asks
+// for it to be kept first, saying why; with history off it does not.
+func TestOperationsKeepWhatTheyReplace(t *testing.T) {
+	local := proto.FileInfo{Name: "f", Size: 1, Mode: 0o644, Version: vec(0x22, 1), Sequence: 1, ModifiedBy: dev(0x22).Short(),
+		Blocks: []proto.Block{{Size: 1, Hash: proto.Hash{1}}}}
+	newer := local
+	newer.Version, newer.Blocks, newer.ModifiedBy = vec(0x22, 1, 0x33, 1), []proto.Block{{Size: 1, Hash: proto.Hash{2}}}, dev(0x33).Short()
+	concurrent := newer
+	concurrent.Version = vec(0x33, 1)
+	gone := newer
+	gone.Deleted, gone.Blocks, gone.Size = true, nil, 0
+	for _, tc := range []struct {
+		name    string
+		history bool
+		remote  proto.FileInfo
+		want    KeepKind // 0: no Keep
+	}{
+		{"replaced", true, newer, KeepReplaced},
+		{"deleted", true, gone, KeepDeleted},
+		{"conflict", true, concurrent, KeepConflict},
+		{"history off", false, newer, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := New(Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}, History: tc.history, DeleteDelay: 1},
+				&testStore{local: []proto.FileInfo{local}}, State{IndexID: 7, LastSequence: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Step(Tick{Now: 1_000_000 * 1e9})
+			e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+			e.Advance()
+			r := tc.remote
+			r.Sequence = 3
+			e.Step(Received{From: devP, Update: &proto.IndexUpdate{Folder: "f", IndexID: 9, Files: []proto.FileInfo{r}}})
+			e.Step(Tick{Now: e.now + int64(time.Second)})
+			var keep *Keep
+			n := 0
+			for _, op := range e.Ready().Ops {
+				switch op := op.(type) {
+				case PullOp:
+					keep, n = op.Keep, n+1
+				case DeleteOp:
+					keep, n = op.Keep, n+1
+				}
+			}
+			if n != 1 {
+				t.Fatalf("ops %v, want one for f", e.Ready().Ops)
+			}
+			switch {
+			case tc.want == 0 && keep != nil:
+				t.Errorf("keep %+v with history off", keep)
+			case tc.want != 0 && (keep == nil || keep.Kind != tc.want || !keep.File.Version.Equal(local.Version) || keep.By != tc.remote.ModifiedBy):
+				t.Errorf("keep %+v, want kind %d of the local version, by %v", keep, tc.want, tc.remote.ModifiedBy)
+			}
+		})
+	}
+}

@@ -43,6 +43,9 @@ type Config struct {
 	// and names that differ are different names. It is read when the
 	// engine starts; a ConfigChange keeps the engine's.
 	Names Names
+	// History says this device keeps old versions: an operation that
+	// replaces or removes a local file names it in Keep (see Keep).
+	History bool
 }
 
 // Validate fills defaults and checks the config.
