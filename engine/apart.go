@@ -7,6 +7,19 @@ import (
 	"ferry/proto"
 )
 
+// revertLocal undoes the changes made in a receive-only folder: each name
+// it keeps apart is brought to the global state (a name only this device
+// has is removed), with what is there kept in the history first.
+func (e *Engine) revertLocal() {
+	if e.cfg.Type != ReceiveOnly || !e.cfg.History {
+		return // without a history, undoing would lose the changes
+	}
+	for name := range e.sync.apart {
+		e.sync.yield[name] = true
+		e.sync.recompute(name)
+	}
+}
+
 // override makes a send-only folder's state the newest everywhere: each
 // name it keeps apart gets a local version that supersedes every other
 // device's, of what is here (a live record, or the deletion recorded

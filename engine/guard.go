@@ -196,6 +196,7 @@ func (e *Engine) confirmDeletes() {
 // pulled from peers, files a peer deleted are kept as new versions that
 // supersede the deletion, so the peers get them back.
 func (e *Engine) revertDeletes() {
+	e.revertLocal()
 	s := e.scans
 	for _, name := range slices.Sorted(maps.Keys(s.held)) {
 		e.sync.restore[name] = true

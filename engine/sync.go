@@ -36,8 +36,9 @@ type syncer struct {
 	refused    map[string]refusal
 	// apart are the names the folder's type keeps apart from the global
 	// state: changes made in a receive-only folder, and changes of other
-	// devices a send-only folder does not take.
-	apart map[string]bool
+	// devices a send-only folder does not take. yield are the changes
+	// made in a receive-only folder that RevertDeletes undoes.
+	apart, yield map[string]bool
 	// temps says whether temp files may be left in the folder; see
 	// cleanIfIdle for the times that pace their removal.
 	temps                           tempsState
@@ -82,7 +83,7 @@ func newSyncer(e *Engine) *syncer {
 	return &syncer{
 		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
 		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
-		unstorable: make(map[string]string), refused: make(map[string]refusal), apart: make(map[string]bool),
+		unstorable: make(map[string]string), refused: make(map[string]refusal), apart: make(map[string]bool), yield: make(map[string]bool),
 		temps: tempsMaybe, // a crash leaves temps that no result reports
 	}
 }
@@ -113,7 +114,7 @@ func (s *syncer) recompute(name string) {
 	case s.restore[name]:
 		needed = g != nil
 	case s.e.cfg.Type == ReceiveOnly:
-		needed = receiveNeeds(l, g)
+		needed = receiveNeeds(l, g) || s.yield[name] && changedHere(l, g)
 		apart = !needed && changedHere(l, g)
 	default:
 		switch {
@@ -138,6 +139,7 @@ func (s *syncer) recompute(name string) {
 		delete(s.need, name)
 		delete(s.delayed, name)
 		delete(s.restore, name)
+		delete(s.yield, name)
 		s.forgetUnfit(name)
 	}
 	if !needed || g == nil || !g.Deleted || l == nil || l.Deleted {
@@ -251,7 +253,7 @@ func (s *syncer) schedule() {
 		name := s.queue[0]
 		en := s.e.files.entries[name]
 		if s.need[name] && s.inflight[name] == nil && en != nil {
-			g, _ := s.e.global(en)
+			g, _ := s.target(name, en)
 			if g.Deleted && len(s.inflight) > s.deletes {
 				return // wait for creations to finish
 			}
@@ -382,11 +384,13 @@ func (s *syncer) rebuild() {
 			continue // gone here; the user decides
 		}
 		en := s.e.files.entries[name]
-		g, _ := s.e.global(en)
+		g, _ := s.target(name, en)
 		if !g.Deleted && !s.storable(name, g) {
 			continue
 		}
 		switch {
+		case s.yield[name] && g.Deleted:
+			items = append(items, item{phase: 2, name: name}) // the user undoes a change: no guard
 		case g.Deleted && en.local != nil && !en.local.Deleted && !s.restore[name]:
 			switch {
 			case g.Confirmed && !s.remote.held[name]:
@@ -463,7 +467,7 @@ func interleaveFetches[T any](items []T, fetch func(T) (bool, proto.ShortID)) {
 // plan emits the operation that brings name to its global version, or
 // records it directly when no disk change is needed.
 func (s *syncer) plan(name string, en *entry) {
-	g, holders := s.e.global(en)
+	g, holders := s.target(name, en)
 	l := en.local
 	if s.restore[name] {
 		// The file vanished here: bring the global version back as if
@@ -484,6 +488,9 @@ func (s *syncer) plan(name string, en *entry) {
 	expect := expectOf(l)
 	conflict, loser := s.conflictFor(l, g)
 	keep := s.keepOf(l, g, conflict)
+	if keep != nil && s.yield[name] {
+		keep.Kind = KeepReverted
+	}
 	var op Op
 	switch {
 	case g.Deleted:
@@ -503,6 +510,17 @@ func (s *syncer) plan(name string, en *entry) {
 	}
 	s.inflight[name] = &pending{file: *g, old: loser, seq: seqOf(en.local), probe: s.full != ""}
 	s.e.rd.Ops = append(s.e.rd.Ops, op)
+}
+
+// target returns the record name needs to be brought to, and the devices
+// that hold it: the global record, or for a change made in a receive-only
+// folder alone and undone by the user, its deletion.
+func (s *syncer) target(name string, en *entry) (*proto.FileInfo, []proto.DeviceID) {
+	g, holders := s.e.global(en)
+	if l := en.local; g == nil && s.yield[name] && l != nil {
+		g = &proto.FileInfo{Name: name, Type: l.Type, Mode: l.Mode, ModTime: l.ModTime, Deleted: true, Version: l.Version}
+	}
+	return g, holders
 }
 
 // keepOf returns what of the local file l an operation that brings the

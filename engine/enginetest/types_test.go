@@ -138,3 +138,40 @@ func TestSendOnlyTakesNothing(t *testing.T) {
 	wantAbsent(t, s, "from-b")
 	wantApart(t, s, devA, "idle")
 }
+
+// Revert undoes every change made in a receive-only folder, asking each time
+// that what is replaced be kept in the history; the folder then matches the
+// others. Without a history it changes nothing: the changes would be lost.
+func TestReceiveOnlyRevert(t *testing.T) {
+	for _, history := range []bool{true, false} {
+		t.Run(fmt.Sprint("history ", history), func(t *testing.T) {
+			opt := typed(4, engine.SendReceive, engine.ReceiveOnly)
+			opt.Config = func(c *engine.Config) { c.History = history }
+			s := newSim(t, opt)
+			for _, name := range []string{"edited", "deleted", "same"} {
+				must(t, s.Write(devA, name, content(name, 100)))
+			}
+			s.Scan(devA)
+			settle(t, s)
+			must(t, s.Write(devB, "edited", content("edit on B", 120)))
+			must(t, s.Remove(devB, "deleted"))
+			must(t, s.Write(devB, "added/new", content("new", 10)))
+			s.Scan(devB)
+			quiet(t, s)
+			wantApart(t, s, devB, "local-changes", "added", "added/new", "deleted", "edited")
+			decide(s, devB, engine.RevertDeletes{})
+			if !history {
+				quiet(t, s)
+				wantApart(t, s, devB, "local-changes", "added", "added/new", "deleted", "edited")
+				return
+			}
+			settle(t, s)
+			wantFile(t, s, "edited", content("edited", 100))
+			wantFile(t, s, "deleted", content("deleted", 100))
+			wantAbsent(t, s, "added/new")
+			if c := conflictCopies(s, devB); len(c) != 0 {
+				t.Errorf("B made conflict copies %q while reverting", c)
+			}
+		})
+	}
+}
