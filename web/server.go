@@ -86,6 +86,8 @@ func (s *server) routes() []route {
 		{"GET", "/api/pair", permRead, s.currentOffer},
 		{"DELETE", "/api/pair", permWrite, s.cancelOffer},
 		{"POST", "/api/pair/join", permWrite, s.join},
+		{"GET", "/api/versions", permRead, s.versions},
+		{"POST", "/api/restore", permWrite, s.restore},
 	}
 }
 

@@ -31,6 +31,8 @@ type Backend interface {
 	CancelOffer(ctx context.Context) error
 	// Join pairs with the device showing req.Code and returns who it was.
 	Join(ctx context.Context, req JoinRequest) (JoinResult, error)
+
+	History
 }
 
 // Pairing offer states.
@@ -167,6 +169,9 @@ type FolderSettings struct {
 	// Type, if set, changes the folder type: send-receive, send-only or
 	// receive-only.
 	Type string `json:"type,omitempty"`
+	// Keep, if set, changes which old versions are kept (the --keep form,
+	// e.g. 24h:all,30d:daily,52w:weekly, none or forever).
+	Keep string `json:"keep,omitempty"`
 }
 
 // DeleteGuard holds deletions of at least Files files and Percent percent

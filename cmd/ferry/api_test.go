@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"ferry/engine/config"
+	"ferry/index/history"
 	"ferry/platform"
 	"ferry/web"
 	"ferry/web/webtest"
@@ -22,6 +23,7 @@ type daemonHome struct {
 	home    string
 	addr    string
 	backend *webtest.Backend
+	photos  string // the directory of folder "photos" in config.json
 }
 
 // startFakeDaemon serves the API over a fake backend on a loopback port and
@@ -44,10 +46,12 @@ func startFakeDaemon(t *testing.T) daemonHome {
 	addr := srv.Listener.Addr().String()
 	cfg := config.Default()
 	cfg.GUI = addr
+	photos := t.TempDir()
+	cfg.Folders = []config.Folder{{ID: "photos", Path: photos, Type: config.SendReceive}}
 	if err := config.Save(home, cfg); err != nil {
 		t.Fatal(err)
 	}
-	return daemonHome{home: home, addr: addr, backend: b}
+	return daemonHome{home: home, addr: addr, backend: b, photos: photos}
 }
 
 func TestCommandsGoThroughTheAPI(t *testing.T) {
@@ -86,6 +90,24 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		t.Errorf("folder guard with a bad rule: exit %d, want %d", r.code, exitUsage)
 	}
 	ok(t, d.home, "folder", "set", "photos", "--type", "receive-only")
+	ok(t, d.home, "folder", "set", "photos", "--keep", "24H:all, forever:monthly")
+	if r := ferry(t, d.home, "folder", "set", "photos", "--keep", "30x:daily"); r.code != exitUsage || !strings.Contains(r.stderr, `unknown unit "x"`) {
+		t.Errorf("folder set --keep 30x:daily: exit %d, %q", r.code, r.stderr)
+	}
+	photo := filepath.Join(d.photos, "sub", "x.jpg")
+	if out := ok(t, d.home, "versions", photo); !strings.Contains(out, "current") {
+		t.Errorf("versions printed %q", out)
+	}
+	restoreTo := t.TempDir()
+	ok(t, d.home, "restore", photo, "--version", "3", "--to", restoreTo)
+	for _, args := range [][]string{{"restore", photo}, {"restore", photo, "--version", "3", "--at", "2h ago"}, {"restore", photo, "--at", "soon"}} {
+		if r := ferry(t, d.home, args...); r.code != exitUsage {
+			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
+		}
+	}
+	if r := ferry(t, d.home, "versions", "/nowhere/x.jpg"); r.code != exitError || !strings.Contains(r.stderr, "not inside a synced folder") {
+		t.Errorf("versions of a path outside the folders: exit %d, %q", r.code, r.stderr)
+	}
 	for _, args := range [][]string{{"folder", "set", "photos"}, {"folder", "set", "photos", "--type", "backup"}} {
 		if r := ferry(t, d.home, args...); r.code != exitUsage {
 			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
@@ -102,14 +124,17 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"FolderAction photos confirm-deletes",
 		"FolderAction photos revert",
 		"FolderAction photos override",
-		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true Type:}",
-		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type:receive-only}",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:true Type: Keep:}",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type:receive-only Keep:}",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type: Keep:24h:all,forever:monthly}",
+		"Versions photos sub/x.jpg",
+		"Restore photos sub/x.jpg 3 0001-01-01T00:00:00Z " + restoreTo,
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("backend calls %q lack %q", calls, want)
 		}
 	}
-	if cfg, _ := config.Load(d.home); len(cfg.Devices) != 0 || len(cfg.Folders) != 0 {
+	if cfg, _ := config.Load(d.home); len(cfg.Devices) != 0 || len(cfg.Folders) != 1 || cfg.Folders[0].Type != config.SendReceive || cfg.Folders[0].Keep != (history.Policy{}) {
 		t.Fatalf("config.json was edited although a daemon runs: %+v", cfg)
 	}
 }

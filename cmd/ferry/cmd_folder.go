@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"ferry/engine/config"
+	"ferry/index/history"
 	"ferry/platform"
 	"ferry/proto"
 	"ferry/web"
@@ -28,9 +29,11 @@ var (
 	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path and the devices each is shared with."}
 	folderSetUsage  = usage{
 		name:     "folder set",
-		synopsis: "FOLDER-ID --type send-receive|send-only|receive-only",
+		synopsis: "FOLDER-ID [--type send-receive|send-only|receive-only] [--keep POLICY]",
 		help: "Change a folder's settings. --type receive-only makes it a backup target: changes made here are\n" +
-			"not sent and never win; send-only makes this device the master: changes from elsewhere are not taken.",
+			"not sent and never win; send-only makes this device the master: changes from elsewhere are not taken.\n" +
+			"--keep says which old versions this device keeps: rules SPAN:EVERY from the newest, e.g. the default\n" +
+			"24h:all,30d:daily,52w:weekly (all for a day, one a day for 30 days, one a week for a year), none or forever.",
 	}
 )
 
@@ -55,18 +58,38 @@ func runFolderSet(g *globals, args []string) int {
 		typ, err = config.ParseFolderType(s)
 		return err
 	})
+	var keep *history.Policy
+	fs.Func("keep", "which old versions to keep: `POLICY` such as 24h:all,30d:daily,52w:weekly, none or forever", func(s string) error {
+		p, err := history.ParseKeep(s)
+		keep = &p
+		return err
+	})
 	pos, code, ok := g.parse(folderSetUsage, fs, args, 1, 1)
 	if !ok {
 		return code
 	}
-	if typ == "" {
-		return g.usageError(folderSetUsage, fs, errors.New("say what to change: --type"))
+	if typ == "" && keep == nil {
+		return g.usageError(folderSetUsage, fs, errors.New("say what to change: --type or --keep"))
+	}
+	set := web.FolderSettings{Type: string(typ)}
+	if keep != nil {
+		set.Keep = keep.String()
 	}
 	ctx, cancel := callContext()
 	defer cancel()
 	err := g.change(
-		func(c *web.Client) error { return c.SetFolder(ctx, pos[0], web.FolderSettings{Type: string(typ)}) },
-		func(cfg *config.Config) error { return cfg.SetFolderType(pos[0], typ) })
+		func(c *web.Client) error { return c.SetFolder(ctx, pos[0], set) },
+		func(cfg *config.Config) error {
+			if typ != "" {
+				if err := cfg.SetFolderType(pos[0], typ); err != nil {
+					return err
+				}
+			}
+			if keep != nil {
+				return cfg.SetKeep(pos[0], *keep)
+			}
+			return nil
+		})
 	if err != nil {
 		return g.fail("folder set", err, hintIfNotFound(err, "See `ferry folder list`"))
 	}

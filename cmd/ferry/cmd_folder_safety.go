@@ -27,7 +27,9 @@ var (
 		name:     "folder revert",
 		synopsis: "FOLDER-ID",
 		help: "Undo the deletions a folder holds: files that vanished here are pulled back from the other devices,\n" +
-			"files another device deleted are kept and sent back to it. Needs a running daemon.",
+			"files another device deleted are kept and sent back to it. In a receive-only folder it also undoes the\n" +
+			"changes made here: what the other devices have is put back, and what was here goes to the history\n" +
+			"first (see ferry versions). Needs a running daemon.",
 	}
 	folderOverrideUsage = usage{
 		name:     "folder override",

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"ferry/index/history"
 	"ferry/proto"
 )
 
@@ -74,6 +75,9 @@ type Folder struct {
 	// DeleteGuard holds mass deletions for confirmation; nil means
 	// DefaultDeleteGuard, {"files":0,"percent":0} turns it off.
 	DeleteGuard *DeleteGuard `json:"deleteGuard,omitempty"`
+	// Keep says which old versions this device keeps of the folder's
+	// files; the zero Policy is the staggered default.
+	Keep history.Policy `json:"keep,omitzero"`
 }
 
 // MinFree is how much free space to keep on a disk: Percent of its size or

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"ferry/index/history"
 	"ferry/proto"
 )
 
@@ -101,6 +102,17 @@ func (c *Config) SetFolderType(folderID string, t FolderType) error {
 	return c.apply(func(n *Config) {
 		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
 		n.Folders[i].Type = t
+	})
+}
+
+// SetKeep changes which old versions of folderID's files are kept.
+func (c *Config) SetKeep(folderID string, p history.Policy) error {
+	if _, ok := c.Folder(folderID); !ok {
+		return notFoundf("folder %q does not exist", folderID)
+	}
+	return c.apply(func(n *Config) {
+		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
+		n.Folders[i].Keep = p
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"ferry/engine"
 	"ferry/engine/config"
+	"ferry/index/history"
 	"ferry/platform"
 	"ferry/proto"
 	"ferry/web"
@@ -210,6 +211,9 @@ func (n *Node) FolderAction(ctx context.Context, folder, action string) error {
 		if r == nil {
 			return fmt.Errorf("folder %s is not running: %v", folder, stopped)
 		}
+		if action == web.ActionRevert && cfg.Type == config.ReceiveOnly && cfg.Keep.None() {
+			return web.BadRequest(fmt.Errorf("folder %s keeps no history (--keep none): undoing its local changes would lose them; set --keep first", folder))
+		}
 		if action == web.ActionRevert {
 			r.in.put(engine.RevertDeletes{})
 		} else {
@@ -251,6 +255,15 @@ func applyFolderSettings(c *config.Config, folder string, s web.FolderSettings) 
 			return err
 		}
 		if err := c.SetFolderType(folder, t); err != nil {
+			return err
+		}
+	}
+	if s.Keep != "" {
+		p, err := history.ParseKeep(s.Keep)
+		if err != nil {
+			return web.BadRequest(err)
+		}
+		if err := c.SetKeep(folder, p); err != nil {
 			return err
 		}
 	}

@@ -70,6 +70,8 @@ type folderRunner struct {
 	lost chan error
 	// space, if set, checks that pulls fit on disk.
 	space *space
+	// keeper, if set, keeps the files operations replace in the history.
+	keeper *keeper
 	// temps counts, by temp name, the pulls using that temp file, which a
 	// clean must leave alone.
 	temps temps

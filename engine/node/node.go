@@ -44,12 +44,14 @@ type Options struct {
 
 // Node is a running ferry daemon.
 type Node struct {
-	opts  Options
-	log   *slog.Logger
-	key   noise.Keypair
-	id    proto.DeviceID
-	db    *index.DB
-	conns *connManager
+	opts Options
+	log  *slog.Logger
+	key  noise.Keypair
+	id   proto.DeviceID
+	db   *index.DB
+	// keeper keeps the old versions of files, under home/history.
+	keeper *keeper
+	conns  *connManager
 	// resolver has the configured addresses; lan, when on, what was heard
 	// on the local network.
 	resolver *discovery.Static
@@ -119,20 +121,27 @@ func open(opts Options) (*Node, func(), error) {
 		unlock()
 		return nil, nil, err
 	}
+	k, err := openKeeper(opts.Home, opts.Now, opts.Logger)
+	if err != nil {
+		db.Close()
+		unlock()
+		return nil, nil, err
+	}
 	n := &Node{
 		opts: opts, log: opts.Logger, key: noise.Keypair{Private: priv, Public: pub},
-		id: proto.DeviceID(pub), db: db, cfg: cfg, folders: make(map[string]*folderHandle),
+		id: proto.DeviceID(pub), db: db, keeper: k, cfg: cfg, folders: make(map[string]*folderHandle),
 	}
 	n.conns = newConnManager(n.key, n, n.log, opts.Now)
 	n.resolver = discovery.NewStatic()
 	n.setAddrs(config.Config{}, cfg)
 	n.conns.setIgnored(cfg.Ignored)
 	if n.lan, err = n.newLAN(); err != nil {
+		k.close()
 		db.Close()
 		unlock()
 		return nil, nil, err
 	}
-	return n, func() { db.Close(); unlock() }, nil
+	return n, func() { k.close(); db.Close(); unlock() }, nil
 }
 
 // openIndex opens the home's index. A damaged one is kept aside and a
@@ -190,6 +199,7 @@ func (n *Node) serve(ctx context.Context) error {
 	n.startLAN(ctx)
 	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
 	n.wg.Go(func() { n.sampleRates(ctx) })
+	n.wg.Go(func() { n.pruneHistory(ctx) })
 	if n.opts.Ready != nil {
 		n.opts.Ready(gui)
 	}
@@ -327,6 +337,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 		return err
 	}
 	r.space = newSpace(h.cfg.Path, n.opts.Home, n.cfg.MinFreeSpace())
+	r.keeper = n.keeper
 	h.fs, h.runner = fs, r
 	id := h.cfg.ID
 	r.unwatchable = func() { n.rescanUnwatched(id) }
@@ -379,7 +390,8 @@ func (n *Node) engineConfig(f config.Folder) engine.Config {
 		// Many operations in flight make each index commit (an fsync) cover
 		// many results; blocksInFlight bounds the memory they hold.
 		MaxPulls: 512, MaxHashes: 1024,
-		Names: names,
+		Names:   names,
+		History: n.keeper != nil && !f.Keep.None(),
 	}
 }
 

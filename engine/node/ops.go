@@ -83,6 +83,14 @@ func sum(blocks []proto.Block) int64 {
 	return n
 }
 
+// keep keeps the local file kp names in the history, when there is one.
+func (r *folderRunner) keep(kp *engine.Keep) error {
+	if kp == nil || r.keeper == nil {
+		return nil
+	}
+	return r.keeper.keep(r.id, r.fs, kp)
+}
+
 // fileOp performs a pull, mkdir, symlink or delete and describes the outcome.
 func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult {
 	var (
@@ -96,13 +104,19 @@ func (r *folderRunner) fileOp(ctx context.Context, op engine.Op) engine.OpResult
 		err = r.pullWithin(ctx, op, &res)
 	case engine.MkdirOp:
 		f = op.File
-		err = r.mkdir(op, &res)
+		if err = r.keep(op.Keep); err == nil {
+			err = r.mkdir(op, &res)
+		}
 	case engine.SymlinkOp:
 		f = op.File
-		err = r.symlink(op, &res)
+		if err = r.keep(op.Keep); err == nil {
+			err = r.symlink(op, &res)
+		}
 	case engine.DeleteOp:
 		f = op.File
-		err = r.fs.Remove(f.Name, expect(op.Expect))
+		if err = r.keep(op.Keep); err == nil {
+			err = r.fs.Remove(f.Name, expect(op.Expect))
+		}
 	}
 	res.Name, res.Version = f.Name, f.Version
 	if err != nil {

@@ -49,6 +49,10 @@ func (r *folderRunner) pull(ctx context.Context, op engine.PullOp, res *engine.O
 		tmp.Close()
 		return fmt.Errorf("pull %s: %w", f.Name, err)
 	}
+	if err := r.keep(op.Keep); err != nil {
+		tmp.Close()
+		return err
+	}
 	done := r.commits.commit(ctx, &commitReq{
 		tmp: tmp, name: f.Name, expect: ex, mtime: f.ModTime, mode: f.Mode, conflict: op.ConflictName,
 	})

@@ -66,7 +66,7 @@ func (n *Node) applyFolders(prev, next config.Config) []proto.DeviceID {
 			continue
 		}
 		sameShares := slices.Equal(old.Devices, f.Devices) && old.Type == f.Type
-		if sameShares && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval && old.Guard() == f.Guard() &&
+		if sameShares && old.Keep == f.Keep && old.ScanInterval == f.ScanInterval && prev.ScanInterval == next.ScanInterval && old.Guard() == f.Guard() &&
 			prev.Tombstones() == next.Tombstones() {
 			continue
 		}

@@ -293,3 +293,29 @@ func (b *Backend) Join(ctx context.Context, req web.JoinRequest) (web.JoinResult
 	}
 	return res, nil
 }
+
+// Versions lists one current version of a name in a known folder.
+func (b *Backend) Versions(ctx context.Context, folder, name string) ([]web.VersionInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Versions %s %s", folder, name); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return nil, web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return []web.VersionInfo{{Name: name, Size: 1, Kind: "current"}}, nil
+}
+
+// Restore succeeds for a known folder and says where it wrote.
+func (b *Backend) Restore(ctx context.Context, req web.RestoreRequest) (web.RestoreResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Restore %s %s %d %s %s", req.Folder, req.Name, req.Version, req.At.UTC().Format("2006-01-02T15:04:05Z"), req.To); err != nil {
+		return web.RestoreResult{}, err
+	}
+	if !slices.Contains(b.folders, req.Folder) {
+		return web.RestoreResult{}, web.NotFound(fmt.Errorf("folder %q does not exist", req.Folder))
+	}
+	return web.RestoreResult{Path: req.Name, Size: 1, Version: req.Version}, nil
+}

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -46,17 +48,23 @@ func TestReceiveOnlyAppliesTreeDeletion(t *testing.T) {
 	}
 }
 
-// A change made in a receive-only folder stays there, listed as a local
-// change; a newer version from the other device replaces it and keeps it
-// as a conflict copy on that device alone.
-func TestReceiveOnlyLocalChange(t *testing.T) {
-	a, b := newDevice(t, "A"), newDevice(t, "B")
+// receiveOnlyPair starts A and a receive-only B, in sync on notes.txt.
+func receiveOnlyPair(t *testing.T) (a, b *device) {
+	a, b = newDevice(t, "A"), newDevice(t, "B")
 	b.ferry("folder", "set", "docs", "--type", "receive-only")
 	writeFile(t, a.path("notes.txt"), []byte("from A\n"), 0o644)
 	pair(a, b)
 	a.start()
 	b.start()
 	converge(t, time.Minute, a, b)
+	return a, b
+}
+
+// A change made in a receive-only folder stays there, listed as a local
+// change; a newer version from the other device replaces it and keeps it
+// as a conflict copy on that device alone.
+func TestReceiveOnlyLocalChange(t *testing.T) {
+	a, b := receiveOnlyPair(t)
 	writeFile(t, b.path("notes.txt"), []byte("edited on the backup\n"), 0o644)
 	b.ferry("scan", "docs")
 	waitFor(t, 10*time.Second, "B lists its local change", func() bool {
@@ -83,5 +91,30 @@ func TestReceiveOnlyLocalChange(t *testing.T) {
 	time.Sleep(time.Second)
 	if c := strayNames(t, a.folder, ".conflict-"); len(c) != 0 {
 		t.Errorf("A got %q from the receive-only device", c)
+	}
+}
+
+// ferry folder revert on a receive-only device undoes the changes made
+// there, and loses none of them: each goes to the history first, and comes
+// back from it.
+func TestReceiveOnlyRevertKeepsTheChanges(t *testing.T) {
+	a, b := receiveOnlyPair(t)
+	writeFile(t, b.path("notes.txt"), []byte("edited on the backup\n"), 0o644)
+	writeFile(t, b.path("extra.txt"), []byte("made on the backup\n"), 0o644)
+	b.ferry("scan", "docs")
+	waitFor(t, 10*time.Second, "B lists two local changes", func() bool { return b.docsStatus().Apart == 2 })
+	b.ferry("folder", "revert", "docs")
+	converge(t, 30*time.Second, a, b)
+	for name, want := range map[string]string{"notes.txt": "edited on the backup\n", "extra.txt": "made on the backup\n"} {
+		vs := b.versions(name)
+		kept := vs[len(vs)-1]
+		if kept.Kind != "reverted" {
+			t.Fatalf("B's versions of %s: %+v; want the undone change kept as reverted", name, vs)
+		}
+		out := t.TempDir()
+		b.ferry("restore", b.path(name), "--version", strconv.FormatUint(kept.ID, 10), "--to", out)
+		if got, _ := os.ReadFile(filepath.Join(out, name)); string(got) != want {
+			t.Errorf("%s restored from the history: %q, want %q", name, got, want)
+		}
 	}
 }

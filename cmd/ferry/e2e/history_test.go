@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// versionInfo is one line of ferry versions --json.
+type versionInfo struct {
+	ID    uint64    `json:"id"`
+	Size  int64     `json:"size"`
+	Until time.Time `json:"until"`
+	Kind  string    `json:"kind"`
+}
+
+func (d *device) versions(name string) []versionInfo {
+	d.t.Helper()
+	var vs []versionInfo
+	if err := json.Unmarshal([]byte(d.ferry("versions", d.path(name), "--json")), &vs); err != nil {
+		d.t.Fatalf("%s: versions --json: %v", d.name, err)
+	}
+	return vs
+}
+
+// B keeps the versions A's edits replace; a kept version comes back byte
+// for byte, into another directory or in place, where it syncs to A and
+// what it replaced is kept in turn.
+func TestKeptVersionsRestore(t *testing.T) {
+	a, b := startPair(t)
+	edits := []string{"first draft\n", "second draft, longer than the first\n", "third draft\n"}
+	var between time.Time
+	for i, text := range edits {
+		writeFile(t, a.path("notes/plan.txt"), []byte(text), 0o644)
+		a.ferry("scan", "docs")
+		waitFor(t, 20*time.Second, "B has edit "+text, func() bool {
+			got, _ := os.ReadFile(b.path("notes/plan.txt"))
+			return string(got) == text
+		})
+		if i == 1 {
+			time.Sleep(50 * time.Millisecond)
+			between = time.Now()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	vs := b.versions("notes/plan.txt")
+	if len(vs) != 3 || vs[0].Kind != "current" || vs[1].Kind != "edited" || vs[2].Kind != "edited" ||
+		vs[1].Size != int64(len(edits[1])) || vs[2].Size != int64(len(edits[0])) {
+		t.Fatalf("B's versions: %+v; want the current one and the two it replaced, newest first", vs)
+	}
+	if vs := a.versions("notes/plan.txt"); len(vs) != 1 {
+		t.Errorf("A's versions: %+v; want only the current one (A made the edits)", vs)
+	}
+
+	out := filepath.Join(t.TempDir(), "restored")
+	b.ferry("restore", b.path("notes/plan.txt"), "--version", strconv.FormatUint(vs[2].ID, 10), "--to", out)
+	if got, _ := os.ReadFile(filepath.Join(out, "plan.txt")); string(got) != edits[0] {
+		t.Fatalf("restored into %s: %q, want the first draft", out, got)
+	}
+	if _, stderr, code := b.try("restore", b.path("notes/plan.txt"), "--version", strconv.FormatUint(vs[2].ID, 10), "--to", out); code != 1 || stderr == "" {
+		t.Errorf("restoring over a file in --to: exit %d, %q; want a one-line refusal", code, stderr)
+	}
+
+	b.ferry("restore", b.path("notes/plan.txt"), "--at", between.Format(time.RFC3339Nano))
+	waitFor(t, 20*time.Second, "the second draft back on A", func() bool {
+		got, _ := os.ReadFile(a.path("notes/plan.txt"))
+		return string(got) == edits[1]
+	})
+	if got, _ := os.ReadFile(b.path("notes/plan.txt")); string(got) != edits[1] {
+		t.Fatalf("B's plan.txt after restoring in place: %q", got)
+	}
+	after := b.versions("notes/plan.txt")
+	if len(after) != 4 || after[1].Size != int64(len(edits[2])) {
+		t.Errorf("B's versions after the restore: %+v; want the third draft kept too", after)
+	}
+	if _, stderr, code := b.try("restore", b.path("notes/plan.txt"), "--at", "2001-01-01"); code != 1 || stderr == "" {
+		t.Errorf("restore before the oldest version: exit %d, %q; want a clear error", code, stderr)
+	}
+}

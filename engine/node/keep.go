@@ -1,0 +1,206 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/zeebo/blake3"
+
+	"ferry/engine"
+	"ferry/index/blocks"
+	"ferry/index/history"
+	"ferry/platform"
+	"ferry/proto"
+)
+
+// keepBatchBytes bounds the block data one Put of a kept file holds.
+const keepBatchBytes = 16 << 20
+
+// keeper keeps the old versions of files this device's folders replace or
+// delete for changes made elsewhere: their blocks in the block store, their
+// records in the history. Keeping and garbage collection take turns (mu):
+// a collection that ran between a kept file's Put and its history record
+// would drop blocks the record is about to list.
+type keeper struct {
+	mu    sync.Mutex
+	store *blocks.Store
+	hist  *history.DB
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// openKeeper opens the history under home: home/history/history.db and
+// the block store home/history/blocks.
+func openKeeper(home string, now func() time.Time, log *slog.Logger) (*keeper, error) {
+	dir := filepath.Join(home, "history")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	hist, err := history.Open(filepath.Join(dir, "history.db"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := blocks.Open(filepath.Join(dir, "blocks"), blocks.Options{Logger: log})
+	if err != nil {
+		hist.Close()
+		return nil, err
+	}
+	return &keeper{store: store, hist: hist, now: now, log: log}, nil
+}
+
+func (k *keeper) close() error {
+	err := k.store.Close()
+	if herr := k.hist.Close(); err == nil {
+		err = herr
+	}
+	return err
+}
+
+// keep keeps the local file that kp names before an operation replaces or
+// removes it: it reads the file from fs, checks every block against the
+// record, stores the blocks the store lacks and records the version. A
+// file that does not match the record changed since it was recorded: the
+// error wraps platform.ErrChanged, and the operation must not go on (a
+// scan records what is there).
+func (k *keeper) keep(folder string, fs *platform.Folder, kp *engine.Keep) error {
+	f := kp.File
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if kept, err := k.alreadyKept(folder, &f); err != nil || kept {
+		return err
+	}
+	if err := k.storeBlocks(fs, &f); err != nil {
+		return fmt.Errorf("keep %s in history: %w", f.Name, err)
+	}
+	_, err := k.hist.Add(history.Version{Folder: folder, File: f, Until: k.now(), Kind: history.Kind(kp.Kind), By: kp.By})
+	if err != nil {
+		return fmt.Errorf("keep %s in history: %w", f.Name, err)
+	}
+	return nil
+}
+
+// alreadyKept reports whether the newest kept version of f's name is f: an
+// operation tried again after a crash or a failure keeps it once.
+func (k *keeper) alreadyKept(folder string, f *proto.FileInfo) (bool, error) {
+	vs, err := k.hist.Versions(folder, f.Name)
+	if err != nil || len(vs) == 0 {
+		return false, err
+	}
+	last := vs[len(vs)-1].File
+	return last.Version.Equal(f.Version) && proto.SameContent(&last, f), nil
+}
+
+// storeBlocks reads the blocks of f from fs and stores those the store
+// lacks, in batches of at most keepBatchBytes.
+func (k *keeper) storeBlocks(fs *platform.Folder, f *proto.FileInfo) error {
+	var missing []proto.Block
+	for _, b := range f.Blocks {
+		has, err := k.store.Has(b.Hash)
+		if err != nil {
+			return err
+		}
+		if !has {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	fh, err := fs.Open(f.Name)
+	if err != nil {
+		return fmt.Errorf("%w: %w", platform.ErrChanged, err)
+	}
+	defer fh.Close()
+	if fi, err := fh.Stat(); err != nil || fi.Size() != f.Size {
+		return fmt.Errorf("%w: %s is no longer %d bytes", platform.ErrChanged, f.Name, f.Size)
+	}
+	var batch []blocks.Block
+	size := 0
+	flush := func() error {
+		err := k.store.Put(batch)
+		batch, size = batch[:0], 0
+		return err
+	}
+	for _, b := range missing {
+		data := make([]byte, b.Size)
+		if _, err := fh.ReadAt(data, b.Offset); err != nil && err != io.EOF {
+			return err
+		}
+		if blake3.Sum256(data) != b.Hash {
+			return fmt.Errorf("%w: %s changed at offset %d", platform.ErrChanged, f.Name, b.Offset)
+		}
+		if size+len(data) > keepBatchBytes || len(batch) == blocks.MaxBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		batch, size = append(batch, blocks.Block{Hash: b.Hash, Data: data}), size+len(data)
+	}
+	return flush()
+}
+
+// prune drops the versions each folder's policy no longer keeps, then
+// collects the blocks no kept version lists.
+func (k *keeper) prune(ctx context.Context, policies map[string]history.Policy) error {
+	now := k.now()
+	removed := 0
+	for folder, p := range policies {
+		n, err := k.hist.Prune(folder, p, now)
+		removed += n
+		if err != nil {
+			return err
+		}
+	}
+	if removed == 0 {
+		return nil
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var st blocks.GCStats
+	err := k.hist.Referenced(func(listed func(proto.Hash) bool) error {
+		var err error
+		st, err = k.store.GC(ctx, listed)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("collect history blocks: %w", err)
+	}
+	k.log.Info("history pruned", "versions", removed, "gc", fmt.Sprintf("%+v", st))
+	return nil
+}
+
+// pruneEvery is how often the history is pruned; the first prune comes
+// pruneFirst after the start.
+const (
+	pruneEvery = time.Hour
+	pruneFirst = time.Minute
+)
+
+// pruneHistory prunes the history now and then until ctx ends.
+func (n *Node) pruneHistory(ctx context.Context) {
+	t := time.NewTimer(pruneFirst)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.mu.RLock()
+		policies := make(map[string]history.Policy, len(n.cfg.Folders))
+		for _, f := range n.cfg.Folders {
+			policies[f.ID] = f.Keep
+		}
+		n.mu.RUnlock()
+		if err := n.keeper.prune(ctx, policies); err != nil && ctx.Err() == nil {
+			n.log.Warn("pruning the history failed; it is tried again later", "err", err)
+		}
+		t.Reset(pruneEvery)
+	}
+}

@@ -1,0 +1,113 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"ferry/engine"
+	"ferry/index/chunker"
+	"ferry/platform"
+	"ferry/proto"
+)
+
+// keeperRunner is a test runner with a keeper under a fresh home, and the
+// local file old at its name, recorded as oldF.
+func keeperRunner(t *testing.T, net network, name string, old []byte) (*folderRunner, string, proto.FileInfo) {
+	t.Helper()
+	r, dir := testRunner(t, net)
+	k, err := openKeeper(t.TempDir(), time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.close() })
+	r.keeper = k
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := chunker.Blocks(bytes.NewReader(old), chunker.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := r.fs.Lstat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, dir, proto.FileInfo{Name: name, Size: int64(len(old)), ModTime: e.ModTime, Mode: 0o644,
+		Version: proto.Vector{{ID: 9, Value: 1}}, Blocks: blocks}
+}
+
+// A pull that replaces a local file keeps it first: its record goes into
+// the history and its blocks into the store, readable and verified.
+func TestPullKeepsWhatItReplaces(t *testing.T) {
+	data, f := testFile(t, "report.bin", 1<<20)
+	old := bytes.Repeat([]byte("the old report "), 40_000)
+	r, dir, oldF := keeperRunner(t, &fakeNet{data: data}, "report.bin", old)
+	e, _ := r.fs.Lstat("report.bin")
+	op := pullOp(f, devA)
+	op.Expect = engine.Expect{Stat: engine.Stat(e)}
+	op.Keep = &engine.Keep{File: oldF, Kind: engine.KeepReplaced, By: devA.Short()}
+	var res engine.OpResult
+	if err := r.pull(context.Background(), op, &res); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "report.bin")); !bytes.Equal(got, data) {
+		t.Fatal("the pulled version is not in place")
+	}
+	vs, err := r.keeper.hist.Versions("docs", "report.bin")
+	if err != nil || len(vs) != 1 || !vs[0].File.Version.Equal(oldF.Version) || vs[0].By != devA.Short() || vs[0].Kind.String() != "edited" {
+		t.Fatalf("history %+v, %v; want the old version, replaced by A", vs, err)
+	}
+	var back []byte
+	for _, b := range vs[0].File.Blocks {
+		got, err := r.keeper.store.Get(b.Hash, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = append(back, got...)
+	}
+	if !bytes.Equal(back, old) {
+		t.Fatalf("the kept blocks give %d bytes, not the old file", len(back))
+	}
+	// Kept again (the operation tried once more): recorded once.
+	if err := r.keep(op.Keep); err != nil {
+		t.Fatal(err)
+	}
+	if vs, _ := r.keeper.hist.Versions("docs", "report.bin"); len(vs) != 1 {
+		t.Errorf("%d versions after keeping the same version twice", len(vs))
+	}
+}
+
+// A local file that changed since it was recorded is not kept as if it
+// were the recorded version, and the operation does not go on: the change
+// made here is never replaced unseen.
+func TestKeepRefusesAChangedFile(t *testing.T) {
+	data, f := testFile(t, "notes.txt", 256<<10)
+	old := bytes.Repeat([]byte("notes "), 20_000)
+	r, dir, oldF := keeperRunner(t, &fakeNet{data: data}, "notes.txt", old)
+	edited := bytes.Clone(old)
+	copy(edited[1000:], "EDITED")
+	path := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(path, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := r.fs.Lstat("notes.txt")
+	op := engine.DeleteOp{File: f, Expect: engine.Expect{Stat: engine.Stat(e)},
+		Keep: &engine.Keep{File: oldF, Kind: engine.KeepDeleted, By: devA.Short()}}
+	res := r.fileOp(context.Background(), op)
+	if !res.Changed || !errors.Is(res.Err, platform.ErrChanged) {
+		t.Fatalf("delete of a changed file: %+v, want it refused as changed", res)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, edited) {
+		t.Fatal("the edited file was touched")
+	}
+	if vs, _ := r.keeper.hist.Versions("docs", "notes.txt"); len(vs) != 0 {
+		t.Errorf("history holds %d versions of a file that did not match its record", len(vs))
+	}
+}
