@@ -156,6 +156,26 @@ func (f *Folder) Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error
 	return err
 }
 
+// EachLocal calls fn for each of this device's records, by name, in one
+// read transaction: fn must not write to the index.
+func (f *Folder) EachLocal(fn func(proto.FileInfo) error) error {
+	var fnErr error
+	err := f.view("walk local records", func(b buckets) error {
+		return b.local.ForEach(func(k, v []byte) error {
+			rec, err := decodeRecord(string(k), v)
+			if err != nil {
+				return err
+			}
+			fnErr = fn(rec)
+			return fnErr
+		})
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	return err
+}
+
 // LocalSince calls fn with the local records whose sequence is above seq, in
 // ascending sequence order, at most limit of them if limit > 0. An error from
 // fn stops the walk and is returned.

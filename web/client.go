@@ -147,6 +147,21 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 // do performs one request and returns the body of a successful answer. A
 // refused connection is ErrNoDaemon; an error answer is an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]byte, error) {
+	resp, err := c.open(ctx, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+	}
+	return data, nil
+}
+
+// open sends one request and returns a successful answer, whose body the
+// caller reads and closes. Errors are those of do.
+func (c *Client) open(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -167,15 +182,15 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) ([]by
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
-	}
 	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: read answer: %w", method, path, err)
+		}
 		return nil, apiError(resp.StatusCode, data)
 	}
-	return data, nil
+	return resp, nil
 }
 
 func apiError(status int, body []byte) *APIError {

@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"ferry/web"
 	"ferry/web/webtest"
@@ -105,5 +108,40 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The history routes: versions, a folder at a moment, its moments, and a
+// folder restore whose progress arrives before its result.
+func TestClientHistory(t *testing.T) {
+	b := webtest.New(testStatus())
+	c := web.NewClient(startServer(t, b), testKey)
+	ctx := context.Background()
+	if vs, err := c.Versions(ctx, "photos", "a.jpg"); err != nil || len(vs) != 1 || vs[0].Kind != "current" {
+		t.Fatalf("Versions = %+v, %v", vs, err)
+	}
+	at := time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)
+	if vs, err := c.FolderAt(ctx, "photos", at); err != nil || len(vs) != 1 || vs[0].Name != "a.txt" {
+		t.Fatalf("FolderAt = %+v, %v", vs, err)
+	}
+	if ts, err := c.Moments(ctx, "photos"); err != nil || len(ts) != 1 || !ts[0].Equal(at) {
+		t.Fatalf("Moments = %v, %v", ts, err)
+	}
+	var seen []web.RestoreProgress
+	res, err := c.RestoreFolder(ctx, web.FolderRestoreRequest{Folder: "photos", At: at, To: "/tmp/x"}, func(p web.RestoreProgress) { seen = append(seen, p) })
+	if err != nil || res.Files != 2 || len(seen) != 1 || seen[0].TotalFiles != 2 {
+		t.Fatalf("RestoreFolder = %+v, %v, progress %+v", res, err, seen)
+	}
+	if _, err := c.RestoreFolder(ctx, web.FolderRestoreRequest{Folder: "nope", At: at}, nil); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("RestoreFolder of an unknown folder: %v", err)
+	}
+	if _, err := c.Restore(ctx, web.RestoreRequest{Folder: "photos", Name: "a.jpg"}); err == nil {
+		t.Fatal("a restore that names no version was taken")
+	}
+	want := []string{"Versions photos a.jpg", "FolderAt photos 2026-12-01T18:00:00Z", "Moments photos", "RestoreFolder photos 2026-12-01T18:00:00Z /tmp/x false"}
+	for _, w := range want {
+		if !slices.Contains(b.Calls(), w) {
+			t.Errorf("calls %q lack %q", b.Calls(), w)
+		}
 	}
 }

@@ -88,6 +88,9 @@ func (s *server) routes() []route {
 		{"POST", "/api/pair/join", permWrite, s.join},
 		{"GET", "/api/versions", permRead, s.versions},
 		{"POST", "/api/restore", permWrite, s.restore},
+		{"POST", "/api/restore/folder", permWrite, s.restoreFolder},
+		{"GET", "/api/history", permRead, s.folderAt},
+		{"GET", "/api/history/moments", permRead, s.moments},
 	}
 }
 

@@ -105,6 +105,17 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
 		}
 	}
+	folderTo := t.TempDir()
+	if out := ok(t, d.home, "restore", "--folder", "photos", "--at", "2026-12-01T18:00:00Z", "--to", folderTo); !strings.Contains(out, "2 files written") {
+		t.Errorf("restore --folder printed %q", out)
+	}
+	for _, args := range [][]string{{"restore", "--folder", "photos"}, {"restore", "--folder", "photos", "--version", "2"},
+		{"restore", photo, "--folder", "photos", "--at", "2h ago"}, {"restore", "--folder", "photos", "--at", "2h ago", "--exact", "--to", folderTo},
+		{"restore", photo, "--at", "2h ago", "--exact"}} {
+		if r := ferry(t, d.home, args...); r.code != exitUsage {
+			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
+		}
+	}
 	if r := ferry(t, d.home, "versions", "/nowhere/x.jpg"); r.code != exitError || !strings.Contains(r.stderr, "not inside a synced folder") {
 		t.Errorf("versions of a path outside the folders: exit %d, %q", r.code, r.stderr)
 	}
@@ -129,6 +140,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type: Keep:24h:all,forever:monthly}",
 		"Versions photos sub/x.jpg",
 		"Restore photos sub/x.jpg 3 0001-01-01T00:00:00Z " + restoreTo,
+		"RestoreFolder photos 2026-12-01T18:00:00Z " + folderTo + " false",
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("backend calls %q lack %q", calls, want)

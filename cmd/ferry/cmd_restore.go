@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -24,11 +25,13 @@ var (
 	}
 	restoreUsage = usage{
 		name:     "restore",
-		synopsis: "PATH (--at TIME | --version N) [--to DIR] [--json]",
-		help: "Bring back a version of the file at PATH: the one it was at TIME, or version N of `ferry versions`.\n" +
-			"In place, the file that is there now is kept in the history first and the restored one syncs like\n" +
-			"any change; with --to it is written into DIR and the folder is not touched. TIME is RFC 3339, a date\n" +
-			"and time (2026-12-01 18:00), or relative (2h ago, yesterday 18:00). Needs a running daemon.",
+		synopsis: "PATH (--at TIME | --version N) [--to DIR] [--json]  |  --folder ID --at TIME [--to DIR] [--exact] [--json]",
+		help: "Bring back a version of the file at PATH: the one it was at TIME, or version N of `ferry versions`;\n" +
+			"or, with --folder, every file of a folder as it was at TIME. In place, what is there now is kept in the\n" +
+			"history first and what is restored syncs like any change; files made after TIME stay unless --exact\n" +
+			"is given (then they go to the history and are removed). With --to it is written into DIR (for a\n" +
+			"folder: an empty or new directory) and the folder is not touched. TIME is RFC 3339, a date and time\n" +
+			"(2026-12-01 18:00), or relative (2h ago, yesterday 18:00). Needs a running daemon.",
 	}
 )
 
@@ -100,9 +103,17 @@ func runRestore(g *globals, args []string) int {
 	version := fs.Uint64("version", 0, "restore version `N` of ferry versions")
 	to := fs.String("to", "", "write the file into `DIR` instead of its place")
 	asJSON := fs.Bool("json", false, "print the API's answer")
-	pos, code, ok := g.parse(restoreUsage, fs, args, 1, 1)
+	folder := fs.String("folder", "", "restore every file of folder `ID`")
+	exact := fs.Bool("exact", false, "with --folder in place: also remove the files made after TIME (kept in the history)")
+	pos, code, ok := g.parse(restoreUsage, fs, args, 0, 1)
 	if !ok {
 		return code
+	}
+	if *folder != "" || len(pos) == 0 {
+		return g.restoreFolder(fs, pos, *folder, *at, *version, *to, *exact, *asJSON)
+	}
+	if *exact {
+		return g.usageError(restoreUsage, fs, errors.New("--exact is for a folder restore (--folder)"))
 	}
 	req := web.RestoreRequest{Version: *version}
 	switch {
@@ -139,6 +150,62 @@ func runRestore(g *globals, args []string) int {
 	}
 	fmt.Fprintf(g.stdout, "restored %s (%s, version %d)\n", res.Path, formatBytes(res.Size), res.Version)
 	return exitOK
+}
+
+// restoreFolder runs ferry restore --folder.
+func (g *globals) restoreFolder(fs *flag.FlagSet, pos []string, folder, at string, version uint64, to string, exact, asJSON bool) int {
+	switch {
+	case len(pos) > 0 || folder == "":
+		return g.usageError(restoreUsage, fs, errors.New("give PATH or --folder ID, not both"))
+	case at == "" || version != 0:
+		return g.usageError(restoreUsage, fs, errors.New("a folder is restored as it was at a time: --at TIME"))
+	case exact && to != "":
+		return g.usageError(restoreUsage, fs, errors.New("--exact is for a restore in place, not --to"))
+	}
+	t, err := parseTime(at, time.Now())
+	if err != nil {
+		return g.usageError(restoreUsage, fs, err)
+	}
+	req := web.FolderRestoreRequest{Folder: folder, At: t, Exact: exact}
+	if to != "" {
+		if req.To, err = filepath.Abs(to); err != nil {
+			return g.usageError(restoreUsage, fs, err)
+		}
+	}
+	c, addr, code, ok := g.mustDaemon("restore")
+	if !ok {
+		return code
+	}
+	show := !asJSON && isTerminal(g.stderr)
+	start := time.Now()
+	res, err := c.RestoreFolder(context.Background(), req, func(p web.RestoreProgress) {
+		if show {
+			fmt.Fprintf(g.stderr, "\r%s", restoreProgress(p, time.Since(start)))
+		}
+	})
+	if show {
+		fmt.Fprintln(g.stderr)
+	}
+	if err != nil {
+		return g.fail("restore", explainAPIError(g.home, addr, err), hintIfNotFound(err, "See `ferry folder list`"))
+	}
+	if asJSON {
+		return g.printJSON(res)
+	}
+	fmt.Fprintf(g.stdout, "restored %s as it was at %s: %d files written (%s), %d already so, %d removed\n",
+		res.Path, t.Format("2006-01-02 15:04:05"), res.Files, formatBytes(res.Bytes), res.Unchanged, res.Removed)
+	return exitOK
+}
+
+// restoreProgress is one line of a folder restore's progress: files,
+// bytes, rate and the time left.
+func restoreProgress(p web.RestoreProgress, took time.Duration) string {
+	line := fmt.Sprintf("%d of %d files, %s of %s", p.Files, p.TotalFiles, formatBytes(p.Bytes), formatBytes(p.TotalBytes))
+	if sec := took.Seconds(); sec > 0 && p.Bytes > 0 {
+		rate := float64(p.Bytes) / sec
+		line += fmt.Sprintf(", %s, about %s left", formatRate(rate), formatETA(float64(p.TotalBytes-p.Bytes)/rate))
+	}
+	return line
 }
 
 // printJSON prints v as indented JSON.

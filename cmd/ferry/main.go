@@ -49,7 +49,7 @@ func commands() []command {
 		{name: "folder", synopsis: "add|share|list ...", summary: "manage synced folders", run: runFolder},
 		{name: "scan", synopsis: "FOLDER-ID [PATH]", summary: "scan a folder now and wait until done", run: runScan},
 		{name: "versions", synopsis: "PATH", summary: "list the versions of a file this device keeps", run: runVersions},
-		{name: "restore", synopsis: "PATH --at TIME|--version N [--to DIR]", summary: "bring back an old version of a file", run: runRestore},
+		{name: "restore", synopsis: "PATH|--folder ID --at TIME [--to DIR]", summary: "bring back a file or a whole folder as it was", run: runRestore},
 		{name: "status", synopsis: "[--json] [--watch]", summary: "show the running daemon's folders and devices", run: runStatus},
 		{name: "ui", synopsis: "[--print]", summary: "open the web UI in a browser, signed in", run: runUI},
 		{name: "pair", synopsis: "[CODE]", summary: "pair with another device by a short code", run: runPair},

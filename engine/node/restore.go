@@ -13,7 +13,6 @@ import (
 
 	"github.com/zeebo/blake3"
 
-	"ferry/engine"
 	"ferry/index"
 	"ferry/index/history"
 	"ferry/platform"
@@ -133,32 +132,7 @@ func (n *Node) restoreTo(r *folderRunner, v history.Version, dir string) (string
 	if _, err := os.Lstat(dest); err == nil {
 		return "", web.BadRequest(fmt.Errorf("%s is already there; restore into an empty directory", dest))
 	}
-	tmp, err := os.CreateTemp(dir, ".ferry-restore-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if err := n.assemble(r, v.File, tmp); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Chmod(os.FileMode(v.File.Mode & 0o777)); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	mt := time.Unix(0, v.File.ModTime)
-	if err := os.Chtimes(tmp.Name(), mt, mt); err != nil {
-		return "", err
-	}
-	// A link fails if dest appeared meanwhile: nothing is overwritten.
-	if err := os.Link(tmp.Name(), dest); err != nil {
+	if err := n.writeNew(r, v.File, dest); err != nil {
 		return "", err
 	}
 	return dest, nil
@@ -168,44 +142,13 @@ func (n *Node) restoreTo(r *folderRunner, v history.Version, dir string) (string
 // there now in the history; the folder then records and sends it like any
 // local change.
 func (n *Node) restoreInPlace(ctx context.Context, r *folderRunner, v history.Version) (string, error) {
-	name := v.File.Name
-	ex := platform.Expect{Absent: true}
-	if e, err := r.fs.Lstat(name); err == nil {
-		cur, ok, err := r.idx.Get(index.Local, name)
-		if err != nil {
-			return "", err
-		}
-		if !ok || cur.Deleted || !sameStat(cur, e) {
-			return "", fmt.Errorf("%s changed since it was last scanned; scan it, then try again", name)
-		}
-		if e.Type == proto.FileTypeFile {
-			if err := n.keeper.keep(r.id, r.fs, &engine.Keep{File: cur, Kind: engine.KeepReplaced, By: n.id.Short()}); err != nil {
-				return "", err
-			}
-		}
-		ex = platform.Expect{Entry: e}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if _, err := n.putBack(r, v.File, v.ID); err != nil {
 		return "", err
 	}
-	tmp, _, err := r.fs.OpenTemp(name, fmt.Sprintf("restore-%d", v.ID))
-	if err != nil {
+	if err := r.scan(ctx, v.File.Name); err != nil {
 		return "", err
 	}
-	if err := tmp.Truncate(0); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := n.assemble(r, v.File, tmp); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := r.fs.CommitTemp(tmp, name, ex, v.File.ModTime, v.File.Mode, ""); err != nil {
-		return "", err
-	}
-	if err := r.scan(ctx, name); err != nil {
-		return "", err
-	}
-	return filepath.Join(r.fs.Path(), filepath.FromSlash(name)), nil
+	return filepath.Join(r.fs.Path(), filepath.FromSlash(v.File.Name)), nil
 }
 
 // sameStat reports whether the local record f still describes e.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"ferry/web"
 )
@@ -318,4 +319,46 @@ func (b *Backend) Restore(ctx context.Context, req web.RestoreRequest) (web.Rest
 		return web.RestoreResult{}, web.NotFound(fmt.Errorf("folder %q does not exist", req.Folder))
 	}
 	return web.RestoreResult{Path: req.Name, Size: 1, Version: req.Version}, nil
+}
+
+// FolderAt lists one file of a known folder.
+func (b *Backend) FolderAt(ctx context.Context, folder string, at time.Time) ([]web.VersionInfo, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("FolderAt %s %s", folder, at.UTC().Format(time.RFC3339)); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return nil, web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return []web.VersionInfo{{ID: 1, Name: "a.txt", Size: 1, Kind: "edited"}}, nil
+}
+
+// Moments returns one moment for a known folder.
+func (b *Backend) Moments(ctx context.Context, folder string) ([]time.Time, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("Moments %s", folder); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return nil, web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return []time.Time{time.Date(2026, 12, 1, 18, 0, 0, 0, time.UTC)}, nil
+}
+
+// RestoreFolder reports progress twice and succeeds for a known folder.
+func (b *Backend) RestoreFolder(ctx context.Context, req web.FolderRestoreRequest, progress func(web.RestoreProgress)) (web.FolderRestoreResult, error) {
+	b.mu.Lock()
+	err := b.record("RestoreFolder %s %s %s %t", req.Folder, req.At.UTC().Format(time.RFC3339), req.To, req.Exact)
+	known := slices.Contains(b.folders, req.Folder)
+	b.mu.Unlock()
+	if err != nil {
+		return web.FolderRestoreResult{}, err
+	}
+	if !known {
+		return web.FolderRestoreResult{}, web.NotFound(fmt.Errorf("folder %q does not exist", req.Folder))
+	}
+	progress(web.RestoreProgress{Files: 1, TotalFiles: 2, Bytes: 1, TotalBytes: 2})
+	return web.FolderRestoreResult{Path: req.To, Files: 2, Bytes: 2}, nil
 }

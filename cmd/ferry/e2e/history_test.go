@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,5 +80,65 @@ func TestKeptVersionsRestore(t *testing.T) {
 	}
 	if _, stderr, code := b.try("restore", b.path("notes/plan.txt"), "--at", "2001-01-01"); code != 1 || stderr == "" {
 		t.Errorf("restore before the oldest version: exit %d, %q; want a clear error", code, stderr)
+	}
+}
+
+// files keeps the regular files of a snapshot: a folder restore brings back
+// files, not empty directories.
+func files(snap map[string]node) map[string]node {
+	out := map[string]node{}
+	for name, n := range snap {
+		if n.kind == "file" {
+			out[name] = n
+		}
+	}
+	return out
+}
+
+// A whole folder comes back as it was at a moment between two rounds of
+// edits, byte for byte: into another directory, then in place, from where
+// it syncs back to the device that made the later edits.
+func TestFolderRestoreAtAMoment(t *testing.T) {
+	a, b := startPair(t)
+	rng := rand.New(rand.NewPCG(13, 13))
+	write := func(name string) {
+		writeFile(t, a.path(name), randomBytes(rng.Uint64(), 1+rng.IntN(200<<10)), 0o644)
+	}
+	for i := range 30 {
+		write(fmt.Sprintf("d%d/f%02d.bin", i%4, i))
+	}
+	converge(t, time.Minute, a, b)
+	round := func(edit, del, add []int) {
+		for _, i := range edit {
+			write(fmt.Sprintf("d%d/f%02d.bin", i%4, i))
+		}
+		for _, i := range del {
+			os.Remove(a.path(fmt.Sprintf("d%d/f%02d.bin", i%4, i)))
+		}
+		for _, i := range add {
+			write(fmt.Sprintf("new/n%02d.bin", i))
+		}
+		converge(t, time.Minute, a, b)
+	}
+	round([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{25, 26, 27}, []int{1, 2})
+	then := files(snapshot(t, a.folder))
+	time.Sleep(20 * time.Millisecond)
+	moment := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	round([]int{5, 6, 7, 8, 9, 10, 11, 12}, []int{0, 1, 28}, []int{3, 4, 5})
+
+	out := filepath.Join(t.TempDir(), "then")
+	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
+	if diff := compare(then, files(snapshot(t, out))); diff != "" {
+		t.Fatalf("the folder restored into %s is not the folder at the moment: %s", out, diff)
+	}
+	if _, stderr, code := b.try("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out); code != 1 || stderr == "" {
+		t.Errorf("a folder restore into a directory that is not empty: exit %d, %q", code, stderr)
+	}
+
+	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--exact")
+	converge(t, time.Minute, a, b)
+	if diff := compare(then, files(snapshot(t, a.folder))); diff != "" {
+		t.Fatalf("A after B restored the folder in place: %s", diff)
 	}
 }
