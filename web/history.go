@@ -64,7 +64,7 @@ type FolderRestoreResult struct {
 // restoreLine is one line of the answer to a folder restore: progress
 // lines, then a result or an error.
 type restoreLine struct {
-	Progress *RestoreProgress    `json:"progress,omitempty"`
+	Progress *RestoreProgress     `json:"progress,omitempty"`
 	Result   *FolderRestoreResult `json:"result,omitempty"`
 	Error    string               `json:"error,omitempty"`
 }

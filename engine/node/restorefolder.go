@@ -3,8 +3,8 @@ package node
 import (
 	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -330,4 +330,3 @@ func (n *Node) writeNew(r *folderRunner, f proto.FileInfo, dest string) error {
 	}
 	return os.Link(tmp.Name(), dest)
 }
-
