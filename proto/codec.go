@@ -17,12 +17,14 @@ import (
 // message type. A record over its limit is malformed; WriteMessage refuses to
 // send one with ErrTooLarge.
 const (
-	MaxHelloSize       = 1 << 20
-	MaxIndexUpdateSize = 64 << 20
-	MaxRequestSize     = 64 << 10
-	MaxResponseSize    = 16 << 20
-	MaxPingSize        = 64 << 10
-	MaxCloseSize       = 64 << 10
+	MaxHelloSize           = 1 << 20
+	MaxIndexUpdateSize     = 64 << 20
+	MaxRequestSize         = 64 << 10
+	MaxResponseSize        = 16 << 20
+	MaxPingSize            = 64 << 10
+	MaxCloseSize           = 64 << 10
+	MaxHistoryRequestSize  = 64 << 10
+	MaxHistoryResponseSize = 16 << 20
 )
 
 const (
@@ -48,6 +50,8 @@ const (
 	typeResponse
 	typePing
 	typeClose
+	typeHistoryRequest
+	typeHistoryResponse
 )
 
 func (t recordType) String() string {
@@ -64,6 +68,10 @@ func (t recordType) String() string {
 		return "ping"
 	case typeClose:
 		return "close"
+	case typeHistoryRequest:
+		return "history request"
+	case typeHistoryResponse:
+		return "history response"
 	}
 	return fmt.Sprintf("record type %d", uint8(t))
 }
@@ -83,6 +91,10 @@ func (t recordType) limit() (limit int, ok bool) {
 		return MaxPingSize, true
 	case typeClose:
 		return MaxCloseSize, true
+	case typeHistoryRequest:
+		return MaxHistoryRequestSize, true
+	case typeHistoryResponse:
+		return MaxHistoryResponseSize, true
 	}
 	return 0, false
 }
@@ -100,6 +112,10 @@ func (t recordType) newPB() protobuf.Message {
 		return &pb.Ping{}
 	case typeClose:
 		return &pb.Close{}
+	case typeHistoryRequest:
+		return &pb.HistoryRequest{}
+	case typeHistoryResponse:
+		return &pb.HistoryResponse{}
 	}
 	return nil
 }
@@ -119,6 +135,10 @@ func typeOf(m Message) (t recordType, ok bool) {
 		return typePing, m != nil
 	case *Close:
 		return typeClose, m != nil
+	case *HistoryRequest:
+		return typeHistoryRequest, m != nil
+	case *HistoryResponse:
+		return typeHistoryResponse, m != nil
 	}
 	return 0, false
 }

@@ -55,6 +55,13 @@ func sampleMessages() []proto.Message {
 		}},
 		&proto.IndexUpdate{Folder: "empty"},
 		&proto.Request{ID: 1<<32 - 1, Folder: "photos", Name: "a/b.jpg", Offset: 1 << 40, Size: 128 << 10, Hash: proto.Hash{1, 2, 3}},
+		&proto.Request{ID: 2, Folder: "photos", Name: "a/b.jpg", Size: 64, Hash: proto.Hash{4}, History: true},
+		&proto.HistoryRequest{ID: 3, Folder: "photos", Name: "a/b.jpg"},
+		&proto.HistoryResponse{ID: 3, Versions: []proto.HistoryVersion{
+			{ID: 1 << 40, File: file(rng, 7, 2), Until: 1_700_000_000_000_000_000, Kind: 2, By: 77},
+			{ID: 2, File: file(rng, 8, 1), Until: -1, Kind: 1, By: 1},
+		}},
+		&proto.HistoryResponse{ID: 4, Code: proto.CodeInvalid},
 		&proto.Response{ID: 9, Data: bytes.Repeat([]byte("block"), 1000)},
 		&proto.Response{ID: 10, Code: proto.CodeNoSuchFile},
 		&proto.Response{ID: 11},
@@ -239,11 +246,12 @@ func TestBadHeaders(t *testing.T) {
 	limits := map[byte]uint32{
 		1: proto.MaxHelloSize, 2: proto.MaxIndexUpdateSize, 3: proto.MaxRequestSize,
 		4: proto.MaxResponseSize, 5: proto.MaxPingSize, 6: proto.MaxCloseSize,
+		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize,
 	}
 	cases := map[string][]byte{
 		"zero length":   header(0, 1),
 		"type 0":        header(10, 0),
-		"type 7":        header(10, 7),
+		"type 9":        header(10, 9),
 		"type 255":      header(10, 255),
 		"max length":    header(1<<32-1, 2),
 		"max length, 0": header(1<<32-1, 0),

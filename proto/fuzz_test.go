@@ -35,7 +35,7 @@ func FuzzRecordPayload(f *testing.F) {
 	}
 	f.Add(byte(4), []byte{0x02, 0x10, 0x04})            // a response with CodeChanged
 	f.Add(byte(2), []byte{0x0a, 0x01, 'f', 0x1a, 0x00}) // a file without a name
-	f.Add(byte(7), []byte{})
+	f.Add(byte(9), []byte{})
 	f.Fuzz(func(t *testing.T, typ byte, payload []byte) {
 		m, err := proto.NewMessageReader(bytes.NewReader(rec(typ, payload...))).Read()
 		if err != nil {
@@ -118,6 +118,7 @@ func typeLimit(typ byte) (int, bool) {
 	limits := [...]int{
 		1: proto.MaxHelloSize, 2: proto.MaxIndexUpdateSize, 3: proto.MaxRequestSize,
 		4: proto.MaxResponseSize, 5: proto.MaxPingSize, 6: proto.MaxCloseSize,
+		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize,
 	}
 	if typ == 0 || int(typ) >= len(limits) {
 		return 0, false
@@ -385,6 +386,31 @@ func messageProblem(m proto.Message) string {
 			return "data with an error code"
 		case len(m.Data) > proto.MaxBlockSize:
 			return "more data than the largest block"
+		}
+	case *proto.HistoryRequest:
+		switch {
+		case m.Folder == "":
+			return "no folder"
+		case nameProblem(m.Name) != "":
+			return nameProblem(m.Name)
+		}
+	case *proto.HistoryResponse:
+		switch {
+		case m.Code < proto.CodeOK || m.Code > proto.CodeChanged:
+			return "unknown code"
+		case len(m.Versions) > proto.MaxHistoryVersions:
+			return "too many versions"
+		case m.Code != proto.CodeOK && len(m.Versions) > 0:
+			return "versions with an error code"
+		}
+		for i := range m.Versions {
+			f := &m.Versions[i].File
+			if f.Deleted || f.Type != proto.FileTypeFile || f.Delta != nil {
+				return fmt.Sprintf("version %d is not a whole regular file", i)
+			}
+			if reason := fileProblem(f); reason != "" {
+				return fmt.Sprintf("version %d: %s", i, reason)
+			}
 		}
 	case *proto.Ping, *proto.Close:
 	default:

@@ -39,6 +39,33 @@ type Request struct {
 	Offset int64
 	Size   int32
 	Hash   Hash
+	// History asks for the block by hash from the versions the device
+	// keeps of Name, not from its current file; Offset is not used.
+	History bool
+}
+
+// HistoryRequest asks which old versions of a file a device keeps.
+type HistoryRequest struct {
+	ID     uint32
+	Folder string
+	Name   string
+}
+
+// HistoryVersion is one old version a device keeps.
+type HistoryVersion struct {
+	ID    uint64 // unique on the device that keeps it
+	File  FileInfo
+	Until int64   // when it was replaced there, Unix nanoseconds
+	Kind  uint8   // 1 replaced, 2 deleted, 3 lost a conflict, 4 a local change undone
+	By    ShortID // the device whose change replaced it
+}
+
+// HistoryResponse answers a HistoryRequest, newest versions first, at most
+// MaxHistoryVersions of them.
+type HistoryResponse struct {
+	ID       uint32
+	Code     ErrorCode
+	Versions []HistoryVersion
 }
 
 // ErrorCode is the outcome of a Request.
@@ -65,9 +92,11 @@ type Ping struct{}
 // Close tells the peer why the connection ends.
 type Close struct{ Reason string }
 
-func (*Hello) isMessage()       {}
-func (*IndexUpdate) isMessage() {}
-func (*Request) isMessage()     {}
-func (*Response) isMessage()    {}
-func (*Ping) isMessage()        {}
-func (*Close) isMessage()       {}
+func (*Hello) isMessage()           {}
+func (*IndexUpdate) isMessage()     {}
+func (*Request) isMessage()         {}
+func (*HistoryRequest) isMessage()  {}
+func (*HistoryResponse) isMessage() {}
+func (*Response) isMessage()        {}
+func (*Ping) isMessage()            {}
+func (*Close) isMessage()           {}

@@ -131,6 +131,10 @@ func validateMessage(m Message) error {
 		return validateRequest(m)
 	case *Response:
 		return validateResponse(m)
+	case *HistoryRequest:
+		return validateHistoryRequest(m)
+	case *HistoryResponse:
+		return validateHistoryResponse(m)
 	case *Ping, *Close:
 		return nil
 	case nil:
@@ -194,6 +198,39 @@ func validateRequest(r *Request) error {
 	}
 	if r.Offset < 0 || r.Size <= 0 || r.Size > MaxBlockSize {
 		return fmt.Errorf("%w: request %d: bad range %d+%d", ErrMalformed, r.ID, r.Offset, r.Size)
+	}
+	return nil
+}
+
+func validateHistoryRequest(r *HistoryRequest) error {
+	if r.Folder == "" {
+		return fmt.Errorf("%w: history request %d without folder", ErrMalformed, r.ID)
+	}
+	if err := ValidName(r.Name); err != nil {
+		return fmt.Errorf("%w: history request %d: %w", ErrMalformed, r.ID, err)
+	}
+	return nil
+}
+
+// validateHistoryResponse checks the count, the code and each version's
+// file: a live regular file with a valid record.
+func validateHistoryResponse(r *HistoryResponse) error {
+	switch {
+	case r.Code < CodeOK || r.Code > CodeChanged:
+		return fmt.Errorf("%w: history response %d: unknown code %d", ErrMalformed, r.ID, r.Code)
+	case len(r.Versions) > MaxHistoryVersions:
+		return fmt.Errorf("%w: history response %d: %d versions, limit %d", ErrMalformed, r.ID, len(r.Versions), MaxHistoryVersions)
+	case r.Code != CodeOK && len(r.Versions) > 0:
+		return fmt.Errorf("%w: history response %d: versions with error code %d", ErrMalformed, r.ID, r.Code)
+	}
+	for i := range r.Versions {
+		f := &r.Versions[i].File
+		if f.Deleted || f.Type != FileTypeFile || f.Delta != nil {
+			return fmt.Errorf("%w: history response %d: version %d is not a whole regular file", ErrMalformed, r.ID, i)
+		}
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("history response %d: version %d: %w", r.ID, i, err)
+		}
 	}
 	return nil
 }

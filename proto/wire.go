@@ -42,6 +42,10 @@ func toWire(m Message) (protobuf.Message, error) {
 		return &pb.Ping{}, nil
 	case *Close:
 		return &pb.Close{Reason: m.Reason}, nil
+	case *HistoryRequest:
+		return &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name}, nil
+	case *HistoryResponse:
+		return historyResponseToPB(m), nil
 	}
 	return nil, fmt.Errorf("%w: cannot encode %T", ErrMalformed, m)
 }
@@ -62,6 +66,10 @@ func fromWire(p protobuf.Message) (Message, error) {
 		m = &Ping{}
 	case *pb.Close:
 		m = &Close{Reason: p.GetReason()}
+	case *pb.HistoryRequest:
+		m = &HistoryRequest{ID: p.GetId(), Folder: p.GetFolder(), Name: p.GetName()}
+	case *pb.HistoryResponse:
+		m, err = historyResponseFromPB(p)
 	default:
 		return nil, fmt.Errorf("%w: cannot decode %T", ErrMalformed, p)
 	}
@@ -221,7 +229,39 @@ func vectorFromPB(p []*pb.Counter) Vector {
 }
 
 func requestToPB(r *Request) *pb.Request {
-	return &pb.Request{Id: r.ID, Folder: r.Folder, Name: r.Name, Offset: r.Offset, Size: r.Size, Hash: r.Hash[:]}
+	return &pb.Request{Id: r.ID, Folder: r.Folder, Name: r.Name, Offset: r.Offset, Size: r.Size, Hash: r.Hash[:], History: r.History}
+}
+
+func historyResponseToPB(r *HistoryResponse) *pb.HistoryResponse {
+	out := &pb.HistoryResponse{Id: r.ID, Code: pb.ErrorCode(r.Code), Versions: make([]*pb.HistoryVersion, len(r.Versions))}
+	for i := range r.Versions {
+		v := &r.Versions[i]
+		p := &pb.HistoryVersion{Id: v.ID, File: &pb.FileInfo{}, Until: v.Until, Kind: uint32(v.Kind), By: uint64(v.By)}
+		fileToPB(&v.File, p.File)
+		out.Versions[i] = p
+	}
+	return out
+}
+
+func historyResponseFromPB(p *pb.HistoryResponse) (*HistoryResponse, error) {
+	r := &HistoryResponse{ID: p.GetId(), Code: ErrorCode(p.GetCode())}
+	if n := len(p.GetVersions()); n > 0 {
+		r.Versions = make([]HistoryVersion, n)
+	}
+	for i, v := range p.GetVersions() {
+		if v.GetKind() > 255 {
+			return nil, fmt.Errorf("%w: history response %d: version %d of kind %d", ErrMalformed, r.ID, i, v.GetKind())
+		}
+		hv := &r.Versions[i]
+		hv.ID, hv.Until, hv.Kind, hv.By = v.GetId(), v.GetUntil(), uint8(v.GetKind()), ShortID(v.GetBy())
+		if v.GetFile() == nil {
+			return nil, fmt.Errorf("%w: history response %d: version %d without a file", ErrMalformed, r.ID, i)
+		}
+		if err := fileFromPB(v.GetFile(), &hv.File); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 func requestFromPB(p *pb.Request) (*Request, error) {
@@ -229,12 +269,13 @@ func requestFromPB(p *pb.Request) (*Request, error) {
 		return nil, fmt.Errorf("%w: request %d: hash of %d bytes, want %d", ErrMalformed, p.GetId(), len(p.GetHash()), HashSize)
 	}
 	return &Request{
-		ID:     p.GetId(),
-		Folder: p.GetFolder(),
-		Name:   p.GetName(),
-		Offset: p.GetOffset(),
-		Size:   p.GetSize(),
-		Hash:   Hash(p.GetHash()),
+		ID:      p.GetId(),
+		Folder:  p.GetFolder(),
+		Name:    p.GetName(),
+		Offset:  p.GetOffset(),
+		Size:    p.GetSize(),
+		Hash:    Hash(p.GetHash()),
+		History: p.GetHistory(),
 	}, nil
 }
 
@@ -271,6 +312,8 @@ const (
 	// per device that changed the file: this is 1,000 per file in the
 	// engine's batches, 100 even at MaxUpdateFiles.
 	MaxUpdateCounters = 1 << 20
+	// MaxHistoryVersions bounds the versions of a HistoryResponse.
+	MaxHistoryVersions = 1000
 )
 
 // Wire sizes an entry cannot be valid below. A block carries its 32-byte
@@ -285,13 +328,15 @@ const (
 
 // Field numbers scanPayload looks at (pb/ferry.proto).
 const (
-	fieldHelloFolders protowire.Number = 3
-	fieldUpdateFiles  protowire.Number = 3
-	fieldFileName     protowire.Number = 1
-	fieldFileVersion  protowire.Number = 8
-	fieldFileBlocks   protowire.Number = 11
-	fieldFileDelta    protowire.Number = 12
-	fieldDeltaBase    protowire.Number = 1
+	fieldHelloFolders    protowire.Number = 3
+	fieldUpdateFiles     protowire.Number = 3
+	fieldFileName        protowire.Number = 1
+	fieldFileVersion     protowire.Number = 8
+	fieldFileBlocks      protowire.Number = 11
+	fieldFileDelta       protowire.Number = 12
+	fieldDeltaBase       protowire.Number = 1
+	fieldHistoryVersions protowire.Number = 3
+	fieldVersionFile     protowire.Number = 2
 )
 
 // scanPayload checks the undecoded payload of a record of type t against
@@ -309,6 +354,8 @@ func scanPayload(t recordType, b []byte) error {
 		err = scanHello(b)
 	case typeIndexUpdate:
 		err = scanIndexUpdate(b)
+	case typeHistoryResponse:
+		err = scanHistoryResponse(b)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrMalformed, err)
@@ -342,6 +389,28 @@ func scanIndexUpdate(b []byte) error {
 			return fmt.Errorf("file %d: %w", n-1, err)
 		}
 		return nil
+	})
+}
+
+// scanHistoryResponse checks the count of versions and each one's file.
+func scanHistoryResponse(b []byte) error {
+	n, counters := 0, 0
+	return eachField(b, func(num protowire.Number, v []byte) error {
+		if num != fieldHistoryVersions {
+			return nil
+		}
+		if n++; n > MaxHistoryVersions {
+			return fmt.Errorf("history response of more than %d versions", MaxHistoryVersions)
+		}
+		return eachField(v, func(num protowire.Number, f []byte) error {
+			if num != fieldVersionFile {
+				return nil
+			}
+			if err := scanFile(f, &counters); err != nil {
+				return fmt.Errorf("version %d: %w", n-1, err)
+			}
+			return nil
+		})
 	})
 }
 

@@ -141,6 +141,14 @@ func TestMessageValidation(t *testing.T) {
 		{"hello with negative sequence", &Hello{Folders: []FolderHello{{ID: "a", SeenSequence: -1}}}, true},
 		{"index update without folder", &IndexUpdate{Files: []FileInfo{validFile()}}, true},
 		{"close", &Close{Reason: "bye"}, false},
+		{"history request", &HistoryRequest{ID: 1, Folder: "d", Name: "a/b"}, false},
+		{"history request for ..", &HistoryRequest{ID: 1, Folder: "d", Name: "../x"}, true},
+		{"history request without folder", &HistoryRequest{ID: 1, Name: "a"}, true},
+		{"history response", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: validFile()}}}, false},
+		{"history response of a deletion", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: FileInfo{Name: "a", Deleted: true, Version: Vector{{ID: 1, Value: 1}}}}}}, true},
+		{"history response with an error and versions", &HistoryResponse{ID: 1, Code: CodeInvalid, Versions: []HistoryVersion{{ID: 1, File: validFile()}}}, true},
+		{"history response of too many", &HistoryResponse{ID: 1, Versions: make([]HistoryVersion, MaxHistoryVersions+1)}, true},
+		{"history response with a bad name", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: func() FileInfo { f := validFile(); f.Name = "/etc/x"; return f }()}}}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,6 +163,10 @@ func TestMessageValidation(t *testing.T) {
 				p = indexUpdateToPB(m)
 			case *Close:
 				p = &pb.Close{Reason: m.Reason}
+			case *HistoryRequest:
+				p = &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name}
+			case *HistoryResponse:
+				p = historyResponseToPB(m)
 			}
 			checkRefused(t, tt.m, p, rt, tt.refuse)
 		})

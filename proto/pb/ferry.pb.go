@@ -659,13 +659,16 @@ func (x *Counter) GetValue() uint64 {
 
 // Request asks for one block.
 type Request struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Folder        string                 `protobuf:"bytes,2,opt,name=folder,proto3" json:"folder,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Offset        int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
-	Size          int32                  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
-	Hash          []byte                 `protobuf:"bytes,6,opt,name=hash,proto3" json:"hash,omitempty"` // BLAKE3-256, exactly 32 bytes
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Id     uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Folder string                 `protobuf:"bytes,2,opt,name=folder,proto3" json:"folder,omitempty"`
+	Name   string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Offset int64                  `protobuf:"varint,4,opt,name=offset,proto3" json:"offset,omitempty"`
+	Size   int32                  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	Hash   []byte                 `protobuf:"bytes,6,opt,name=hash,proto3" json:"hash,omitempty"` // BLAKE3-256, exactly 32 bytes
+	// history asks for the block by hash from the versions the device keeps
+	// of name; offset is then not used.
+	History       bool `protobuf:"varint,7,opt,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -742,6 +745,212 @@ func (x *Request) GetHash() []byte {
 	return nil
 }
 
+func (x *Request) GetHistory() bool {
+	if x != nil {
+		return x.History
+	}
+	return false
+}
+
+// HistoryRequest asks which old versions of a file a device keeps.
+type HistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Folder        string                 `protobuf:"bytes,2,opt,name=folder,proto3" json:"folder,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryRequest) Reset() {
+	*x = HistoryRequest{}
+	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryRequest) ProtoMessage() {}
+
+func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
+func (*HistoryRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *HistoryRequest) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetFolder() string {
+	if x != nil {
+		return x.Folder
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// HistoryVersion is one old version a device keeps.
+type HistoryVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // unique on the device that keeps it
+	File          *FileInfo              `protobuf:"bytes,2,opt,name=file,proto3" json:"file,omitempty"`
+	Until         int64                  `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"` // when it was replaced there, Unix nanoseconds
+	Kind          uint32                 `protobuf:"varint,4,opt,name=kind,proto3" json:"kind,omitempty"`   // 1 replaced, 2 deleted, 3 lost a conflict, 4 a local change undone
+	By            uint64                 `protobuf:"fixed64,5,opt,name=by,proto3" json:"by,omitempty"`      // short ID of the device whose change replaced it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryVersion) Reset() {
+	*x = HistoryVersion{}
+	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryVersion) ProtoMessage() {}
+
+func (x *HistoryVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryVersion.ProtoReflect.Descriptor instead.
+func (*HistoryVersion) Descriptor() ([]byte, []int) {
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *HistoryVersion) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *HistoryVersion) GetFile() *FileInfo {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *HistoryVersion) GetUntil() int64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+func (x *HistoryVersion) GetKind() uint32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *HistoryVersion) GetBy() uint64 {
+	if x != nil {
+		return x.By
+	}
+	return 0
+}
+
+// HistoryResponse answers a HistoryRequest, newest versions first.
+type HistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Code          ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=ferry.v1.ErrorCode" json:"code,omitempty"`
+	Versions      []*HistoryVersion      `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_proto_pb_ferry_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pb_ferry_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *HistoryResponse) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *HistoryResponse) GetCode() ErrorCode {
+	if x != nil {
+		return x.Code
+	}
+	return ErrorCode_ERROR_CODE_OK
+}
+
+func (x *HistoryResponse) GetVersions() []*HistoryVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
 // ResponseHeader precedes the raw block bytes of a Response record; the
 // bytes themselves are not a protobuf field.
 type ResponseHeader struct {
@@ -754,7 +963,7 @@ type ResponseHeader struct {
 
 func (x *ResponseHeader) Reset() {
 	*x = ResponseHeader{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	mi := &file_proto_pb_ferry_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -766,7 +975,7 @@ func (x *ResponseHeader) String() string {
 func (*ResponseHeader) ProtoMessage() {}
 
 func (x *ResponseHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[8]
+	mi := &file_proto_pb_ferry_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -779,7 +988,7 @@ func (x *ResponseHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseHeader.ProtoReflect.Descriptor instead.
 func (*ResponseHeader) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{8}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResponseHeader) GetId() uint32 {
@@ -805,7 +1014,7 @@ type Ping struct {
 
 func (x *Ping) Reset() {
 	*x = Ping{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	mi := &file_proto_pb_ferry_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +1026,7 @@ func (x *Ping) String() string {
 func (*Ping) ProtoMessage() {}
 
 func (x *Ping) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[9]
+	mi := &file_proto_pb_ferry_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1039,7 @@ func (x *Ping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ping.ProtoReflect.Descriptor instead.
 func (*Ping) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{9}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{12}
 }
 
 // Close tells the peer why the connection ends.
@@ -843,7 +1052,7 @@ type Close struct {
 
 func (x *Close) Reset() {
 	*x = Close{}
-	mi := &file_proto_pb_ferry_proto_msgTypes[10]
+	mi := &file_proto_pb_ferry_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1064,7 @@ func (x *Close) String() string {
 func (*Close) ProtoMessage() {}
 
 func (x *Close) ProtoReflect() protoreflect.Message {
-	mi := &file_proto_pb_ferry_proto_msgTypes[10]
+	mi := &file_proto_pb_ferry_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1077,7 @@ func (x *Close) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Close.ProtoReflect.Descriptor instead.
 func (*Close) Descriptor() ([]byte, []int) {
-	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{10}
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Close) GetReason() string {
@@ -924,14 +1133,29 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\x04hash\x18\x03 \x01(\fR\x04hash\"/\n" +
 	"\aCounter\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x06R\x02id\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x04R\x05value\"\x85\x01\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value\"\x9f\x01\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x16\n" +
 	"\x06folder\x18\x02 \x01(\tR\x06folder\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x16\n" +
 	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04size\x18\x05 \x01(\x05R\x04size\x12\x12\n" +
-	"\x04hash\x18\x06 \x01(\fR\x04hash\"I\n" +
+	"\x04hash\x18\x06 \x01(\fR\x04hash\x12\x18\n" +
+	"\ahistory\x18\a \x01(\bR\ahistory\"L\n" +
+	"\x0eHistoryRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12\x16\n" +
+	"\x06folder\x18\x02 \x01(\tR\x06folder\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\x82\x01\n" +
+	"\x0eHistoryVersion\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12&\n" +
+	"\x04file\x18\x02 \x01(\v2\x12.ferry.v1.FileInfoR\x04file\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x03R\x05until\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\rR\x04kind\x12\x0e\n" +
+	"\x02by\x18\x05 \x01(\x06R\x02by\"\x80\x01\n" +
+	"\x0fHistoryResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12'\n" +
+	"\x04code\x18\x02 \x01(\x0e2\x13.ferry.v1.ErrorCodeR\x04code\x124\n" +
+	"\bversions\x18\x03 \x03(\v2\x18.ferry.v1.HistoryVersionR\bversions\"I\n" +
 	"\x0eResponseHeader\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12'\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x13.ferry.v1.ErrorCodeR\x04code\"\x06\n" +
@@ -962,36 +1186,42 @@ func file_proto_pb_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_pb_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_proto_pb_ferry_proto_goTypes = []any{
-	(FileType)(0),          // 0: ferry.v1.FileType
-	(ErrorCode)(0),         // 1: ferry.v1.ErrorCode
-	(*Hello)(nil),          // 2: ferry.v1.Hello
-	(*FolderHello)(nil),    // 3: ferry.v1.FolderHello
-	(*IndexUpdate)(nil),    // 4: ferry.v1.IndexUpdate
-	(*FileInfo)(nil),       // 5: ferry.v1.FileInfo
-	(*BlocksDelta)(nil),    // 6: ferry.v1.BlocksDelta
-	(*Block)(nil),          // 7: ferry.v1.Block
-	(*Counter)(nil),        // 8: ferry.v1.Counter
-	(*Request)(nil),        // 9: ferry.v1.Request
-	(*ResponseHeader)(nil), // 10: ferry.v1.ResponseHeader
-	(*Ping)(nil),           // 11: ferry.v1.Ping
-	(*Close)(nil),          // 12: ferry.v1.Close
+	(FileType)(0),           // 0: ferry.v1.FileType
+	(ErrorCode)(0),          // 1: ferry.v1.ErrorCode
+	(*Hello)(nil),           // 2: ferry.v1.Hello
+	(*FolderHello)(nil),     // 3: ferry.v1.FolderHello
+	(*IndexUpdate)(nil),     // 4: ferry.v1.IndexUpdate
+	(*FileInfo)(nil),        // 5: ferry.v1.FileInfo
+	(*BlocksDelta)(nil),     // 6: ferry.v1.BlocksDelta
+	(*Block)(nil),           // 7: ferry.v1.Block
+	(*Counter)(nil),         // 8: ferry.v1.Counter
+	(*Request)(nil),         // 9: ferry.v1.Request
+	(*HistoryRequest)(nil),  // 10: ferry.v1.HistoryRequest
+	(*HistoryVersion)(nil),  // 11: ferry.v1.HistoryVersion
+	(*HistoryResponse)(nil), // 12: ferry.v1.HistoryResponse
+	(*ResponseHeader)(nil),  // 13: ferry.v1.ResponseHeader
+	(*Ping)(nil),            // 14: ferry.v1.Ping
+	(*Close)(nil),           // 15: ferry.v1.Close
 }
 var file_proto_pb_ferry_proto_depIdxs = []int32{
-	3, // 0: ferry.v1.Hello.folders:type_name -> ferry.v1.FolderHello
-	5, // 1: ferry.v1.IndexUpdate.files:type_name -> ferry.v1.FileInfo
-	0, // 2: ferry.v1.FileInfo.type:type_name -> ferry.v1.FileType
-	8, // 3: ferry.v1.FileInfo.version:type_name -> ferry.v1.Counter
-	7, // 4: ferry.v1.FileInfo.blocks:type_name -> ferry.v1.Block
-	6, // 5: ferry.v1.FileInfo.delta:type_name -> ferry.v1.BlocksDelta
-	8, // 6: ferry.v1.BlocksDelta.base:type_name -> ferry.v1.Counter
-	1, // 7: ferry.v1.ResponseHeader.code:type_name -> ferry.v1.ErrorCode
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	3,  // 0: ferry.v1.Hello.folders:type_name -> ferry.v1.FolderHello
+	5,  // 1: ferry.v1.IndexUpdate.files:type_name -> ferry.v1.FileInfo
+	0,  // 2: ferry.v1.FileInfo.type:type_name -> ferry.v1.FileType
+	8,  // 3: ferry.v1.FileInfo.version:type_name -> ferry.v1.Counter
+	7,  // 4: ferry.v1.FileInfo.blocks:type_name -> ferry.v1.Block
+	6,  // 5: ferry.v1.FileInfo.delta:type_name -> ferry.v1.BlocksDelta
+	8,  // 6: ferry.v1.BlocksDelta.base:type_name -> ferry.v1.Counter
+	5,  // 7: ferry.v1.HistoryVersion.file:type_name -> ferry.v1.FileInfo
+	1,  // 8: ferry.v1.HistoryResponse.code:type_name -> ferry.v1.ErrorCode
+	11, // 9: ferry.v1.HistoryResponse.versions:type_name -> ferry.v1.HistoryVersion
+	1,  // 10: ferry.v1.ResponseHeader.code:type_name -> ferry.v1.ErrorCode
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_proto_pb_ferry_proto_init() }
@@ -1005,7 +1235,7 @@ func file_proto_pb_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pb_ferry_proto_rawDesc), len(file_proto_pb_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
