@@ -81,6 +81,9 @@ type VersionInfo struct {
 	// By is the device whose change replaced it (its short ID), or for the
 	// current version the device that made it.
 	By string `json:"by,omitempty"`
+	// Device is the device that keeps this version: empty for this one,
+	// else a connected device's ID.
+	Device string `json:"device,omitempty"`
 }
 
 // RestoreRequest asks for a version of a file: by ID, or the one that was
@@ -90,6 +93,8 @@ type RestoreRequest struct {
 	Folder  string    `json:"folder"`
 	Name    string    `json:"name"`
 	Version uint64    `json:"version,omitempty"`
+	// Device is the device that keeps Version, empty for this one.
+	Device string `json:"device,omitempty"`
 	At      time.Time `json:"at,omitzero"`
 	To      string    `json:"to,omitempty"`
 }

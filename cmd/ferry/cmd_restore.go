@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -88,6 +89,9 @@ func runVersions(g *globals, args []string) int {
 	fmt.Fprintln(w, "VERSION\tREPLACED\tSIZE\tMODIFIED\tHOW\tBY")
 	for _, v := range vs {
 		id, until := fmt.Sprint(v.ID), v.Until.Local().Format("2006-01-02 15:04:05")
+		if v.Device != "" {
+			id += "@" + v.Device[:min(len(v.Device), 7)]
+		}
 		if v.ID == 0 {
 			id, until = "current", "-"
 		}
@@ -100,7 +104,7 @@ func runVersions(g *globals, args []string) int {
 func runRestore(g *globals, args []string) int {
 	fs := newFlagSet("restore")
 	at := fs.String("at", "", "restore the version the file was at `TIME`")
-	version := fs.Uint64("version", 0, "restore version `N` of ferry versions")
+	version := fs.String("version", "", "restore version `N` (or N@DEVICE, kept by another device) of ferry versions")
 	to := fs.String("to", "", "write the file into `DIR` instead of its place")
 	asJSON := fs.Bool("json", false, "print the API's answer")
 	folder := fs.String("folder", "", "restore every file of folder `ID`")
@@ -110,14 +114,22 @@ func runRestore(g *globals, args []string) int {
 		return code
 	}
 	if *folder != "" || len(pos) == 0 {
-		return g.restoreFolder(fs, pos, *folder, *at, *version, *to, *exact, *asJSON)
+		return g.restoreFolder(fs, pos, *folder, *at, *version != "", *to, *exact, *asJSON)
 	}
 	if *exact {
 		return g.usageError(restoreUsage, fs, errors.New("--exact is for a folder restore (--folder)"))
 	}
-	req := web.RestoreRequest{Version: *version}
+	var req web.RestoreRequest
+	if *version != "" {
+		n, dev, _ := strings.Cut(*version, "@")
+		id, err := strconv.ParseUint(n, 10, 64)
+		if err != nil || id == 0 {
+			return g.usageError(restoreUsage, fs, fmt.Errorf("--version %s: want a number from ferry versions, or N@DEVICE", *version))
+		}
+		req.Version, req.Device = id, dev
+	}
 	switch {
-	case (*at == "") == (*version == 0):
+	case (*at == "") == (req.Version == 0):
 		return g.usageError(restoreUsage, fs, errors.New("say which version: --at TIME or --version N"))
 	case *at != "":
 		t, err := parseTime(*at, time.Now())
@@ -153,11 +165,11 @@ func runRestore(g *globals, args []string) int {
 }
 
 // restoreFolder runs ferry restore --folder.
-func (g *globals) restoreFolder(fs *flag.FlagSet, pos []string, folder, at string, version uint64, to string, exact, asJSON bool) int {
+func (g *globals) restoreFolder(fs *flag.FlagSet, pos []string, folder, at string, version bool, to string, exact, asJSON bool) int {
 	switch {
 	case len(pos) > 0 || folder == "":
 		return g.usageError(restoreUsage, fs, errors.New("give PATH or --folder ID, not both"))
-	case at == "" || version != 0:
+	case at == "" || version:
 		return g.usageError(restoreUsage, fs, errors.New("a folder is restored as it was at a time: --at TIME"))
 	case exact && to != "":
 		return g.usageError(restoreUsage, fs, errors.New("--exact is for a restore in place, not --to"))

@@ -37,6 +37,8 @@ type connHandler interface {
 	// index takes an index update; an error ends the connection.
 	index(c *peerConn, u *proto.IndexUpdate) error
 	serveBlock(c *peerConn, req *proto.Request) *proto.Response
+	// history answers a question about the versions this device keeps.
+	history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryResponse
 	// pairing answers a device that joins with a pairing code.
 	pairing(ctx context.Context, nc net.Conn)
 }
@@ -499,6 +501,12 @@ func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
 			if err := c.deliver(msg); err != nil {
 				return err
 			}
+		case *proto.HistoryRequest:
+			res := m.h.history(c, msg)
+			res.ID = msg.ID
+			c.send(res)
+		case *proto.HistoryResponse:
+			c.deliverHistory(msg)
 		case *proto.Close:
 			return fmt.Errorf("closed by peer: %s", msg.Reason)
 		case *proto.Ping:

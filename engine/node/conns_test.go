@@ -31,6 +31,9 @@ func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate) error           
 func (h *recordingHandler) up(c *peerConn, _ *proto.Hello)                       { h.events = append(h.events, "up "+c.addr) }
 func (h *recordingHandler) down(c *peerConn)                                     { h.events = append(h.events, "down "+c.addr) }
 func (h *recordingHandler) serveBlock(*peerConn, *proto.Request) *proto.Response { return nil }
+func (h *recordingHandler) history(*peerConn, *proto.HistoryRequest) *proto.HistoryResponse {
+	return &proto.HistoryResponse{Code: proto.CodeInvalid}
+}
 func (h *recordingHandler) pairing(_ context.Context, nc net.Conn) {
 	head := make([]byte, 64)
 	n, _ := io.ReadAtLeast(nc, head, pair.SniffLen+3)

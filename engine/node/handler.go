@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"log/slog"
 	"time"
 
@@ -131,6 +132,9 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 	if r == nil || req.Size <= 0 || req.Size > proto.MaxBlockSize || req.Offset < 0 || proto.ValidName(req.Name) != nil {
 		return &proto.Response{Code: proto.CodeInvalid}
 	}
+	if req.History {
+		return n.serveKeptBlock(req)
+	}
 	has, err := r.idx.HasBlockAt(req.Name, proto.Block{Offset: req.Offset, Size: req.Size, Hash: req.Hash})
 	if err != nil {
 		return &proto.Response{Code: proto.CodeGeneric}
@@ -148,4 +152,47 @@ func (n *Node) serveBlock(c *peerConn, req *proto.Request) *proto.Response {
 		return &proto.Response{Code: proto.CodeGeneric}
 	}
 	return &proto.Response{Code: proto.CodeOK, Data: buf}
+}
+
+// serveKeptBlock answers a request for a block of the kept versions, by
+// hash, from the block store: a peer restoring a version this device kept.
+// The folder is shared with the peer (serveBlock checked); a block is only
+// found by its hash, which the peer learnt from a version of that folder.
+func (n *Node) serveKeptBlock(req *proto.Request) *proto.Response {
+	if n.keeper == nil {
+		return &proto.Response{Code: proto.CodeNoSuchFile}
+	}
+	buf := proto.GetBuffer(int(req.Size))
+	data, err := n.keeper.store.Get(req.Hash, buf[:0])
+	if err != nil || len(data) != int(req.Size) {
+		proto.PutBuffer(buf)
+		return &proto.Response{Code: proto.CodeNoSuchFile}
+	}
+	return &proto.Response{Code: proto.CodeOK, Data: data}
+}
+
+// history answers which versions of a file of a folder shared with the
+// peer this device keeps, newest first.
+func (n *Node) history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryResponse {
+	n.mu.RLock()
+	h := n.folders[req.Folder]
+	shared := h != nil && h.shared[c.dev]
+	n.mu.RUnlock()
+	if !shared || n.keeper == nil {
+		return &proto.HistoryResponse{Code: proto.CodeInvalid}
+	}
+	vs, err := n.keeper.hist.Versions(req.Folder, req.Name)
+	if err != nil {
+		return &proto.HistoryResponse{Code: proto.CodeGeneric}
+	}
+	res := &proto.HistoryResponse{}
+	for _, v := range slices.Backward(vs) {
+		if len(res.Versions) == proto.MaxHistoryVersions {
+			break
+		}
+		f := v.File
+		f.Inode, f.Sequence = 0, 0
+		res.Versions = append(res.Versions, proto.HistoryVersion{ID: v.ID, File: f, Until: v.Until.UnixNano(), Kind: uint8(v.Kind), By: v.By})
+	}
+	return res
 }

@@ -90,6 +90,9 @@ type peerConn struct {
 	// lastResponse is when a block response last arrived (Unix
 	// nanoseconds), which tells a slow link from a stuck request.
 	lastResponse atomic.Int64
+	// hreqs are the history requests waiting for an answer, at most
+	// maxHistoryAsks.
+	hreqs map[uint32]chan *proto.HistoryResponse
 }
 
 // pendingRequest is a block request waiting for its response.
@@ -108,7 +111,7 @@ func newPeerConn(nc net.Conn, dev, dialer proto.DeviceID, stats *counters) *peer
 		dev: dev, dialer: dialer, addr: nc.RemoteAddr().String(), nc: nc, stats: stats,
 		closed: make(chan struct{}), queued: make(chan struct{}, 1),
 		responses: make(chan *proto.Response), serveQ: make(chan *proto.Request, serveQueue),
-		reqs: make(map[uint32]pendingRequest),
+		reqs: make(map[uint32]pendingRequest), hreqs: make(map[uint32]chan *proto.HistoryResponse),
 	}
 }
 
@@ -127,6 +130,10 @@ func (c *peerConn) close(reason string) {
 		for id, p := range c.reqs {
 			close(p.done)
 			delete(c.reqs, id)
+		}
+		for id, ch := range c.hreqs {
+			close(ch)
+			delete(c.hreqs, id)
 		}
 		c.mu.Unlock()
 		c.qmu.Lock()
@@ -343,6 +350,61 @@ func (c *peerConn) request(ctx context.Context, req *proto.Request) ([]byte, err
 			}
 			timer.Reset(min(requestTimeout-idle, maxRequestWait-waited))
 		}
+	}
+}
+
+// maxHistoryAsks bounds the history requests waiting on one connection;
+// historyTimeout bounds the wait for each.
+const (
+	maxHistoryAsks = 16
+	historyTimeout = 10 * time.Second
+)
+
+// askHistory asks the peer which versions of name in folder it keeps.
+func (c *peerConn) askHistory(ctx context.Context, folder, name string) (*proto.HistoryResponse, error) {
+	done := make(chan *proto.HistoryResponse, 1)
+	c.mu.Lock()
+	if c.hreqs == nil || isClosed(c.closed) {
+		c.mu.Unlock()
+		return nil, errNotConnected
+	}
+	if len(c.hreqs) >= maxHistoryAsks {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("ask %s for versions: %d questions wait already", c.dev.Abbrev(), maxHistoryAsks)
+	}
+	c.nextID++
+	id := c.nextID
+	c.hreqs[id] = done
+	c.mu.Unlock()
+	c.send(&proto.HistoryRequest{ID: id, Folder: folder, Name: name})
+	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	select {
+	case res, ok := <-done:
+		if !ok {
+			return nil, fmt.Errorf("connection closed: %s", c.closeReason())
+		}
+		if res.Code != proto.CodeOK {
+			return nil, fmt.Errorf("%s answered %s", c.dev.Abbrev(), codeText(res.Code))
+		}
+		return res, nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.hreqs, id)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("ask %s for versions of %s: %w", c.dev.Abbrev(), name, ctx.Err())
+	}
+}
+
+// deliverHistory hands res to the question waiting for it; an answer no
+// one waits for is dropped.
+func (c *peerConn) deliverHistory(res *proto.HistoryResponse) {
+	c.mu.Lock()
+	ch, ok := c.hreqs[res.ID]
+	delete(c.hreqs, res.ID)
+	c.mu.Unlock()
+	if ok {
+		ch <- res
 	}
 }
 

@@ -186,7 +186,7 @@ func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[s
 		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 			return res, err
 		}
-		if err := n.writeNew(r, f.file, dest); err != nil {
+		if err := n.writeNew(r, f.file, dest, proto.DeviceID{}); err != nil {
 			return res, fmt.Errorf("restore %s: %w", name, err)
 		}
 		res.Files++
@@ -208,7 +208,7 @@ func (n *Node) restoreFolderInPlace(ctx context.Context, r *folderRunner, files 
 			return res, err
 		}
 		f := files[name]
-		changed, err := n.putBack(r, f.file, f.id)
+		changed, err := n.putBack(r, f.file, f.id, proto.DeviceID{})
 		if err != nil {
 			return res, fmt.Errorf("restore %s: %w", name, err)
 		}
@@ -233,7 +233,7 @@ func (n *Node) restoreFolderInPlace(ctx context.Context, r *folderRunner, files 
 
 // putBack writes f at its name unless what is there already is f; what is
 // there is kept in the history first. It reports whether it wrote.
-func (n *Node) putBack(r *folderRunner, f proto.FileInfo, id uint64) (bool, error) {
+func (n *Node) putBack(r *folderRunner, f proto.FileInfo, id uint64, from proto.DeviceID) (bool, error) {
 	ex := platform.Expect{Absent: true}
 	if e, err := r.fs.Lstat(f.Name); err == nil {
 		cur, ok, err := r.idx.Get(index.Local, f.Name)
@@ -263,7 +263,7 @@ func (n *Node) putBack(r *folderRunner, f proto.FileInfo, id uint64) (bool, erro
 		tmp.Close()
 		return false, err
 	}
-	if err := n.assemble(r, f, tmp); err != nil {
+	if err := n.assemble(r, f, tmp, from); err != nil {
 		tmp.Close()
 		return false, err
 	}
@@ -305,13 +305,13 @@ func (n *Node) removeNewer(r *folderRunner, files map[string]pastFile) (int, err
 
 // writeNew writes f as the new file dest, through a temp file beside it,
 // never over anything.
-func (n *Node) writeNew(r *folderRunner, f proto.FileInfo, dest string) error {
+func (n *Node) writeNew(r *folderRunner, f proto.FileInfo, dest string, from proto.DeviceID) error {
 	tmp, err := os.CreateTemp(filepath.Dir(dest), ".ferry-restore-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = n.assemble(r, f, tmp)
+	err = n.assemble(r, f, tmp, from)
 	if err == nil {
 		err = tmp.Chmod(os.FileMode(f.Mode & 0o777))
 	}

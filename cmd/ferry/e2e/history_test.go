@@ -13,13 +13,29 @@ import (
 
 // versionInfo is one line of ferry versions --json.
 type versionInfo struct {
-	ID    uint64    `json:"id"`
-	Size  int64     `json:"size"`
-	Until time.Time `json:"until"`
-	Kind  string    `json:"kind"`
+	ID     uint64    `json:"id"`
+	Size   int64     `json:"size"`
+	Until  time.Time `json:"until"`
+	Kind   string    `json:"kind"`
+	Device string    `json:"device"` // empty: kept by d itself
 }
 
+// versions lists the versions of name d keeps itself (the current one
+// first), leaving out those the connected devices keep.
 func (d *device) versions(name string) []versionInfo {
+	d.t.Helper()
+	var vs []versionInfo
+	for _, v := range d.allVersions(name) {
+		if v.Device == "" {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// allVersions lists the versions of name d and the devices connected to it
+// keep.
+func (d *device) allVersions(name string) []versionInfo {
 	d.t.Helper()
 	var vs []versionInfo
 	if err := json.Unmarshal([]byte(d.ferry("versions", d.path(name), "--json")), &vs); err != nil {
@@ -54,7 +70,10 @@ func TestKeptVersionsRestore(t *testing.T) {
 		t.Fatalf("B's versions: %+v; want the current one and the two it replaced, newest first", vs)
 	}
 	if vs := a.versions("notes/plan.txt"); len(vs) != 1 {
-		t.Errorf("A's versions: %+v; want only the current one (A made the edits)", vs)
+		t.Errorf("A's own versions: %+v; want only the current one (A made the edits)", vs)
+	}
+	if vs := a.allVersions("notes/plan.txt"); len(vs) != 3 || vs[1].Device != b.id {
+		t.Errorf("A's versions with B's: %+v; want the two B keeps listed too", vs)
 	}
 
 	out := filepath.Join(t.TempDir(), "restored")
@@ -141,4 +160,49 @@ func TestFolderRestoreAtAMoment(t *testing.T) {
 	if diff := compare(then, files(snapshot(t, a.folder))); diff != "" {
 		t.Fatalf("A after B restored the folder in place: %s", diff)
 	}
+}
+
+// A laptop whose file was overwritten lists the versions its backup device
+// keeps and restores one from there, without touching the backup, by time
+// or by the version's number there.
+func TestRestoreFromTheBackupsHistory(t *testing.T) {
+	a, b := receiveOnlyPair(t)
+	edits := []string{"from A\n", "the plan, as agreed on Monday\n", "overwritten by mistake\n"}
+	var moment time.Time
+	for i, text := range edits[1:] {
+		writeFile(t, a.path("notes.txt"), []byte(text), 0o644)
+		a.ferry("scan", "docs")
+		waitFor(t, 20*time.Second, "B has "+text, func() bool {
+			got, _ := os.ReadFile(b.path("notes.txt"))
+			return string(got) == text
+		})
+		if i == 0 {
+			time.Sleep(20 * time.Millisecond)
+			moment = time.Now()
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	vs := a.allVersions("notes.txt")
+	var fromB []versionInfo
+	for _, v := range vs {
+		if v.Device == b.id {
+			fromB = append(fromB, v)
+		}
+	}
+	if len(fromB) != 2 || fromB[0].Size != int64(len(edits[1])) {
+		t.Fatalf("A lists %+v; want the two versions B keeps, newest first", vs)
+	}
+	out := t.TempDir()
+	a.ferry("restore", a.path("notes.txt"), "--version", strconv.FormatUint(fromB[1].ID, 10)+"@"+b.id[:7], "--to", out)
+	if got, _ := os.ReadFile(filepath.Join(out, "notes.txt")); string(got) != edits[0] {
+		t.Fatalf("restored from B's version %d: %q, want %q", fromB[1].ID, got, edits[0])
+	}
+	a.ferry("restore", a.path("notes.txt"), "--at", moment.Format(time.RFC3339Nano))
+	if got, _ := os.ReadFile(a.path("notes.txt")); string(got) != edits[1] {
+		t.Fatalf("A after restoring from B's history: %q, want %q", got, edits[1])
+	}
+	waitFor(t, 20*time.Second, "the restored version on B", func() bool {
+		got, _ := os.ReadFile(b.path("notes.txt"))
+		return string(got) == edits[1]
+	})
 }
