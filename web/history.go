@@ -90,13 +90,13 @@ type VersionInfo struct {
 // the file at At. To, when set, is a directory to write it into instead of
 // its place in the folder.
 type RestoreRequest struct {
-	Folder  string    `json:"folder"`
-	Name    string    `json:"name"`
-	Version uint64    `json:"version,omitempty"`
+	Folder  string `json:"folder"`
+	Name    string `json:"name"`
+	Version uint64 `json:"version,omitempty"`
 	// Device is the device that keeps Version, empty for this one.
-	Device string `json:"device,omitempty"`
-	At      time.Time `json:"at,omitzero"`
-	To      string    `json:"to,omitempty"`
+	Device string    `json:"device,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+	To     string    `json:"to,omitempty"`
 }
 
 // RestoreResult says what was written.

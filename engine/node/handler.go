@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"log/slog"
+	"slices"
 	"time"
 
 	"ferry/engine"
