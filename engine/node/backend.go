@@ -33,7 +33,11 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 		Folders: []web.FolderStatus{}, Devices: []web.DeviceStatus{}, Pending: []web.PendingDevice{},
 	}
 	for _, f := range cfg.Folders {
-		st.Folders = append(st.Folders, folderStatus(f, runners[f.ID], stopped[f.ID]))
+		fs := folderStatus(f, runners[f.ID], stopped[f.ID])
+		if p := n.keeper.problem(); p != "" {
+			fs.Errors = append(fs.Errors, p)
+		}
+		st.Folders = append(st.Folders, fs)
 	}
 	for _, d := range cfg.Devices {
 		st.Devices = append(st.Devices, n.deviceStatus(d))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -33,6 +34,37 @@ type keeper struct {
 	hist  *history.DB
 	now   func() time.Time
 	log   *slog.Logger
+	// damaged counts the damaged blocks the last check of the store found,
+	// and those reads found since.
+	damaged atomic.Int64
+}
+
+// sawDamage records a damaged block a read found.
+func (k *keeper) sawDamage(err error) {
+	k.damaged.Add(1)
+	k.log.Error("a block of the history is damaged: the versions that need it cannot be restored from this device", "err", err)
+}
+
+// verify checks every block of the store, reports the damaged ones and
+// keeps their count for the status.
+func (k *keeper) verify(ctx context.Context) error {
+	rep, err := k.store.Verify(ctx, blocks.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	k.damaged.Store(rep.DamagedBlocks)
+	for _, d := range rep.Damaged {
+		k.log.Error("a block of the history is damaged", "block", d.Hash, "pack", d.Pack, "offset", d.Offset, "err", d.Err)
+	}
+	return nil
+}
+
+// problem says what is wrong with the history, for each folder's status.
+func (k *keeper) problem() string {
+	if n := k.damaged.Load(); n > 0 {
+		return fmt.Sprintf("history: %d damaged blocks in the store; versions that need them cannot be restored from this device (see the log)", n)
+	}
+	return ""
 }
 
 // openKeeper opens the history under home: home/history/history.db and
@@ -180,10 +212,15 @@ func (k *keeper) prune(ctx context.Context, policies map[string]history.Policy) 
 const (
 	pruneEvery = time.Hour
 	pruneFirst = time.Minute
+	// verifyHistoryEvery is how often every block of the history is read
+	// and checked.
+	verifyHistoryEvery = 24 * time.Hour
 )
 
-// pruneHistory prunes the history now and then until ctx ends.
+// pruneHistory prunes the history now and then, and checks its blocks
+// once a day, until ctx ends.
 func (n *Node) pruneHistory(ctx context.Context) {
+	var verified time.Time
 	t := time.NewTimer(pruneFirst)
 	defer t.Stop()
 	for {
@@ -200,6 +237,12 @@ func (n *Node) pruneHistory(ctx context.Context) {
 		n.mu.RUnlock()
 		if err := n.keeper.prune(ctx, policies); err != nil && ctx.Err() == nil {
 			n.log.Warn("pruning the history failed; it is tried again later", "err", err)
+		}
+		if now := n.opts.Now(); now.Sub(verified) >= verifyHistoryEvery {
+			verified = now
+			if err := n.keeper.verify(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("checking the history's blocks failed; it is tried again later", "err", err)
+			}
 		}
 		t.Reset(pruneEvery)
 	}

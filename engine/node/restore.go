@@ -16,6 +16,7 @@ import (
 	"github.com/zeebo/blake3"
 
 	"ferry/index"
+	"ferry/index/blocks"
 	"ferry/index/history"
 	"ferry/platform"
 	"ferry/proto"
@@ -273,12 +274,17 @@ func sameStat(f proto.FileInfo, e platform.Entry) bool {
 func (n *Node) assemble(r *folderRunner, f proto.FileInfo, w io.WriterAt, from proto.DeviceID) error {
 	buf := make([]byte, 0, 1<<20)
 	for _, b := range f.Blocks {
-		data, err := n.keeper.store.Get(b.Hash, buf)
+		data, stored := n.keeper.store.Get(b.Hash, buf)
+		err := stored
 		if err != nil {
 			data, err = liveBlock(r, b)
 		}
 		if err != nil && !from.IsZero() {
 			data, err = n.peerBlock(r, from, f.Name, b)
+		}
+		if err != nil && errors.Is(stored, blocks.ErrDamaged) {
+			n.keeper.sawDamage(stored)
+			return fmt.Errorf("block at offset %d is damaged in this device's history and found nowhere else: %w", b.Offset, stored)
 		}
 		if err != nil {
 			return fmt.Errorf("block %s at offset %d: %w", b.Hash, b.Offset, err)

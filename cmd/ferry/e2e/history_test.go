@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -205,4 +207,57 @@ func TestRestoreFromTheBackupsHistory(t *testing.T) {
 		got, _ := os.ReadFile(b.path("notes.txt"))
 		return string(got) == edits[1]
 	})
+}
+
+// A damaged block in the history is found by its hash: a restore that
+// needs it fails with a clear error and leaves nothing that looks restored,
+// the folder's status says so, and a version whose blocks are intact still
+// comes back.
+func TestDamagedHistoryIsNeverRestoredWrong(t *testing.T) {
+	a, b := startPair(t)
+	gone, kept := randomBytes(71, 300<<10), randomBytes(72, 200<<10)
+	writeFile(t, a.path("gone.bin"), gone, 0o644)
+	writeFile(t, a.path("kept.bin"), kept, 0o644)
+	converge(t, time.Minute, a, b)
+	packs, _ := filepath.Glob(filepath.Join(b.home, "history", "blocks", "packs", "*.pack"))
+	before := len(packs)
+	os.Remove(a.path("gone.bin"))
+	converge(t, time.Minute, a, b)
+	packs, _ = filepath.Glob(filepath.Join(b.home, "history", "blocks", "packs", "*.pack"))
+	if len(packs) != 1 || before != 0 {
+		t.Fatalf("B's packs: %v (before the deletion: %d); want the one pack holding gone.bin", packs, before)
+	}
+	// Flip a byte in the middle of gone.bin's data in the pack.
+	pack, err := os.ReadFile(packs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.Index(pack, gone[100<<10:100<<10+64])
+	if i < 0 {
+		t.Fatal("gone.bin's bytes are not in the pack")
+	}
+	pack[i] ^= 0xff
+	if err := os.WriteFile(packs[0], pack, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vs := b.versions("gone.bin")
+	out := t.TempDir()
+	_, stderr, code := b.try("restore", b.path("gone.bin"), "--version", strconv.FormatUint(vs[0].ID, 10), "--to", out)
+	if code != 1 || !strings.Contains(stderr, "damaged") {
+		t.Fatalf("restore of a damaged version: exit %d, %q; want a clear error", code, stderr)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("a failed restore left %v in %s", ents, out)
+	}
+	if errs := b.folderErrors(); len(errs) != 1 || !strings.Contains(errs[0], "damaged") {
+		t.Errorf("B's folder errors %q; want one saying the history is damaged", errs)
+	}
+	// An edit of kept.bin: its old version is kept too, intact.
+	writeFile(t, a.path("kept.bin"), []byte("short now\n"), 0o644)
+	converge(t, time.Minute, a, b)
+	kv := b.versions("kept.bin")
+	b.ferry("restore", b.path("kept.bin"), "--version", strconv.FormatUint(kv[1].ID, 10), "--to", out)
+	if got, _ := os.ReadFile(filepath.Join(out, "kept.bin")); !bytes.Equal(got, kept) {
+		t.Errorf("kept.bin restored with %d bytes, want its old %d", len(got), len(kept))
+	}
 }
