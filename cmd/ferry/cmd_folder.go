@@ -26,7 +26,7 @@ var (
 		synopsis: "FOLDER-ID DEVICE-ID",
 		help:     "Share a folder with a trusted device. The other device must add and share the folder too.",
 	}
-	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path and the devices each is shared with."}
+	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path, the devices each is shared with and which old versions it keeps."}
 	folderSetUsage  = usage{
 		name:     "folder set",
 		synopsis: "FOLDER-ID [--type send-receive|send-only|receive-only] [--keep POLICY]",
@@ -190,7 +190,7 @@ func runFolderList(g *globals, args []string) int {
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	for _, f := range cfg.Folders {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.ID, f.Type, f.Path, orDash(sharedWith(cfg, f)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tkeep %s\n", f.ID, f.Type, f.Path, orDash(sharedWith(cfg, f)), f.Keep)
 	}
 	tw.Flush()
 	return exitOK

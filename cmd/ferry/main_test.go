@@ -139,11 +139,12 @@ func TestFolderAddShareList(t *testing.T) {
 	fails(t, home, `folder "nope" does not exist`, "folder", "share", "nope", dev)
 	ok(t, home, "folder", "share", "bk", dev)
 	ok(t, home, "folder", "share", "bk", dev)
+	ok(t, home, "folder", "set", "bk", "--keep", "forever")
 
 	list := ok(t, home, "folder", "list")
 	for _, line := range []string{
-		`my-docs +send-receive +` + regexp.QuoteMeta(docs) + ` +-`,
-		`bk +receive-only +` + regexp.QuoteMeta(backup) + ` +` + dev[:7] + `\(nas\)`,
+		`my-docs +send-receive +` + regexp.QuoteMeta(docs) + ` +- +keep 24h:all,30d:daily,52w:weekly`,
+		`bk +receive-only +` + regexp.QuoteMeta(backup) + ` +` + dev[:7] + `\(nas\) +keep forever`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + line + `$`).MatchString(list) {
 			t.Errorf("folder list lacks %q:\n%s", line, list)
