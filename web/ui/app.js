@@ -1,6 +1,8 @@
 // The ferry web UI: polls the daemon's API every second and renders the
-// status into the page. Plain DOM, no build step, no inline code (the page's
-// Content-Security-Policy forbids it).
+// status into the page, and browses a folder's history when asked. Plain
+// DOM, no build step, no inline code (the page's Content-Security-Policy
+// forbids it). It is one file of some 850 lines because the page loads
+// exactly the files the daemon embeds; its parts are marked "---- part ----".
 'use strict';
 
 (() => {
@@ -12,24 +14,30 @@
   // api calls the daemon and returns the decoded answer, or throws an Error
   // carrying the daemon's explanation.
   async function api(method, path, body) {
+    const resp = await send(method, path, body);
+    const data = await resp.json().catch(() => null);
+    if (!resp.ok) throw failure(resp, data);
+    return data;
+  }
+
+  // send makes an API request and returns the daemon's response.
+  async function send(method, path, body) {
     const opts = { method, headers: { 'X-CSRF-Token': csrf }, credentials: 'same-origin', cache: 'no-store' };
     if (body !== undefined) {
       opts.body = JSON.stringify(body);
       opts.headers['Content-Type'] = 'application/json';
     }
-    let resp;
     try {
-      resp = await fetch(path, opts);
+      return await fetch(path, opts);
     } catch (e) {
       throw new Error('the ferry daemon is not answering; is it running?');
     }
-    const data = await resp.json().catch(() => null);
-    if (!resp.ok) {
-      const e = new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
-      e.status = resp.status;
-      throw e;
-    }
-    return data;
+  }
+
+  function failure(resp, data) {
+    const e = new Error((data && data.error) || `the daemon answered ${resp.status} ${resp.statusText}`);
+    e.status = resp.status;
+    return e;
   }
 
   // ---- signing in ----
@@ -234,7 +242,8 @@
     const row = () => select.closest('.folder');
     return el('div', { class: 'folder panel' },
       el('div', { class: 'folder-head' }, el('strong', { class: 'folder-id', text: f.id }), ' ',
-        el('span', { class: 'type muted' }), ' ', el('span', { class: 'state' })),
+        el('span', { class: 'type muted' }), ' ', el('span', { class: 'state' }),
+        el('button', { type: 'button', class: 'history-open secondary', text: 'History', onclick: () => openHistory(f.id) })),
       el('div', { class: 'path' }),
       el('div', { class: 'sync' }, el('span', { class: 'sync-text' }), ' ',
         el('progress', { max: '100' }), ' ', el('span', { class: 'eta muted' })),
@@ -506,6 +515,314 @@
     setTimeout(() => { $('device-id-copied').textContent = ''; }, 2000);
   }
 
+  // ---- history ----
+  // A folder's history: the moments this device replaced kept versions, the
+  // folder as it was just before one of them, and restores of one file or of
+  // the whole folder. Nothing here is polled: it loads when asked.
+
+  const hist = { folder: '', moment: '', labels: new Map(), seq: 0, pending: null };
+
+  // before returns the RFC 3339 time one nanosecond before ts. A version
+  // kept at a moment was the file until then, so the folder just before the
+  // moment still holds it. Date counts milliseconds, too coarse to tell
+  // moments apart, so the nanoseconds are counted here.
+  function before(ts) {
+    const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(ts);
+    if (!m) return ts;
+    const ns = BigInt(Date.parse(m[1] + m[3])) * 1000000n + BigInt((m[2] || '').padEnd(9, '0')) - 1n;
+    const sec = ns / 1000000000n;
+    return new Date(Number(sec) * 1000).toISOString().slice(0, 19) + '.' +
+      String(ns - sec * 1000000000n).padStart(9, '0') + 'Z';
+  }
+
+  const timeOpts = { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' };
+  const when = (ts, ms) => new Date(ts).toLocaleString(undefined, ms ? { ...timeOpts, fractionalSecondDigits: 3 } : timeOpts);
+
+  // momentLabels words each moment, with milliseconds where two neighbours
+  // would read alike.
+  function momentLabels(ms) {
+    const plain = ms.map((m) => when(m));
+    return ms.map((m, i) => (plain[i] === plain[i - 1] || plain[i] === plain[i + 1] ? when(m, true) : plain[i]));
+  }
+
+  const momentText = (m) => (m ? 'just before ' + (hist.labels.get(m) || when(m, true)) : 'now');
+
+  // deviceByShort names the device with the short ID the history gives: the
+  // first 28 bits of its ID in hex.
+  function deviceByShort(short) {
+    if (!short || !view.status) return short || '';
+    const hex = (id) => {
+      let v = 0;
+      for (const c of id.replace(/-/g, '').slice(0, 6)) v = v * 32 + 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'.indexOf(c);
+      return Math.floor(v / 4).toString(16).toUpperCase().padStart(7, '0');
+    };
+    if (hex(view.status.device.id) === short) return 'this device';
+    const d = view.status.devices.find((x) => hex(x.id) === short);
+    return d ? d.name || shortID(d.id) : short;
+  }
+
+  function openHistory(folder) {
+    hist.folder = folder;
+    hist.labels = new Map();
+    $('history-folder').textContent = folder;
+    $('history-moments').replaceChildren();
+    $('history-versions').hidden = true;
+    $('history-confirm').hidden = true;
+    $('history-to').value = '';
+    $('history-exact').checked = false;
+    $('history-progress').hidden = true;
+    say($('history-all-result'), '', '');
+    $('history').hidden = false;
+    $('history').scrollIntoView();
+    loadMoments();
+    showMoment('');
+  }
+
+  function closeHistory() {
+    hist.folder = '';
+    hist.seq++;
+    $('history').hidden = true;
+  }
+
+  // loadMoments lists the moments, "now" first, keeping the chosen one.
+  async function loadMoments() {
+    const folder = hist.folder;
+    let ms;
+    try {
+      ms = await api('GET', '/api/history/moments?' + new URLSearchParams({ folder }));
+    } catch (e) {
+      if (folder === hist.folder) say($('history-msg'), 'error', e.message);
+      return;
+    }
+    if (folder !== hist.folder) return;
+    const labels = momentLabels(ms);
+    hist.labels = new Map(ms.map((m, i) => [m, labels[i]]));
+    $('history-moments-none').hidden = ms.length > 0;
+    syncRows($('history-moments'), ['', ...ms], 'data-at', (m) => m,
+      (m) => el('li', {}, el('button', { type: 'button', class: 'moment', onclick: () => showMoment(m) })),
+      (row, m) => {
+        row.firstChild.textContent = momentText(m);
+        row.firstChild.title = m || 'the folder as it is now';
+      });
+    markMoment();
+  }
+
+  function markMoment() {
+    for (const li of $('history-moments').children) {
+      li.firstChild.setAttribute('aria-pressed', String(li.dataset.at === hist.moment));
+    }
+  }
+
+  // showMoment lists the folder as it was just before moment m ('' for now).
+  async function showMoment(m) {
+    hist.moment = m;
+    const seq = ++hist.seq;
+    markMoment();
+    setText(document, '#history-when', 'The folder ' + momentText(m));
+    setText(document, '#history-all-when', m ? momentText(m) : 'at a moment (choose one)');
+    $('history-restore-all').disabled = m === '';
+    $('history-confirm').hidden = true;
+    $('history-versions').hidden = true;
+    say($('history-msg'), 'busy', 'Loading…');
+    const q = { folder: hist.folder };
+    if (m) q.at = before(m);
+    let files;
+    try {
+      files = await api('GET', '/api/history?' + new URLSearchParams(q));
+    } catch (e) {
+      if (seq === hist.seq) {
+        say($('history-msg'), 'error', e.message);
+        $('history-body').replaceChildren();
+      }
+      return;
+    }
+    if (seq !== hist.seq) return;
+    say($('history-msg'), '', '');
+    $('history-empty').hidden = files.length > 0;
+    $('history-files').hidden = files.length === 0;
+    $('history-body').replaceChildren(...files.map(fileRow));
+  }
+
+  const kindTitles = {
+    current: 'the file as it is now',
+    edited: 'kept: a newer version from another device replaced it',
+    deleted: 'kept: another device deleted it',
+    'conflict copy': 'kept: it lost a conflict with another device\'s version',
+    reverted: 'kept: a change made here that was undone',
+  };
+
+  // kindCell says what a version is: the current file, or how it left the
+  // folder and whose change made it leave.
+  function kindCell(v) {
+    const by = deviceByShort(v.by);
+    return el('td', { title: kindTitles[v.kind] || '' },
+      el('span', { class: 'kind', 'data-kind': v.kind, text: v.kind }),
+      el('span', { class: 'by muted', text: by ? (v.kind === 'current' ? ` · made by ${by}` : ` · by ${by}`) : '' }));
+  }
+
+  // restoreButton restores version v of name in place when clicked; the
+  // current version (ID 0) has nothing to restore.
+  function restoreButton(name, v, done) {
+    const b = el('button', { type: 'button', class: 'restore', text: 'Restore', 'data-version': String(v.id) });
+    b.disabled = v.id === 0;
+    b.title = v.id === 0 ? 'This is the file as it is now' : 'Put this version back in the folder';
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        done(await api('POST', '/api/restore', { folder: hist.folder, name, version: v.id }), null);
+      } catch (e) {
+        done(null, e);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  const restoredFile = (r) => `restored ${bytes(r.size)} to ${r.path}`;
+
+  function fileRow(f) {
+    const out = el('span', { class: 'result', 'aria-live': 'polite', hidden: '' });
+    const done = (res, err) => {
+      say(out, err ? 'error' : 'ok', err ? err.message : restoredFile(res));
+      if (res) loadMoments();
+    };
+    return el('tr', { 'data-name': f.name, 'data-version': String(f.id) },
+      el('td', { class: 'name' }, el('code', { text: f.name })),
+      el('td', { class: 'size num', text: bytes(f.size) }),
+      el('td', { class: 'mtime', text: new Date(f.modTime).toLocaleString() }),
+      kindCell(f),
+      el('td', { class: 'actions' }, restoreButton(f.name, f, done), ' ',
+        el('button', { type: 'button', class: 'versions secondary', text: 'Versions', onclick: () => showVersions(f.name) }),
+        ' ', out));
+  }
+
+  // showVersions lists every version of name, each with a way back, and
+  // then shows note, if any.
+  async function showVersions(name, note) {
+    const box = $('history-versions'), msg = $('history-versions-msg');
+    const key = hist.folder + '\n' + name;
+    box.dataset.key = key;
+    box.hidden = false;
+    $('history-versions-name').textContent = name;
+    say(msg, 'busy', 'Loading…');
+    let vs;
+    try {
+      vs = await api('GET', '/api/versions?' + new URLSearchParams({ folder: hist.folder, name }));
+    } catch (e) {
+      if (box.dataset.key === key) say(msg, 'error', e.message);
+      return;
+    }
+    if (box.dataset.key !== key) return;
+    const done = (res, err) => (err ? say(msg, 'error', err.message) : showVersions(name, restoredFile(res)));
+    $('history-versions-body').replaceChildren(...vs.map((v) => el('tr', { 'data-version-id': String(v.id) },
+      el('td', { class: 'mtime', text: new Date(v.modTime).toLocaleString() }),
+      el('td', { class: 'size num', text: bytes(v.size) }),
+      el('td', { class: 'until', text: v.until ? new Date(v.until).toLocaleString() : '—' }),
+      kindCell(v),
+      el('td', { class: 'actions' }, restoreButton(name, v, done)))));
+    if (note) say(msg, 'ok', note);
+    else say(msg, '', vs.length ? '' : 'This device has no version of it.');
+    if (note) loadMoments();
+    box.scrollIntoView({ block: 'nearest' });
+  }
+
+  // restoreAll restores the whole folder as it was at the chosen moment:
+  // into a directory at once, in place only once the user confirms it.
+  function restoreAll(ev) {
+    ev.preventDefault();
+    const out = $('history-all-result');
+    if (!hist.moment) {
+      say(out, 'error', 'choose a moment first');
+      return;
+    }
+    const req = { folder: hist.folder, at: before(hist.moment) };
+    const to = $('history-to').value.trim();
+    if (to) {
+      $('history-confirm').hidden = true;
+      runRestoreAll({ ...req, to });
+      return;
+    }
+    req.exact = $('history-exact').checked;
+    hist.pending = req;
+    setText(document, '#history-confirm-text',
+      `Put every file of ${hist.folder} back as it was ${momentText(hist.moment)}? What is there now is kept in the history first. ` +
+      (req.exact ? 'Files made after that moment are removed (and kept in the history).' : 'Files made after that moment stay.'));
+    $('history-confirm').hidden = false;
+    say(out, '', '');
+  }
+
+  function confirmRestoreAll() {
+    $('history-confirm').hidden = true;
+    const req = hist.pending;
+    hist.pending = null;
+    if (req && req.folder === hist.folder) runRestoreAll(req);
+  }
+
+  async function runRestoreAll(req) {
+    const out = $('history-all-result'), bar = $('history-progress'), button = $('history-restore-all');
+    const live = () => hist.folder === req.folder;
+    button.disabled = true;
+    bar.value = 0;
+    bar.hidden = false;
+    say(out, 'busy', 'Restoring…');
+    try {
+      const res = await restoreFolder(req, (p) => {
+        if (!live()) return;
+        bar.value = p.totalBytes > 0 ? p.bytes / p.totalBytes : p.files / Math.max(1, p.totalFiles);
+        say(out, 'busy', `${p.files} of ${p.totalFiles} files, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}`);
+      });
+      if (live()) say(out, 'ok', restoredFolder(res, req));
+      loadMoments();
+    } catch (e) {
+      if (live()) say(out, 'error', e.message);
+    } finally {
+      if (live()) {
+        button.disabled = !hist.moment;
+        bar.hidden = true;
+      }
+    }
+  }
+
+  const nFiles = (n) => (n === 1 ? '1 file' : `${n} files`);
+
+  function restoredFolder(r, req) {
+    let s = `restored ${nFiles(r.files)}, ${bytes(r.bytes)} ${req.to ? 'into' : 'in'} ${r.path}`;
+    if (r.unchanged) s += `; ${nFiles(r.unchanged)} already as ${r.unchanged === 1 ? 'it was' : 'they were'}`;
+    if (r.removed) s += `; removed ${nFiles(r.removed)} made after`;
+    return s;
+  }
+
+  // restoreFolder asks for a folder restore and reads its answer as it
+  // comes, one JSON line at a time: progress, then a result or an error.
+  async function restoreFolder(req, progress) {
+    const resp = await send('POST', '/api/restore/folder', req);
+    if (!resp.ok) throw failure(resp, await resp.json().catch(() => null));
+    const reader = resp.body.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      buf += dec.decode(value || new Uint8Array(), { stream: !done });
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (!line) continue;
+        let msg;
+        try {
+          msg = JSON.parse(line);
+        } catch (e) {
+          throw new Error('the daemon sent a line that is not JSON: ' + line.slice(0, 80));
+        }
+        if (msg.progress) progress(msg.progress);
+        else if (msg.result) return msg.result;
+        else if (msg.error) throw new Error(msg.error);
+      }
+      if (done) throw new Error('the daemon\'s answer ended before the restore did');
+    }
+  }
+
   // ---- polling ----
 
   async function poll() {
@@ -536,6 +853,12 @@
   $('join-form').addEventListener('submit', join);
   $('folder-add').addEventListener('submit', addFolder);
   $('device-id-copy').addEventListener('click', copyID);
+  $('history-close').addEventListener('click', closeHistory);
+  $('history-versions-close').addEventListener('click', () => { $('history-versions').hidden = true; });
+  $('history-all').addEventListener('submit', restoreAll);
+  $('history-confirm-yes').addEventListener('click', confirmRestoreAll);
+  $('history-confirm-no').addEventListener('click', () => { $('history-confirm').hidden = true; });
+  for (const id of ['history-to', 'history-exact']) $(id).addEventListener('input', () => { $('history-confirm').hidden = true; });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
   $('signin-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
