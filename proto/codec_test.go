@@ -57,11 +57,13 @@ func sampleMessages() []proto.Message {
 		&proto.Request{ID: 1<<32 - 1, Folder: "photos", Name: "a/b.jpg", Offset: 1 << 40, Size: 128 << 10, Hash: proto.Hash{1, 2, 3}},
 		&proto.Request{ID: 2, Folder: "photos", Name: "a/b.jpg", Size: 64, Hash: proto.Hash{4}, History: true},
 		&proto.HistoryRequest{ID: 3, Folder: "photos", Name: "a/b.jpg"},
+		&proto.HistoryRequest{ID: 5, Folder: "photos", At: 1_700_000_000_000_000_000, After: "a/b.jpg"},
 		&proto.HistoryResponse{ID: 3, Versions: []proto.HistoryVersion{
 			{ID: 1 << 40, File: file(rng, 7, 2), Until: 1_700_000_000_000_000_000, Kind: 2, By: 77},
 			{ID: 2, File: file(rng, 8, 1), Until: -1, Kind: 1, By: 1},
 		}},
 		&proto.HistoryResponse{ID: 4, Code: proto.CodeInvalid},
+		&proto.HistoryResponse{ID: 5, Versions: []proto.HistoryVersion{{File: file(rng, 9, 1)}}, More: true},
 		&proto.Response{ID: 9, Data: bytes.Repeat([]byte("block"), 1000)},
 		&proto.Response{ID: 10, Code: proto.CodeNoSuchFile},
 		&proto.Response{ID: 11},

@@ -391,8 +391,12 @@ func messageProblem(m proto.Message) string {
 		switch {
 		case m.Folder == "":
 			return "no folder"
-		case nameProblem(m.Name) != "":
+		case m.Name != "" && nameProblem(m.Name) != "":
 			return nameProblem(m.Name)
+		case m.After != "" && nameProblem(m.After) != "":
+			return nameProblem(m.After)
+		case m.Name != "" && (m.At != 0 || m.After != ""):
+			return "a moment for one file"
 		}
 	case *proto.HistoryResponse:
 		switch {

@@ -44,11 +44,16 @@ type Request struct {
 	History bool
 }
 
-// HistoryRequest asks which old versions of a file a device keeps.
+// HistoryRequest asks which old versions of a file a device keeps. With no
+// Name it asks what each file of the folder was at the moment At (Unix
+// nanoseconds), by name, from the first name after After on: a kept
+// version, or the current record (ID 0) when it has not changed since.
 type HistoryRequest struct {
 	ID     uint32
 	Folder string
 	Name   string
+	At     int64
+	After  string
 }
 
 // HistoryVersion is one old version a device keeps.
@@ -66,6 +71,7 @@ type HistoryResponse struct {
 	ID       uint32
 	Code     ErrorCode
 	Versions []HistoryVersion
+	More     bool // a folder's files go on after the last one listed
 }
 
 // ErrorCode is the outcome of a Request.

@@ -206,8 +206,16 @@ func validateHistoryRequest(r *HistoryRequest) error {
 	if r.Folder == "" {
 		return fmt.Errorf("%w: history request %d without folder", ErrMalformed, r.ID)
 	}
-	if err := ValidName(r.Name); err != nil {
-		return fmt.Errorf("%w: history request %d: %w", ErrMalformed, r.ID, err)
+	for _, name := range []string{r.Name, r.After} {
+		if name == "" {
+			continue
+		}
+		if err := ValidName(name); err != nil {
+			return fmt.Errorf("%w: history request %d: %w", ErrMalformed, r.ID, err)
+		}
+	}
+	if r.Name != "" && (r.At != 0 || r.After != "") {
+		return fmt.Errorf("%w: history request %d: a moment or a starting name is for a whole folder", ErrMalformed, r.ID)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ func toWire(m Message) (protobuf.Message, error) {
 	case *Close:
 		return &pb.Close{Reason: m.Reason}, nil
 	case *HistoryRequest:
-		return &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name}, nil
+		return &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name, At: m.At, After: m.After}, nil
 	case *HistoryResponse:
 		return historyResponseToPB(m), nil
 	}
@@ -67,7 +67,7 @@ func fromWire(p protobuf.Message) (Message, error) {
 	case *pb.Close:
 		m = &Close{Reason: p.GetReason()}
 	case *pb.HistoryRequest:
-		m = &HistoryRequest{ID: p.GetId(), Folder: p.GetFolder(), Name: p.GetName()}
+		m = &HistoryRequest{ID: p.GetId(), Folder: p.GetFolder(), Name: p.GetName(), At: p.GetAt(), After: p.GetAfter()}
 	case *pb.HistoryResponse:
 		m, err = historyResponseFromPB(p)
 	default:
@@ -233,7 +233,7 @@ func requestToPB(r *Request) *pb.Request {
 }
 
 func historyResponseToPB(r *HistoryResponse) *pb.HistoryResponse {
-	out := &pb.HistoryResponse{Id: r.ID, Code: pb.ErrorCode(r.Code), Versions: make([]*pb.HistoryVersion, len(r.Versions))}
+	out := &pb.HistoryResponse{Id: r.ID, Code: pb.ErrorCode(r.Code), Versions: make([]*pb.HistoryVersion, len(r.Versions)), More: r.More}
 	for i := range r.Versions {
 		v := &r.Versions[i]
 		p := &pb.HistoryVersion{Id: v.ID, File: &pb.FileInfo{}, Until: v.Until, Kind: uint32(v.Kind), By: uint64(v.By)}
@@ -244,7 +244,7 @@ func historyResponseToPB(r *HistoryResponse) *pb.HistoryResponse {
 }
 
 func historyResponseFromPB(p *pb.HistoryResponse) (*HistoryResponse, error) {
-	r := &HistoryResponse{ID: p.GetId(), Code: ErrorCode(p.GetCode())}
+	r := &HistoryResponse{ID: p.GetId(), Code: ErrorCode(p.GetCode()), More: p.GetMore()}
 	if n := len(p.GetVersions()); n > 0 {
 		r.Versions = make([]HistoryVersion, n)
 	}

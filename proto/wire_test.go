@@ -144,6 +144,9 @@ func TestMessageValidation(t *testing.T) {
 		{"history request", &HistoryRequest{ID: 1, Folder: "d", Name: "a/b"}, false},
 		{"history request for ..", &HistoryRequest{ID: 1, Folder: "d", Name: "../x"}, true},
 		{"history request without folder", &HistoryRequest{ID: 1, Name: "a"}, true},
+		{"history request for a folder at a moment", &HistoryRequest{ID: 1, Folder: "d", At: 5, After: "a/b"}, false},
+		{"history request for a file at a moment", &HistoryRequest{ID: 1, Folder: "d", Name: "a", At: 5}, true},
+		{"history request after ..", &HistoryRequest{ID: 1, Folder: "d", After: "../x"}, true},
 		{"history response", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: validFile()}}}, false},
 		{"history response of a deletion", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: FileInfo{Name: "a", Deleted: true, Version: Vector{{ID: 1, Value: 1}}}}}}, true},
 		{"history response with an error and versions", &HistoryResponse{ID: 1, Code: CodeInvalid, Versions: []HistoryVersion{{ID: 1, File: validFile()}}}, true},
@@ -164,7 +167,7 @@ func TestMessageValidation(t *testing.T) {
 			case *Close:
 				p = &pb.Close{Reason: m.Reason}
 			case *HistoryRequest:
-				p = &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name}
+				p = &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name, At: m.At, After: m.After}
 			case *HistoryResponse:
 				p = historyResponseToPB(m)
 			}

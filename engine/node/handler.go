@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
@@ -181,6 +182,9 @@ func (n *Node) history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryRes
 	if !shared || n.keeper == nil {
 		return &proto.HistoryResponse{Code: proto.CodeInvalid}
 	}
+	if req.Name == "" {
+		return n.folderHistory(h.runner, req)
+	}
 	vs, err := n.keeper.hist.Versions(req.Folder, req.Name)
 	if err != nil {
 		return &proto.HistoryResponse{Code: proto.CodeGeneric}
@@ -193,6 +197,39 @@ func (n *Node) history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryRes
 		f := v.File
 		f.Inode, f.Sequence = 0, 0
 		res.Versions = append(res.Versions, proto.HistoryVersion{ID: v.ID, File: f, Until: v.Until.UnixNano(), Kind: uint8(v.Kind), By: v.By})
+	}
+	return res
+}
+
+// pageBlocks bounds the blocks of the files one answer about a whole folder
+// lists, which keeps it well under proto.MaxHistoryResponseSize.
+const pageBlocks = 200_000
+
+// folderHistory answers what each file of the folder was at req.At, by
+// name after req.After, a page at a time.
+func (n *Node) folderHistory(r *folderRunner, req *proto.HistoryRequest) *proto.HistoryResponse {
+	if r == nil {
+		return &proto.HistoryResponse{Code: proto.CodeInvalid}
+	}
+	files, err := n.folderAt(r, time.Unix(0, req.At))
+	if err != nil {
+		return &proto.HistoryResponse{Code: proto.CodeGeneric}
+	}
+	res := &proto.HistoryResponse{}
+	blocks := 0
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if name <= req.After {
+			continue
+		}
+		p := files[name]
+		if len(res.Versions) == proto.MaxHistoryVersions || len(res.Versions) > 0 && blocks+len(p.file.Blocks) > pageBlocks {
+			res.More = true
+			break
+		}
+		f := p.file
+		f.Inode, f.Sequence = 0, 0
+		res.Versions = append(res.Versions, proto.HistoryVersion{ID: p.id, File: f, Until: p.until.UnixNano(), Kind: uint8(p.kind), By: p.by})
+		blocks += len(f.Blocks)
 	}
 	return res
 }

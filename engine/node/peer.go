@@ -362,6 +362,11 @@ const (
 
 // askHistory asks the peer which versions of name in folder it keeps.
 func (c *peerConn) askHistory(ctx context.Context, folder, name string) (*proto.HistoryResponse, error) {
+	return c.askHistoryReq(ctx, &proto.HistoryRequest{Folder: folder, Name: name})
+}
+
+// askHistoryReq sends req, with a new ID, and waits for its answer.
+func (c *peerConn) askHistoryReq(ctx context.Context, req *proto.HistoryRequest) (*proto.HistoryResponse, error) {
 	done := make(chan *proto.HistoryResponse, 1)
 	c.mu.Lock()
 	if c.hreqs == nil || isClosed(c.closed) {
@@ -376,7 +381,9 @@ func (c *peerConn) askHistory(ctx context.Context, folder, name string) (*proto.
 	id := c.nextID
 	c.hreqs[id] = done
 	c.mu.Unlock()
-	c.send(&proto.HistoryRequest{ID: id, Folder: folder, Name: name})
+	r := *req
+	r.ID = id
+	c.send(&r)
 	ctx, cancel := context.WithTimeout(ctx, historyTimeout)
 	defer cancel()
 	select {
@@ -392,8 +399,35 @@ func (c *peerConn) askHistory(ctx context.Context, folder, name string) (*proto.
 		c.mu.Lock()
 		delete(c.hreqs, id)
 		c.mu.Unlock()
-		return nil, fmt.Errorf("ask %s for versions of %s: %w", c.dev.Abbrev(), name, ctx.Err())
+		return nil, fmt.Errorf("ask %s for versions: %w", c.dev.Abbrev(), ctx.Err())
 	}
+}
+
+// maxHistoryPages bounds the pages of one question about a whole folder.
+const maxHistoryPages = 10_000
+
+// askFolderAt asks the peer what each file of folder was at at, page by
+// page.
+func (c *peerConn) askFolderAt(ctx context.Context, folder string, at time.Time) ([]proto.HistoryVersion, error) {
+	var out []proto.HistoryVersion
+	after := ""
+	for range maxHistoryPages {
+		res, err := c.askHistoryReq(ctx, &proto.HistoryRequest{Folder: folder, At: at.UnixNano(), After: after})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range res.Versions {
+			if v.File.Name <= after {
+				return nil, fmt.Errorf("%s listed %s out of order", c.dev.Abbrev(), v.File.Name)
+			}
+			after = v.File.Name
+			out = append(out, v)
+		}
+		if !res.More || len(res.Versions) == 0 {
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: more than %d pages about folder %s", c.dev.Abbrev(), maxHistoryPages, folder)
 }
 
 // deliverHistory hands res to the question waiting for it; an answer no

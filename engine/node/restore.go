@@ -187,15 +187,7 @@ type peerHistory struct {
 // which versions of name it keeps, all at once; a device that does not
 // answer in time is left out.
 func (n *Node) peerVersions(ctx context.Context, r *folderRunner, folder, name string) []peerHistory {
-	n.mu.RLock()
-	h := n.folders[folder]
-	var devs []proto.DeviceID
-	if h != nil {
-		for dev := range h.shared {
-			devs = append(devs, dev)
-		}
-	}
-	n.mu.RUnlock()
+	devs := n.sharedDevices(folder)
 	results := make([]peerHistory, len(devs))
 	var wg sync.WaitGroup
 	for i, dev := range devs {
@@ -222,6 +214,19 @@ func (n *Node) peerVersions(ctx context.Context, r *folderRunner, folder, name s
 	}
 	wg.Wait()
 	return slices.DeleteFunc(results, func(p peerHistory) bool { return len(p.versions) == 0 })
+}
+
+// sharedDevices returns the devices folder is shared with.
+func (n *Node) sharedDevices(folder string) []proto.DeviceID {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var devs []proto.DeviceID
+	if h := n.folders[folder]; h != nil {
+		for dev := range h.shared {
+			devs = append(devs, dev)
+		}
+	}
+	return devs
 }
 
 // versionInfo describes v, kept by device (empty: this one).
@@ -296,14 +301,18 @@ func (n *Node) assemble(r *folderRunner, f proto.FileInfo, w io.WriterAt, from p
 	return nil
 }
 
-// peerBlock fetches block b of a version of name from the history of the
-// device from, checking its hash.
+// peerBlock fetches block b of a version of name from the device from: from
+// its history, else from its file at name, checking its hash.
 func (n *Node) peerBlock(r *folderRunner, from proto.DeviceID, name string, b proto.Block) ([]byte, error) {
 	c := n.conns.conn(from)
 	if c == nil {
 		return nil, fmt.Errorf("%s, which keeps the version, is not connected", from.Abbrev())
 	}
 	data, err := c.request(context.Background(), &proto.Request{Folder: r.id, Name: name, Size: b.Size, Hash: b.Hash, History: true})
+	if err != nil {
+		// Not kept there: it may be in the file there now.
+		data, err = c.request(context.Background(), &proto.Request{Folder: r.id, Name: name, Offset: b.Offset, Size: b.Size, Hash: b.Hash})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("from %s: %w", from.Abbrev(), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"ferry/engine"
@@ -22,10 +23,14 @@ import (
 // pastFile is a file as it was at a moment: a kept version, or the current
 // record (id 0) when it has not changed since.
 type pastFile struct {
-	file proto.FileInfo
-	id   uint64
-	kind history.Kind // 0 for the current record
-	by   proto.ShortID
+	file  proto.FileInfo
+	id    uint64
+	kind  history.Kind // 0 for the current record
+	by    proto.ShortID
+	until time.Time // when the kept version was replaced; zero for the current record
+	// from is the device that has it, zero for this one: in its history,
+	// or as its current file when id is 0.
+	from proto.DeviceID
 }
 
 // folderAt returns the files of r's folder as they were at at, by name.
@@ -54,7 +59,7 @@ func (n *Node) folderAt(r *folderRunner, at time.Time) (map[string]pastFile, err
 			out[name] = pastFile{} // marks the name as judged: absent then
 		default:
 			v := vs[i]
-			out[name] = pastFile{file: v.File, id: v.ID, kind: v.Kind, by: v.By}
+			out[name] = pastFile{file: v.File, id: v.ID, kind: v.Kind, by: v.By, until: v.Until}
 		}
 		vs = vs[:0]
 	}
@@ -97,13 +102,71 @@ func (n *Node) folderAt(r *folderRunner, at time.Time) (map[string]pastFile, err
 	return out, nil
 }
 
+// folderAtAll is folderAt over this device and every connected device the
+// folder is shared with: for each name, a version some device kept (the
+// one replaced soonest after at) beats a current record, which can only
+// guess that a file existed then from when it was modified; among current
+// records this device's is taken, whose blocks are here.
+func (n *Node) folderAtAll(ctx context.Context, r *folderRunner, at time.Time) (map[string]pastFile, error) {
+	files, err := n.folderAt(r, at)
+	if err != nil {
+		return nil, err
+	}
+	for _, peer := range n.peersFolderAt(ctx, r, at) {
+		for _, v := range peer.versions {
+			p := pastFile{file: v.File, id: v.ID, kind: history.Kind(v.Kind), by: v.By, from: peer.dev}
+			if v.ID != 0 {
+				p.until = time.Unix(0, v.Until)
+			}
+			cur, ok := files[v.File.Name]
+			switch {
+			case !ok:
+				files[v.File.Name] = p
+			case p.id != 0 && (cur.id == 0 || p.until.Before(cur.until)):
+				files[v.File.Name] = p
+			}
+		}
+	}
+	return files, nil
+}
+
+// peerFolder is what one device says each file of a folder was at a moment.
+type peerFolder struct {
+	dev      proto.DeviceID
+	versions []proto.HistoryVersion
+}
+
+// peersFolderAt asks every connected device the folder is shared with what
+// each of its files was at at; a device that fails to answer is left out.
+func (n *Node) peersFolderAt(ctx context.Context, r *folderRunner, at time.Time) []peerFolder {
+	devs := n.sharedDevices(r.id)
+	out := make([]peerFolder, len(devs))
+	var wg sync.WaitGroup
+	for i, dev := range devs {
+		c := n.conns.conn(dev)
+		if c == nil {
+			continue
+		}
+		wg.Go(func() {
+			vs, err := c.askFolderAt(ctx, r.id, at)
+			if err != nil {
+				n.log.Info("a device did not say what the folder was then", "device", dev.Abbrev(), "err", err)
+				return
+			}
+			out[i] = peerFolder{dev: dev, versions: vs}
+		})
+	}
+	wg.Wait()
+	return slices.DeleteFunc(out, func(p peerFolder) bool { return p.dev.IsZero() })
+}
+
 // FolderAt implements web.History.
 func (n *Node) FolderAt(ctx context.Context, folder string, at time.Time) ([]web.VersionInfo, error) {
 	r, err := n.restoreFolder(folder)
 	if err != nil {
 		return nil, err
 	}
-	files, err := n.folderAt(r, at)
+	files, err := n.folderAtAll(ctx, r, at)
 	if err != nil {
 		return nil, err
 	}
@@ -114,8 +177,12 @@ func (n *Node) FolderAt(ctx context.Context, folder string, at time.Time) ([]web
 		if p.kind != 0 {
 			kind = p.kind.String()
 		}
-		out = append(out, web.VersionInfo{ID: p.id, Name: name, Size: p.file.Size, ModTime: time.Unix(0, p.file.ModTime),
-			Kind: kind, By: p.by.String()})
+		vi := web.VersionInfo{ID: p.id, Name: name, Size: p.file.Size, ModTime: time.Unix(0, p.file.ModTime),
+			Until: p.until, Kind: kind, By: p.by.String()}
+		if !p.from.IsZero() {
+			vi.Device = p.from.String()
+		}
+		out = append(out, vi)
 	}
 	return out, nil
 }
@@ -144,7 +211,7 @@ func (n *Node) RestoreFolder(ctx context.Context, req web.FolderRestoreRequest, 
 	if err != nil {
 		return web.FolderRestoreResult{}, err
 	}
-	files, err := n.folderAt(r, req.At)
+	files, err := n.folderAtAll(ctx, r, req.At)
 	if err != nil {
 		return web.FolderRestoreResult{}, err
 	}
@@ -186,7 +253,7 @@ func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[s
 		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 			return res, err
 		}
-		if err := n.writeNew(r, f.file, dest, proto.DeviceID{}); err != nil {
+		if err := n.writeNew(r, f.file, dest, f.from); err != nil {
 			return res, fmt.Errorf("restore %s: %w", name, err)
 		}
 		res.Files++
@@ -208,7 +275,7 @@ func (n *Node) restoreFolderInPlace(ctx context.Context, r *folderRunner, files 
 			return res, err
 		}
 		f := files[name]
-		changed, err := n.putBack(r, f.file, f.id, proto.DeviceID{})
+		changed, err := n.putBack(r, f.file, f.id, f.from)
 		if err != nil {
 			return res, fmt.Errorf("restore %s: %w", name, err)
 		}

@@ -752,12 +752,16 @@ func (x *Request) GetHistory() bool {
 	return false
 }
 
-// HistoryRequest asks which old versions of a file a device keeps.
+// HistoryRequest asks which old versions of a file a device keeps; with
+// no name, what each file of the folder was at the moment at, by name,
+// from the first name after after on.
 type HistoryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Folder        string                 `protobuf:"bytes,2,opt,name=folder,proto3" json:"folder,omitempty"`
 	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	At            int64                  `protobuf:"varint,4,opt,name=at,proto3" json:"at,omitempty"` // Unix nanoseconds
+	After         string                 `protobuf:"bytes,5,opt,name=after,proto3" json:"after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -809,6 +813,20 @@ func (x *HistoryRequest) GetFolder() string {
 func (x *HistoryRequest) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetAfter() string {
+	if x != nil {
+		return x.After
 	}
 	return ""
 }
@@ -896,6 +914,7 @@ type HistoryResponse struct {
 	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Code          ErrorCode              `protobuf:"varint,2,opt,name=code,proto3,enum=ferry.v1.ErrorCode" json:"code,omitempty"`
 	Versions      []*HistoryVersion      `protobuf:"bytes,3,rep,name=versions,proto3" json:"versions,omitempty"`
+	More          bool                   `protobuf:"varint,4,opt,name=more,proto3" json:"more,omitempty"` // a folder's files go on after the last one listed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -949,6 +968,13 @@ func (x *HistoryResponse) GetVersions() []*HistoryVersion {
 		return x.Versions
 	}
 	return nil
+}
+
+func (x *HistoryResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
 }
 
 // ResponseHeader precedes the raw block bytes of a Response record; the
@@ -1141,21 +1167,24 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\x06offset\x18\x04 \x01(\x03R\x06offset\x12\x12\n" +
 	"\x04size\x18\x05 \x01(\x05R\x04size\x12\x12\n" +
 	"\x04hash\x18\x06 \x01(\fR\x04hash\x12\x18\n" +
-	"\ahistory\x18\a \x01(\bR\ahistory\"L\n" +
+	"\ahistory\x18\a \x01(\bR\ahistory\"r\n" +
 	"\x0eHistoryRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x16\n" +
 	"\x06folder\x18\x02 \x01(\tR\x06folder\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\x82\x01\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x0e\n" +
+	"\x02at\x18\x04 \x01(\x03R\x02at\x12\x14\n" +
+	"\x05after\x18\x05 \x01(\tR\x05after\"\x82\x01\n" +
 	"\x0eHistoryVersion\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12&\n" +
 	"\x04file\x18\x02 \x01(\v2\x12.ferry.v1.FileInfoR\x04file\x12\x14\n" +
 	"\x05until\x18\x03 \x01(\x03R\x05until\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\rR\x04kind\x12\x0e\n" +
-	"\x02by\x18\x05 \x01(\x06R\x02by\"\x80\x01\n" +
+	"\x02by\x18\x05 \x01(\x06R\x02by\"\x94\x01\n" +
 	"\x0fHistoryResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12'\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x13.ferry.v1.ErrorCodeR\x04code\x124\n" +
-	"\bversions\x18\x03 \x03(\v2\x18.ferry.v1.HistoryVersionR\bversions\"I\n" +
+	"\bversions\x18\x03 \x03(\v2\x18.ferry.v1.HistoryVersionR\bversions\x12\x12\n" +
+	"\x04more\x18\x04 \x01(\bR\x04more\"I\n" +
 	"\x0eResponseHeader\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12'\n" +
 	"\x04code\x18\x02 \x01(\x0e2\x13.ferry.v1.ErrorCodeR\x04code\"\x06\n" +

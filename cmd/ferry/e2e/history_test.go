@@ -116,11 +116,11 @@ func files(snap map[string]node) map[string]node {
 	return out
 }
 
-// A whole folder comes back as it was at a moment between two rounds of
-// edits, byte for byte: into another directory, then in place, from where
-// it syncs back to the device that made the later edits.
-func TestFolderRestoreAtAMoment(t *testing.T) {
-	a, b := startPair(t)
+// editRounds writes 30 files on a, then runs two rounds of edits, deletions
+// and new files, each synced to b; it returns the files of a's folder
+// between the rounds and a moment then.
+func editRounds(t *testing.T, a, b *device) (then map[string]node, moment time.Time) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(13, 13))
 	write := func(name string) {
 		writeFile(t, a.path(name), randomBytes(rng.Uint64(), 1+rng.IntN(200<<10)), 0o644)
@@ -142,11 +142,20 @@ func TestFolderRestoreAtAMoment(t *testing.T) {
 		converge(t, time.Minute, a, b)
 	}
 	round([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{25, 26, 27}, []int{1, 2})
-	then := files(snapshot(t, a.folder))
+	then = files(snapshot(t, a.folder))
 	time.Sleep(20 * time.Millisecond)
-	moment := time.Now()
+	moment = time.Now()
 	time.Sleep(20 * time.Millisecond)
 	round([]int{5, 6, 7, 8, 9, 10, 11, 12}, []int{0, 1, 28}, []int{3, 4, 5})
+	return then, moment
+}
+
+// A whole folder comes back as it was at a moment between two rounds of
+// edits, byte for byte: into another directory, then in place, from where
+// it syncs back to the device that made the later edits.
+func TestFolderRestoreAtAMoment(t *testing.T) {
+	a, b := startPair(t)
+	then, moment := editRounds(t, a, b)
 
 	out := filepath.Join(t.TempDir(), "then")
 	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
@@ -161,6 +170,25 @@ func TestFolderRestoreAtAMoment(t *testing.T) {
 	converge(t, time.Minute, a, b)
 	if diff := compare(then, files(snapshot(t, a.folder))); diff != "" {
 		t.Fatalf("A after B restored the folder in place: %s", diff)
+	}
+}
+
+// The laptop that made the edits keeps none of the versions they replaced:
+// it restores the whole folder as it was from its backup's history, into
+// a directory and in place.
+func TestFolderRestoreFromTheBackup(t *testing.T) {
+	a, b := receiveOnlyPair(t)
+	os.Remove(a.path("notes.txt"))
+	then, moment := editRounds(t, a, b)
+	out := filepath.Join(t.TempDir(), "then")
+	a.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
+	if diff := compare(then, files(snapshot(t, out))); diff != "" {
+		t.Fatalf("A restored the folder from B's history into %s: %s", out, diff)
+	}
+	a.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--exact")
+	converge(t, time.Minute, a, b)
+	if diff := compare(then, files(snapshot(t, b.folder))); diff != "" {
+		t.Fatalf("B after A restored the folder in place: %s", diff)
 	}
 }
 
