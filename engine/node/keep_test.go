@@ -111,3 +111,33 @@ func TestKeepRefusesAChangedFile(t *testing.T) {
 		t.Errorf("history holds %d versions of a file that did not match its record", len(vs))
 	}
 }
+
+// Only a device the folder is shared with learns what this device keeps of
+// it, or gets a kept block; the answer lists the versions newest first.
+func TestHistoryAnswersOnlySharedDevices(t *testing.T) {
+	r, _, oldF := keeperRunner(t, &fakeNet{}, "report.bin", bytes.Repeat([]byte("old "), 10_000))
+	if err := r.keep(&engine.Keep{File: oldF, Kind: engine.KeepReplaced, By: devA.Short()}); err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{keeper: r.keeper, folders: map[string]*folderHandle{"docs": {runner: r, shared: map[proto.DeviceID]bool{devA: true}}}}
+	friend, stranger := &peerConn{dev: devA}, &peerConn{dev: devB}
+	if res := n.history(stranger, &proto.HistoryRequest{Folder: "docs", Name: "report.bin"}); res.Code != proto.CodeInvalid || len(res.Versions) != 0 {
+		t.Errorf("a device the folder is not shared with got %+v", res)
+	}
+	res := n.history(friend, &proto.HistoryRequest{Folder: "docs", Name: "report.bin"})
+	if res.Code != proto.CodeOK || len(res.Versions) != 1 || !res.Versions[0].File.Version.Equal(oldF.Version) {
+		t.Fatalf("the device the folder is shared with got %+v", res)
+	}
+	b := oldF.Blocks[0]
+	req := &proto.Request{Folder: "docs", Name: "report.bin", Size: b.Size, Hash: b.Hash, History: true}
+	if got := n.serveBlock(stranger, req); got.Code != proto.CodeInvalid {
+		t.Errorf("a kept block went to a stranger: %+v", got.Code)
+	}
+	got := n.serveBlock(friend, req)
+	if got.Code != proto.CodeOK || !bytes.Equal(got.Data, bytes.Repeat([]byte("old "), 10_000)[:b.Size]) {
+		t.Errorf("kept block: code %v, %d bytes", got.Code, len(got.Data))
+	}
+	if got := n.serveBlock(friend, &proto.Request{Folder: "docs", Name: "report.bin", Size: b.Size + 1, Hash: b.Hash, History: true}); got.Code == proto.CodeOK {
+		t.Error("a kept block was served for a request of another size")
+	}
+}
