@@ -63,8 +63,8 @@ bench: bench-deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./cmd/ferry/e2e
 
 bench-deps:
-	@command -v syncthing >/dev/null && command -v rsync >/dev/null && [ -x /usr/bin/time ] || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syncthing rsync time; }
+	@command -v syncthing >/dev/null && command -v rsync >/dev/null && command -v restic >/dev/null && [ -x /usr/bin/time ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq syncthing rsync restic time; }
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
