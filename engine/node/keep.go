@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,11 +26,18 @@ const keepBatchBytes = 16 << 20
 
 // keeper keeps the old versions of files this device's folders replace or
 // delete for changes made elsewhere: their blocks in the block store, their
-// records in the history. Keeping and garbage collection take turns (mu):
-// a collection that ran between a kept file's Put and its history record
-// would drop blocks the record is about to list.
+// records in the history. Many files are kept at once (pulls run in
+// parallel), and what they ask to store is committed together: one Put and
+// one history transaction for all that waits, so a thousand replaced files
+// cost a few syncs, not a thousand. Keeping and garbage collection exclude
+// each other (mu: keeps share it, a collection takes it alone): one that
+// ran between a kept file's Put and its history record would drop blocks
+// the record is about to list.
 type keeper struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
+	reqs  chan *keepReq
+	stop  chan struct{}
+	done  chan struct{}
 	store *blocks.Store
 	hist  *history.DB
 	now   func() time.Time
@@ -83,10 +91,15 @@ func openKeeper(home string, now func() time.Time, log *slog.Logger) (*keeper, e
 		hist.Close()
 		return nil, err
 	}
-	return &keeper{store: store, hist: hist, now: now, log: log}, nil
+	k := &keeper{store: store, hist: hist, now: now, log: log,
+		reqs: make(chan *keepReq, keepQueue), stop: make(chan struct{}), done: make(chan struct{})}
+	go k.commitLoop()
+	return k, nil
 }
 
 func (k *keeper) close() error {
+	close(k.stop)
+	<-k.done
 	err := k.store.Close()
 	if herr := k.hist.Close(); err == nil {
 		err = herr
@@ -102,19 +115,106 @@ func (k *keeper) close() error {
 // scan records what is there).
 func (k *keeper) keep(folder string, fs *platform.Folder, kp *engine.Keep) error {
 	f := kp.File
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	if kept, err := k.alreadyKept(folder, &f); err != nil || kept {
 		return err
 	}
-	if err := k.storeBlocks(fs, &f); err != nil {
-		return fmt.Errorf("keep %s in history: %w", f.Name, err)
-	}
-	_, err := k.hist.Add(history.Version{Folder: folder, File: f, Until: k.now(), Kind: history.Kind(kp.Kind), By: kp.By})
+	last, err := k.readBlocks(fs, &f)
 	if err != nil {
 		return fmt.Errorf("keep %s in history: %w", f.Name, err)
 	}
+	req := &keepReq{blocks: last, done: make(chan error, 1),
+		version: history.Version{Folder: folder, File: f, Until: k.now(), Kind: history.Kind(kp.Kind), By: kp.By}}
+	select {
+	case k.reqs <- req:
+	case <-k.stop:
+		return errors.New("keep in history: the history is closing")
+	}
+	if err := <-req.done; err != nil {
+		return fmt.Errorf("keep %s in history: %w", f.Name, err)
+	}
 	return nil
+}
+
+// keepQueue bounds the keeps waiting for a commit; keepCommitBytes the
+// block data one commit takes from them.
+const (
+	keepQueue       = 1024
+	keepCommitBytes = 64 << 20
+)
+
+// keepReq is a version to record, with the last of its blocks to store.
+type keepReq struct {
+	version history.Version
+	blocks  []blocks.Block
+	done    chan error
+}
+
+// commitLoop commits what keeps queue, all that waits at once, until the
+// keeper closes; then it fails what is still queued.
+func (k *keeper) commitLoop() {
+	defer close(k.done)
+	for {
+		var batch []*keepReq
+		select {
+		case req := <-k.reqs:
+			batch = append(batch, req)
+		case <-k.stop:
+			for {
+				select {
+				case req := <-k.reqs:
+					req.done <- errors.New("the history is closing")
+				default:
+					return
+				}
+			}
+		}
+		size, count := len(batch[0].blocks), blockBytes(batch[0].blocks)
+	more:
+		for count < keepCommitBytes && size < blocks.MaxBatch/2 {
+			select {
+			case req := <-k.reqs:
+				batch = append(batch, req)
+				size, count = size+len(req.blocks), count+blockBytes(req.blocks)
+			default:
+				break more
+			}
+		}
+		err := k.commit(batch)
+		for _, req := range batch {
+			req.done <- err
+		}
+	}
+}
+
+// commit stores the blocks of batch in one Put and records its versions in
+// one transaction, in that order: a version is recorded only once its
+// blocks are durable.
+func (k *keeper) commit(batch []*keepReq) error {
+	var all []blocks.Block
+	vs := make([]history.Version, len(batch))
+	for i, req := range batch {
+		all = append(all, req.blocks...)
+		vs[i] = req.version
+	}
+	for len(all) > 0 {
+		n := min(len(all), blocks.MaxBatch)
+		if err := k.store.Put(all[:n]); err != nil {
+			return err
+		}
+		all = all[n:]
+	}
+	_, err := k.hist.AddAll(vs)
+	return err
+}
+
+func blockBytes(bs []blocks.Block) int {
+	n := 0
+	for _, b := range bs {
+		n += len(b.Data)
+	}
+	return n
 }
 
 // alreadyKept reports whether the newest kept version of f's name is f: an
@@ -128,53 +228,54 @@ func (k *keeper) alreadyKept(folder string, f *proto.FileInfo) (bool, error) {
 	return last.Version.Equal(f.Version) && proto.SameContent(&last, f), nil
 }
 
-// storeBlocks reads the blocks of f from fs and stores those the store
-// lacks, in batches of at most keepBatchBytes.
-func (k *keeper) storeBlocks(fs *platform.Folder, f *proto.FileInfo) error {
+// readBlocks reads the blocks of f the store lacks from fs, checking each,
+// and returns them for the commit; a file with more than keepBatchBytes of
+// them has the rest stored at once, so that memory stays bounded.
+func (k *keeper) readBlocks(fs *platform.Folder, f *proto.FileInfo) ([]blocks.Block, error) {
 	var missing []proto.Block
 	for _, b := range f.Blocks {
 		has, err := k.store.Has(b.Hash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !has {
 			missing = append(missing, b)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return nil, nil
 	}
 	fh, err := fs.Open(f.Name)
 	if err != nil {
-		return fmt.Errorf("%w: %w", platform.ErrChanged, err)
+		return nil, fmt.Errorf("%w: %w", platform.ErrChanged, err)
 	}
 	defer fh.Close()
 	if fi, err := fh.Stat(); err != nil || fi.Size() != f.Size {
-		return fmt.Errorf("%w: %s is no longer %d bytes", platform.ErrChanged, f.Name, f.Size)
+		return nil, fmt.Errorf("%w: %s is no longer %d bytes", platform.ErrChanged, f.Name, f.Size)
 	}
 	var batch []blocks.Block
 	size := 0
 	flush := func() error {
 		err := k.store.Put(batch)
-		batch, size = batch[:0], 0
+		batch, size = nil, 0
 		return err
 	}
 	for _, b := range missing {
 		data := make([]byte, b.Size)
 		if _, err := fh.ReadAt(data, b.Offset); err != nil && err != io.EOF {
-			return err
+			return nil, err
 		}
 		if blake3.Sum256(data) != b.Hash {
-			return fmt.Errorf("%w: %s changed at offset %d", platform.ErrChanged, f.Name, b.Offset)
+			return nil, fmt.Errorf("%w: %s changed at offset %d", platform.ErrChanged, f.Name, b.Offset)
 		}
 		if size+len(data) > keepBatchBytes || len(batch) == blocks.MaxBatch {
 			if err := flush(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		batch, size = append(batch, blocks.Block{Hash: b.Hash, Data: data}), size+len(data)
 	}
-	return flush()
+	return batch, nil
 }
 
 // prune drops the versions each folder's policy no longer keeps, then

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -134,43 +135,68 @@ func (db *DB) Close() error {
 // its ID. The caller stores the blocks first: a version is only added once
 // everything it needs is kept.
 func (db *DB) Add(v Version) (Version, error) {
-	switch {
-	case v.Folder == "" || len(v.Folder) > maxFolderID:
-		return v, fmt.Errorf("history add: bad folder ID %q", v.Folder)
-	case v.File.Name == "" || bytes.IndexByte([]byte(v.File.Name), 0) >= 0:
-		return v, fmt.Errorf("history add: bad name %q", v.File.Name)
-	case len(v.File.Blocks) > maxBlocksPerVersion:
-		return v, fmt.Errorf("history add %s: %d blocks is more than %d", v.File.Name, len(v.File.Blocks), maxBlocksPerVersion)
-	case v.Until.IsZero():
-		return v, fmt.Errorf("history add %s: no time it was replaced", v.File.Name)
+	vs, err := db.AddAll([]Version{v})
+	if err != nil {
+		return v, err
 	}
+	return vs[0], nil
+}
+
+// AddAll is Add for many versions, in one transaction: all are kept or
+// none.
+func (db *DB) AddAll(vs []Version) ([]Version, error) {
+	for _, v := range vs {
+		if err := checkVersion(v); err != nil {
+			return nil, err
+		}
+	}
+	out := slices.Clone(vs)
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		id := uint64(1)
 		if b := meta.Get(keyNextID); len(b) == 8 {
 			id = binary.BigEndian.Uint64(b)
 		}
-		if err := meta.Put(keyNextID, binary.BigEndian.AppendUint64(nil, id+1)); err != nil {
-			return err
+		for i := range out {
+			v := &out[i]
+			v.ID = id
+			id++
+			val, err := encode(v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", v.File.Name, err)
+			}
+			fb, err := tx.Bucket(bucketFolders).CreateBucketIfNotExists([]byte(v.Folder))
+			if err != nil {
+				return err
+			}
+			if err := fb.Put(versionKey(v.File.Name, v.Until, v.ID), val); err != nil {
+				return err
+			}
+			if err := addRefs(tx.Bucket(bucketRefs), v.File.Blocks, 1); err != nil {
+				return err
+			}
 		}
-		v.ID = id
-		val, err := encode(&v)
-		if err != nil {
-			return err
-		}
-		fb, err := tx.Bucket(bucketFolders).CreateBucketIfNotExists([]byte(v.Folder))
-		if err != nil {
-			return err
-		}
-		if err := fb.Put(versionKey(v.File.Name, v.Until, v.ID), val); err != nil {
-			return err
-		}
-		return addRefs(tx.Bucket(bucketRefs), v.File.Blocks, 1)
+		return meta.Put(keyNextID, binary.BigEndian.AppendUint64(nil, id))
 	})
 	if err != nil {
-		return v, fmt.Errorf("history add %s: %w", v.File.Name, err)
+		return nil, fmt.Errorf("history add: %w", err)
 	}
-	return v, nil
+	return out, nil
+}
+
+// checkVersion refuses what Add must not store.
+func checkVersion(v Version) error {
+	switch {
+	case v.Folder == "" || len(v.Folder) > maxFolderID:
+		return fmt.Errorf("history add: bad folder ID %q", v.Folder)
+	case v.File.Name == "" || strings.IndexByte(v.File.Name, 0) >= 0:
+		return fmt.Errorf("history add: bad name %q", v.File.Name)
+	case len(v.File.Blocks) > maxBlocksPerVersion:
+		return fmt.Errorf("history add %s: %d blocks is more than %d", v.File.Name, len(v.File.Blocks), maxBlocksPerVersion)
+	case v.Until.IsZero():
+		return fmt.Errorf("history add %s: no time it was replaced", v.File.Name)
+	}
+	return nil
 }
 
 // Versions returns the kept versions of name in folder, oldest first.

@@ -176,3 +176,25 @@ func TestPruneJudgesEachName(t *testing.T) {
 		t.Errorf("prune with none dropped %d, want both left", n)
 	}
 }
+
+// AddAll keeps many versions in one transaction, with consecutive IDs, or
+// none of them when one is bad.
+func TestAddAll(t *testing.T) {
+	db, _ := openTest(t)
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	vs, err := db.AddAll([]Version{version("a", now, block(1)), version("b", now, block(1), block(2))})
+	if err != nil || len(vs) != 2 || vs[0].ID != 1 || vs[1].ID != 2 {
+		t.Fatalf("AddAll = %+v, %v", vs, err)
+	}
+	bad := version("c", now, block(3))
+	bad.Folder = ""
+	if _, err := db.AddAll([]Version{version("d", now, block(4)), bad}); err == nil {
+		t.Fatal("a batch with a bad version was taken")
+	}
+	if d, _ := db.Versions("docs", "d"); len(d) != 0 || listed(t, db, proto.Hash{4}) {
+		t.Errorf("a refused batch left %d versions of d behind", len(d))
+	}
+	if v, err := db.Add(version("e", now, block(5))); err != nil || v.ID != 3 {
+		t.Errorf("the next Add got ID %d, %v; want 3", v.ID, err)
+	}
+}
