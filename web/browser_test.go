@@ -230,6 +230,43 @@ func checkHeld(t *testing.T, ctx context.Context, b *webtest.Backend, st web.Sta
 	st.Folders[0].State, st.Folders[0].Errors = web.StateIdle, nil
 	b.SetStatus(st)
 	wait(t, ctx, `document.querySelector('`+docs+`.held').hidden && document.querySelector('`+photos+`.resume').hidden`)
+	checkApart(t, ctx, b, st)
+}
+
+// checkApart lists the changes a receive-only folder keeps to itself, with
+// the way to undo them, and those a send-only folder does not take, with
+// the way to override them.
+func checkApart(t *testing.T, ctx context.Context, b *webtest.Backend, st web.Status) {
+	docs, photos := `#folders [data-folder-id="docs"] `, `#folders [data-folder-id="photos"] `
+	st.Folders[1].Type, st.Folders[1].State, st.Folders[1].Apart, st.Folders[1].ApartSample = "receive-only", "local-changes", 3, []string{"a.txt", "b.txt"}
+	st.Folders[0].Type, st.Folders[0].State, st.Folders[0].Apart, st.Folders[0].ApartSample = "send-only", "out-of-sync", 1, []string{"c.jpg"}
+	b.SetStatus(st)
+	waitText(t, ctx, docs+".apart-text", "3 files were changed here")
+	waitText(t, ctx, docs+".apart-names", "and 1 more")
+	waitText(t, ctx, photos+".apart-text", "1 file was changed elsewhere")
+	reverts := func() int {
+		n := 0
+		for _, c := range b.Calls() {
+			if c == "FolderAction docs revert" {
+				n++
+			}
+		}
+		return n
+	}
+	before := reverts()
+	run(t, ctx, chromedp.Click(chromedp.CSS(docs+".apart-action")))
+	deadline := time.Now().Add(waitFor)
+	for reverts() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the receive-only folder's revert button asked nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS(photos+".apart-action")))
+	waitCall(t, b, "FolderAction photos override")
+	st.Folders[1].Apart, st.Folders[1].ApartSample, st.Folders[0].Apart, st.Folders[0].ApartSample = 0, nil, 0, nil
+	b.SetStatus(st)
+	wait(t, ctx, `document.querySelector('`+docs+`.apart').hidden && document.querySelector('`+photos+`.apart').hidden`)
 }
 
 func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {

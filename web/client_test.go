@@ -39,6 +39,7 @@ func TestClientRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Folders[0].Errors, st.Folders[0].Devices, st.Folders[0].HeldSample = []string{}, []string{}, []string{}
+	st.Folders[0].ApartSample = []string{}
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("Status:\n got %+v\nwant %+v", got, st)
 	}

@@ -261,6 +261,7 @@ func (s *Status) normalize() {
 		s.Folders[i].Errors = nonNil(s.Folders[i].Errors)
 		s.Folders[i].Devices = nonNil(s.Folders[i].Devices)
 		s.Folders[i].HeldSample = nonNil(s.Folders[i].HeldSample)
+		s.Folders[i].ApartSample = nonNil(s.Folders[i].ApartSample)
 	}
 }
 

@@ -258,6 +258,9 @@
           el('span', { class: 'held-result', 'aria-live': 'polite' }))),
       el('p', { class: 'mass-change', hidden: '' }, el('span', { class: 'mass-change-text warn' }), ' ',
         el('button', { type: 'button', class: 'mass-change-ok', text: 'That was me', onclick: () => folderAction(f.id, 'resume', row()) })),
+      el('div', { class: 'apart', hidden: '' }, el('p', { class: 'apart-text' }), el('ul', { class: 'apart-names' }),
+        el('button', { type: 'button', class: 'apart-action', onclick: (ev) => folderAction(f.id, ev.target.dataset.action, row(), '.apart-result') }), ' ',
+        el('span', { class: 'apart-result', 'aria-live': 'polite' })),
       el('ul', { class: 'errors' }),
       el('div', { class: 'resume', hidden: '' },
         el('button', { type: 'button', class: 'resume-submit', text: 'The folder is right: resume it', onclick: () => folderAction(f.id, 'resume', row()) }), ' ',
@@ -265,6 +268,30 @@
       el('div', { class: 'share' }, select, ' ',
         el('button', { type: 'button', class: 'share-submit', text: 'Share', onclick: () => share(f.id, select) }),
         ' ', el('span', { class: 'share-result', 'aria-live': 'polite' })));
+  }
+
+  // updateApart lists what the folder's type keeps apart from the other
+  // devices: changes made in a receive-only folder, which Revert undoes
+  // (keeping them in the history), or changes of other devices a send-only
+  // folder does not take, which Override replaces everywhere.
+  function updateApart(row, f) {
+    const box = row.querySelector('.apart');
+    box.hidden = !(f.apart > 0);
+    if (box.hidden) return;
+    const recv = f.type === 'receive-only';
+    setText(row, '.apart-text', recv
+      ? `${f.apart} ${f.apart === 1 ? 'file was' : 'files were'} changed here; a receive-only folder does not send them:`
+      : `${f.apart} ${f.apart === 1 ? 'file was' : 'files were'} changed elsewhere; a send-only folder does not take them:`);
+    const names = row.querySelector('.apart-names');
+    const key = JSON.stringify(f.apartSample);
+    if (names.dataset.key !== key) {
+      names.dataset.key = key;
+      const more = f.apart - f.apartSample.length;
+      names.replaceChildren(...f.apartSample.map((n) => el('li', { text: n })), ...(more > 0 ? [el('li', { text: `… and ${more} more` })] : []));
+    }
+    const btn = row.querySelector('.apart-action');
+    btn.dataset.action = recv ? 'revert' : 'override';
+    btn.textContent = recv ? 'Put back what the other devices have (the changes go to the history)' : 'Make this device\'s state the newest everywhere';
   }
 
   function updateFolder(row, f, devices) {
@@ -295,6 +322,7 @@
       errs.replaceChildren(...f.errors.map((e) => el('li', { class: 'error', text: e })));
     }
     updateHeld(row, f);
+    updateApart(row, f);
     row.querySelector('.resume').hidden = !f.errors.some((e) => e.includes('ferry folder resume'));
     updateShareSelect(row, devices.filter((d) => !f.devices.includes(d.id)));
   }
@@ -333,11 +361,11 @@
     folderAction(folder, 'confirm-deletes', button.closest('.folder'));
   }
 
-  async function folderAction(folder, action, row) {
-    const out = row.querySelector(action === 'resume' ? '.resume-result' : '.held-result');
+  async function folderAction(folder, action, row, result) {
+    const out = row.querySelector(result || (action === 'resume' ? '.resume-result' : '.held-result'));
     try {
       await api('POST', `/api/folders/${encodeURIComponent(folder)}/${action}`);
-      say(out, 'ok', { revert: 'bringing them back', 'confirm-deletes': 'deleting them everywhere', resume: 'resumed' }[action]);
+      say(out, 'ok', { revert: 'bringing them back', 'confirm-deletes': 'deleting them everywhere', resume: 'resumed', override: 'sending this state everywhere' }[action]);
     } catch (e) {
       say(out, 'error', e.message);
     }
