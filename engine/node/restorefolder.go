@@ -243,13 +243,24 @@ func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[s
 	if rel, err := filepath.Rel(r.fs.Path(), dir); err == nil && !strings.HasPrefix(rel, "..") {
 		return web.FolderRestoreResult{}, web.BadRequest(fmt.Errorf("%s is inside the folder; restore in place or somewhere else", dir))
 	}
+	// The files are written into a directory beside dir, which becomes dir
+	// only once every file is there: a restore that fails half way leaves
+	// nothing that looks like the folder.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return web.FolderRestoreResult{}, err
+	}
+	stage, err := os.MkdirTemp(filepath.Dir(dir), ".ferry-restore-"+filepath.Base(dir)+"-")
+	if err != nil {
+		return web.FolderRestoreResult{}, err
+	}
+	defer os.RemoveAll(stage) // gone once renamed
 	res := web.FolderRestoreResult{Path: dir}
 	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		f := files[name]
-		dest := filepath.Join(dir, filepath.FromSlash(name))
+		dest := filepath.Join(stage, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
 			return res, err
 		}
@@ -260,6 +271,15 @@ func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[s
 		res.Bytes += f.file.Size
 		p.Files, p.Bytes = res.Files, res.Bytes
 		progress(p)
+	}
+	if err := os.Chmod(stage, 0o755); err != nil {
+		return res, err
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, fmt.Errorf("%s is no longer empty: %w", dir, err)
+	}
+	if err := os.Rename(stage, dir); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -247,6 +247,9 @@ func TestDamagedHistoryIsNeverRestoredWrong(t *testing.T) {
 	writeFile(t, a.path("gone.bin"), gone, 0o644)
 	writeFile(t, a.path("kept.bin"), kept, 0o644)
 	converge(t, time.Minute, a, b)
+	time.Sleep(20 * time.Millisecond)
+	moment := time.Now()
+	time.Sleep(20 * time.Millisecond)
 	packs, _ := filepath.Glob(filepath.Join(b.home, "history", "blocks", "packs", "*.pack"))
 	before := len(packs)
 	os.Remove(a.path("gone.bin"))
@@ -276,6 +279,13 @@ func TestDamagedHistoryIsNeverRestoredWrong(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(out); len(ents) != 0 {
 		t.Fatalf("a failed restore left %v in %s", ents, out)
+	}
+	// A folder restore that needs the block fails whole: nothing that
+	// looks like the folder is left.
+	base := t.TempDir()
+	_, stderr, code = b.try("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", filepath.Join(base, "then"))
+	if ents, _ := os.ReadDir(base); code != 1 || !strings.Contains(stderr, "damaged") || len(ents) != 0 {
+		t.Fatalf("folder restore needing a damaged block: exit %d, %q, left %v", code, stderr, ents)
 	}
 	if errs := b.folderErrors(); len(errs) != 1 || !strings.Contains(errs[0], "damaged") {
 		t.Errorf("B's folder errors %q; want one saying the history is damaged", errs)
