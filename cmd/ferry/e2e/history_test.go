@@ -185,6 +185,12 @@ func TestFolderRestoreFromTheBackup(t *testing.T) {
 	if diff := compare(then, files(snapshot(t, out))); diff != "" {
 		t.Fatalf("A restored the folder from B's history into %s: %s", out, diff)
 	}
+	// The backup itself restores it too, from its own history.
+	onB := filepath.Join(t.TempDir(), "then")
+	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", onB)
+	if diff := compare(then, files(snapshot(t, onB))); diff != "" {
+		t.Fatalf("B restored the folder from its history into %s: %s", onB, diff)
+	}
 	a.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--exact")
 	converge(t, time.Minute, a, b)
 	if diff := compare(then, files(snapshot(t, b.folder))); diff != "" {

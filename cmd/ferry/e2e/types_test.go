@@ -118,3 +118,40 @@ func TestReceiveOnlyRevertKeepsTheChanges(t *testing.T) {
 		}
 	}
 }
+
+// A send-only device takes no change from elsewhere and lists it; its own
+// changes still go out, and override makes its state the newest
+// everywhere, the replaced versions kept in the other device's history.
+func TestSendOnlyOverride(t *testing.T) {
+	a, b := newDevice(t, "A"), newDevice(t, "B")
+	a.ferry("folder", "set", "docs", "--type", "send-only")
+	writeFile(t, a.path("master.txt"), []byte("the master copy\n"), 0o644)
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, time.Minute, a, b)
+	writeFile(t, b.path("master.txt"), []byte("changed on B\n"), 0o644)
+	writeFile(t, b.path("from-b.txt"), []byte("made on B\n"), 0o644)
+	b.ferry("scan", "docs")
+	waitFor(t, 20*time.Second, "A lists what it does not take", func() bool {
+		st := a.docsStatus()
+		return st.State == "out-of-sync" && slices.Equal(st.ApartSample, []string{"from-b.txt", "master.txt"})
+	})
+	if got, _ := os.ReadFile(a.path("master.txt")); string(got) != "the master copy\n" {
+		t.Fatalf("the send-only device took B's change: %q", got)
+	}
+	if _, err := os.Stat(a.path("from-b.txt")); !os.IsNotExist(err) {
+		t.Fatalf("the send-only device took B's new file: %v", err)
+	}
+	a.ferry("folder", "override", "docs")
+	converge(t, 30*time.Second, a, b)
+	if vs := b.versions("master.txt"); len(vs) != 2 || vs[1].Kind != "edited" {
+		t.Errorf("B's versions of master.txt: %+v; want its own change kept", vs)
+	}
+	if vs := b.versions("from-b.txt"); len(vs) != 1 || vs[0].Kind != "deleted" {
+		t.Errorf("B's versions of from-b.txt: %+v; want it kept as deleted", vs)
+	}
+	if _, _, code := b.try("folder", "override", "docs"); code != 1 {
+		t.Errorf("override on a send-receive folder: exit %d, want 1", code)
+	}
+}
