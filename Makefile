@@ -59,7 +59,7 @@ fuzz:
 # Benchmarks: in-package Go benchmarks, then the whole-process comparisons
 # with cp, rsync and Syncthing (installed from Debian when missing).
 bench: bench-deps
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./index/chunker ./proto/... ./index
+	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 60m ./index/... ./proto/... ./engine/node
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./cmd/ferry/e2e
 
 bench-deps:
