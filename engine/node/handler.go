@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"ferry/engine"
@@ -183,7 +184,7 @@ func (n *Node) history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryRes
 		return &proto.HistoryResponse{Code: proto.CodeInvalid}
 	}
 	if req.Name == "" {
-		return n.folderHistory(h.runner, req)
+		return n.folderHistory(c, h.runner, req)
 	}
 	vs, err := n.keeper.hist.Versions(req.Folder, req.Name)
 	if err != nil {
@@ -207,17 +208,18 @@ const pageBlocks = 200_000
 
 // folderHistory answers what each file of the folder was at req.At, by
 // name after req.After, a page at a time.
-func (n *Node) folderHistory(r *folderRunner, req *proto.HistoryRequest) *proto.HistoryResponse {
+func (n *Node) folderHistory(c *peerConn, r *folderRunner, req *proto.HistoryRequest) *proto.HistoryResponse {
 	if r == nil {
 		return &proto.HistoryResponse{Code: proto.CodeInvalid}
 	}
-	files, err := n.folderAt(r, time.Unix(0, req.At))
+	names, files, err := n.pastPages.get(c.dev, req, func() (map[string]pastFile, error) { return n.folderAt(r, time.Unix(0, req.At)) })
 	if err != nil {
 		return &proto.HistoryResponse{Code: proto.CodeGeneric}
 	}
 	res := &proto.HistoryResponse{}
 	blocks := 0
-	for _, name := range slices.Sorted(maps.Keys(files)) {
+	start, _ := slices.BinarySearch(names, req.After)
+	for _, name := range names[start:] {
 		if name <= req.After {
 			continue
 		}
@@ -232,4 +234,56 @@ func (n *Node) folderHistory(r *folderRunner, req *proto.HistoryRequest) *proto.
 		blocks += len(f.Blocks)
 	}
 	return res
+}
+
+// pastPages keeps the answers to the last questions about a folder at a
+// moment, so that the later pages of one do not compute the folder's past
+// again: at most pastPagesKept, each for pastPagesFor.
+type pastPages struct {
+	mu      sync.Mutex
+	entries []pastPage
+}
+
+const (
+	pastPagesKept = 4
+	pastPagesFor  = 2 * time.Minute
+)
+
+type pastPage struct {
+	dev     proto.DeviceID
+	folder  string
+	at      int64
+	names   []string // sorted
+	files   map[string]pastFile
+	expires time.Time
+}
+
+// get returns the folder's past files for req, by name, computing them
+// with compute for a first page or when they are no longer kept.
+func (p *pastPages) get(dev proto.DeviceID, req *proto.HistoryRequest, compute func() (map[string]pastFile, error)) ([]string, map[string]pastFile, error) {
+	now := time.Now()
+	p.mu.Lock()
+	p.entries = slices.DeleteFunc(p.entries, func(e pastPage) bool { return now.After(e.expires) })
+	if req.After != "" {
+		for _, e := range p.entries {
+			if e.dev == dev && e.folder == req.Folder && e.at == req.At {
+				p.mu.Unlock()
+				return e.names, e.files, nil
+			}
+		}
+	}
+	p.mu.Unlock()
+	files, err := compute()
+	if err != nil {
+		return nil, nil, err
+	}
+	names := slices.Sorted(maps.Keys(files))
+	p.mu.Lock()
+	p.entries = slices.DeleteFunc(p.entries, func(e pastPage) bool { return e.dev == dev && e.folder == req.Folder && e.at == req.At })
+	if len(p.entries) >= pastPagesKept {
+		p.entries = p.entries[1:]
+	}
+	p.entries = append(p.entries, pastPage{dev: dev, folder: req.Folder, at: req.At, names: names, files: files, expires: now.Add(pastPagesFor)})
+	p.mu.Unlock()
+	return names, files, nil
 }

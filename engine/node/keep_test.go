@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,5 +140,41 @@ func TestHistoryAnswersOnlySharedDevices(t *testing.T) {
 	}
 	if got := n.serveBlock(friend, &proto.Request{Folder: "docs", Name: "report.bin", Size: b.Size + 1, Hash: b.Hash, History: true}); got.Code == proto.CodeOK {
 		t.Error("a kept block was served for a request of another size")
+	}
+}
+
+// The later pages of a question about a folder's past reuse what its first
+// page computed; a new question computes again.
+func TestPastPagesReuseTheFirstPage(t *testing.T) {
+	var p pastPages
+	computed := 0
+	compute := func() (map[string]pastFile, error) {
+		computed++
+		return map[string]pastFile{"b": {}, "a": {}, "c": {}}, nil
+	}
+	first := &proto.HistoryRequest{Folder: "docs", At: 5}
+	names, _, err := p.get(devA, first, compute)
+	if err != nil || !slices.Equal(names, []string{"a", "b", "c"}) {
+		t.Fatalf("first page: %q, %v", names, err)
+	}
+	for _, after := range []string{"a", "b"} {
+		if _, _, err := p.get(devA, &proto.HistoryRequest{Folder: "docs", At: 5, After: after}, compute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if computed != 1 {
+		t.Errorf("three pages computed the past %d times, want once", computed)
+	}
+	p.get(devB, &proto.HistoryRequest{Folder: "docs", At: 5, After: "a"}, compute)
+	p.get(devA, &proto.HistoryRequest{Folder: "docs", At: 6, After: "a"}, compute)
+	p.get(devA, first, compute)
+	if computed != 4 {
+		t.Errorf("another device, another moment and a new first page computed %d times in all, want 4", computed)
+	}
+	for i := range 10 {
+		p.get(devA, &proto.HistoryRequest{Folder: "docs", At: int64(100 + i)}, compute)
+	}
+	if len(p.entries) > pastPagesKept {
+		t.Errorf("%d answers kept, want at most %d", len(p.entries), pastPagesKept)
 	}
 }

@@ -49,9 +49,11 @@ type Node struct {
 	key  noise.Keypair
 	id   proto.DeviceID
 	db   *index.DB
-	// keeper keeps the old versions of files, under home/history.
-	keeper *keeper
-	conns  *connManager
+	// keeper keeps the old versions of files, under home/history;
+	// pastPages the answers to devices asking what a folder was.
+	keeper    *keeper
+	pastPages pastPages
+	conns     *connManager
 	// resolver has the configured addresses; lan, when on, what was heard
 	// on the local network.
 	resolver *discovery.Static
