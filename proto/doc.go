@@ -27,4 +27,17 @@
 // block by folder, name, offset, size and hash; many may be in flight at once
 // and each has an ID that its Response echoes. Ping keeps an idle connection
 // alive; Close says why a side hangs up.
+//
+// # History
+//
+// A device keeps old versions of files (its history). A HistoryRequest asks
+// a peer which versions of one file it keeps; the HistoryResponse lists at
+// most MaxHistoryVersions, newest first, each a whole file record with when
+// it was replaced there, why, and by which device. A HistoryRequest without
+// a name asks instead what each file of the folder was at a moment: a kept
+// version, or the current record (ID 0) when the file has not changed
+// since; the answer comes a page at a time, by name, and More says another
+// page follows (the next request names the last file in After). A Request
+// with History set asks for a block of those versions by its hash, not from
+// the peer's current file. Only peers a folder is shared with are answered.
 package proto
