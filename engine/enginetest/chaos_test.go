@@ -174,6 +174,7 @@ func chaosOptions(seed uint64, trace bool) Options {
 			if cfgRand.IntN(2) == 0 {
 				c.ScanInterval = 20 * time.Second
 			}
+			c.History = cfgRand.IntN(2) == 0
 		},
 	}
 }

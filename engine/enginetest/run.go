@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"ferry/engine"
+	"ferry/proto"
 )
 
 // ErrInjected is the error of an operation failed by the OpFail fault.
@@ -189,10 +190,44 @@ func (s *Sim) runOp(i int) {
 	if s.chance(s.opt.Faults.OpFail) {
 		in = Fail(op, ErrInjected)
 	} else {
+		before, had := d.FS.Stat(opFile(op).Name)
 		in = d.FS.Exec(op, s.fetcher(i))
+		s.checkKept(d, op, in, before, had)
 	}
 	s.logOp(d, op, in)
 	d.step(in)
+}
+
+// checkKept fails the simulation when, with history on, an operation
+// replaced or removed a regular file without asking that it be kept first:
+// a real device would then have lost that version.
+func (s *Sim) checkKept(d *Device, op engine.Op, in engine.Input, before engine.Stat, had bool) {
+	r, ok := in.(engine.OpResult)
+	if !d.cfg.History || !ok || r.Err != nil || !had || before.Type != proto.FileTypeFile || s.broken != nil {
+		return
+	}
+	after, still := d.FS.Stat(r.Name)
+	if still && after.Type == proto.FileTypeFile && after.Inode == before.Inode && after.ModTime == before.ModTime {
+		return // the file is as it was: nothing replaced
+	}
+	if keepOf(op) == nil {
+		s.broken = fmt.Errorf("step %d: %s: %T replaced %s without keeping it in the history", s.steps, d.Name, op, r.Name)
+	}
+}
+
+// keepOf returns what op asks to keep, nil for none.
+func keepOf(op engine.Op) *engine.Keep {
+	switch op := op.(type) {
+	case engine.PullOp:
+		return op.Keep
+	case engine.DeleteOp:
+		return op.Keep
+	case engine.MkdirOp:
+		return op.Keep
+	case engine.SymlinkOp:
+		return op.Keep
+	}
+	return nil
 }
 
 func (s *Sim) logOp(d *Device, op engine.Op, in engine.Input) {
