@@ -199,14 +199,19 @@ const (
 // DeviceStatus is a trusted device and its connection. Bytes count
 // application data sent and received since the daemon started.
 type DeviceStatus struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	Connected bool    `json:"connected"`
-	Address   string  `json:"address"`
-	InBytes   int64   `json:"inBytes"`
-	OutBytes  int64   `json:"outBytes"`
-	InRate    float64 `json:"inRate"`  // bytes per second, recent average
-	OutRate   float64 `json:"outRate"` // bytes per second, recent average
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Connected bool   `json:"connected"`
+	Address   string `json:"address"`
+	// Via says how the connection came about: "incoming" (the device
+	// dialled this one), "address" (a configured address), "lan" (heard on
+	// the local network), or "dialled" (another address); empty when not
+	// connected.
+	Via      string  `json:"via,omitempty"`
+	InBytes  int64   `json:"inBytes"`
+	OutBytes int64   `json:"outBytes"`
+	InRate   float64 `json:"inRate"`  // bytes per second, recent average
+	OutRate  float64 `json:"outRate"` // bytes per second, recent average
 }
 
 // PendingDevice is an unknown device that tried to connect.

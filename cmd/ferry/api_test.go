@@ -38,7 +38,7 @@ func startFakeDaemon(t *testing.T) daemonHome {
 	b := webtest.New(web.Status{
 		Device:  web.ThisDevice{ID: otherID(9), Name: "box"},
 		Folders: []web.FolderStatus{{ID: "photos", Path: "/p", Type: "send-receive", State: "syncing", NeedFiles: 3, NeedBytes: 4096, GlobalFiles: 6, GlobalBytes: 16384, InRate: 2048, ETA: 2, Errors: []string{"a.jpg: permission denied"}}},
-		Devices: []web.DeviceStatus{{ID: otherID(1), Name: "laptop", Connected: true, Address: "10.0.0.2:22110", InBytes: 1 << 20, InRate: 1536}},
+		Devices: []web.DeviceStatus{{ID: otherID(1), Name: "laptop", Connected: true, Address: "10.0.0.2:22110", Via: "lan", InBytes: 1 << 20, InRate: 1536}},
 		Pending: []web.PendingDevice{{ID: otherID(7), Address: "10.0.0.7:5000", LastSeen: "2025-05-01T12:00:00Z"}},
 	})
 	srv := httptest.NewServer(web.NewServer(b, key, nil))
@@ -63,7 +63,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	human := ok(t, d.home, "status")
 	for _, want := range []string{"photos  /p  (send-receive)", "syncing   [##################------]  75%  3 files, 4.0 KiB left",
 		"rate      2.0 KiB/s, about 2s left", "global    6 files, 16.0 KiB", "error     a.jpg: permission denied",
-		otherID(1) + "  (laptop)", "connected 10.0.0.2:22110   in 1.5 KiB/s  out 0 B/s", "received  1.0 MiB, sent 0 B",
+		otherID(1) + "  (laptop)", "connected 10.0.0.2:22110 (lan)   in 1.5 KiB/s  out 0 B/s", "received  1.0 MiB, sent 0 B",
 		"Pending device " + otherID(7), "last at 2025-05-01T12:00:00Z", "trust it with: ferry device add " + otherID(7)} {
 		if !strings.Contains(human, want) {
 			t.Errorf("status lacks %q:\n%s", want, human)

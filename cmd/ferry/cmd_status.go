@@ -215,7 +215,11 @@ func printApart(w io.Writer, f web.FolderStatus) {
 func printDeviceStatus(w io.Writer, d web.DeviceStatus) {
 	fmt.Fprintf(w, "  %s  (%s)\n", d.ID, orDash(d.Name))
 	if d.Connected {
-		fmt.Fprintf(w, "    connected %s   in %s  out %s\n", d.Address, formatRate(d.InRate), formatRate(d.OutRate))
+		via := ""
+		if d.Via != "" {
+			via = " (" + d.Via + ")"
+		}
+		fmt.Fprintf(w, "    connected %s%s   in %s  out %s\n", d.Address, via, formatRate(d.InRate), formatRate(d.OutRate))
 	} else {
 		fmt.Fprintf(w, "    not connected\n")
 	}

@@ -83,7 +83,7 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
 	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name}
 	if c := n.conns.conn(d.ID); c != nil {
-		ds.Connected, ds.Address = true, c.addr
+		ds.Connected, ds.Address, ds.Via = true, c.addr, n.via(c)
 	}
 	s := n.conns.counters(d.ID)
 	ds.InBytes, ds.OutBytes = s.in.Load(), s.out.Load()

@@ -65,6 +65,19 @@ func (n *Node) addrs(dev proto.DeviceID) []string {
 	return out
 }
 
+// via says how the connection c came about, for the status.
+func (n *Node) via(c *peerConn) string {
+	switch {
+	case c.dialer != n.id:
+		return "incoming"
+	case slices.Contains(n.resolver.Lookup(c.dev), c.addr):
+		return "address"
+	case n.lan != nil && slices.Contains(n.lan.Lookup(c.dev), c.addr):
+		return "lan"
+	}
+	return "dialled"
+}
+
 // listenPorts are the TCP ports of the device listeners.
 func (n *Node) listenPorts() []int {
 	n.mu.RLock()

@@ -197,7 +197,7 @@
         const c = row.querySelector('.connected');
         c.dataset.connected = String(d.connected);
         setText(row, '.connected', d.connected ? 'connected' : 'disconnected');
-        setText(row, '.address', d.address || '—');
+        setText(row, '.address', d.address ? d.address + (d.via ? ` (${d.via})` : '') : '—');
         setText(row, '.in-rate', rate(d.inRate));
         setText(row, '.out-rate', rate(d.outRate));
         row.querySelector('.in-rate').title = bytes(d.inBytes) + ' received';

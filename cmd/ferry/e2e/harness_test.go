@@ -243,6 +243,7 @@ type folderStatus struct {
 type deviceStatus struct {
 	ID        string `json:"id"`
 	Connected bool   `json:"connected"`
+	Via       string `json:"via"`
 	InBytes   int64  `json:"inBytes"`
 	OutBytes  int64  `json:"outBytes"`
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,8 +133,13 @@ func discoverAndSync(t *testing.T, l *lanPair) {
 		}
 	})
 	waitFor(t, 20*time.Second, "B's file from A", func() bool { return sameContent(b.path("found.txt"), []byte("over the LAN")) })
-	if got := a.peer(b.id); !got.Connected {
-		t.Fatalf("A does not list B as connected: %+v", got)
+	ga, gb := a.peer(b.id), b.peer(a.id)
+	if !ga.Connected || !gb.Connected {
+		t.Fatalf("A lists B as %+v, B lists A as %+v; want both connected", ga, gb)
+	}
+	// One dialled the other at the address it heard on the LAN.
+	if vias := []string{ga.Via, gb.Via}; !slices.Contains(vias, "lan") || !slices.Contains(vias, "incoming") {
+		t.Errorf("the connection came about via %q; want one side to say lan, the other incoming", vias)
 	}
 }
 
