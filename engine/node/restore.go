@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -187,8 +188,38 @@ type peerHistory struct {
 // which versions of name it keeps, all at once; a device that does not
 // answer in time is left out.
 func (n *Node) peerVersions(ctx context.Context, r *folderRunner, folder, name string) []peerHistory {
+	answers := askShared(n, folder, func(c *peerConn) (*proto.HistoryResponse, error) { return c.askHistory(ctx, folder, name) })
+	var out []peerHistory
+	for _, a := range answers {
+		ph := peerHistory{dev: a.dev}
+		for _, v := range slices.Backward(a.answer.Versions) {
+			if v.File.Name != name {
+				continue // an answer about another file is ignored
+			}
+			ph.versions = append(ph.versions, history.Version{ID: v.ID, Folder: folder, File: v.File,
+				Until: time.Unix(0, v.Until), Kind: history.Kind(v.Kind), By: v.By})
+		}
+		if len(ph.versions) > 0 {
+			out = append(out, ph)
+		}
+	}
+	return out
+}
+
+// answer is what one device answered.
+type answer[T any] struct {
+	dev    proto.DeviceID
+	answer T
+}
+
+// askShared asks every connected device folder is shared with, all at
+// once, and returns the answers in device order; a device that fails to
+// answer is left out (and logged).
+func askShared[T any](n *Node, folder string, ask func(c *peerConn) (T, error)) []answer[T] {
 	devs := n.sharedDevices(folder)
-	results := make([]peerHistory, len(devs))
+	slices.SortFunc(devs, compareIDs)
+	out := make([]answer[T], len(devs))
+	ok := make([]bool, len(devs))
 	var wg sync.WaitGroup
 	for i, dev := range devs {
 		c := n.conns.conn(dev)
@@ -196,25 +227,25 @@ func (n *Node) peerVersions(ctx context.Context, r *folderRunner, folder, name s
 			continue
 		}
 		wg.Go(func() {
-			res, err := c.askHistory(ctx, folder, name)
+			a, err := ask(c)
 			if err != nil {
-				n.log.Debug("no versions from a device", "device", dev.Abbrev(), "name", name, "err", err)
+				n.log.Debug("no answer about the history from a device", "device", dev.Abbrev(), "err", err)
 				return
 			}
-			ph := peerHistory{dev: dev}
-			for _, v := range slices.Backward(res.Versions) {
-				if v.File.Name != name {
-					continue // an answer about another file is ignored
-				}
-				ph.versions = append(ph.versions, history.Version{ID: v.ID, Folder: folder, File: v.File,
-					Until: time.Unix(0, v.Until), Kind: history.Kind(v.Kind), By: v.By})
-			}
-			results[i] = ph
+			out[i], ok[i] = answer[T]{dev: dev, answer: a}, true
 		})
 	}
 	wg.Wait()
-	return slices.DeleteFunc(results, func(p peerHistory) bool { return len(p.versions) == 0 })
+	var got []answer[T]
+	for i := range out {
+		if ok[i] {
+			got = append(got, out[i])
+		}
+	}
+	return got
 }
+
+func compareIDs(a, b proto.DeviceID) int { return bytes.Compare(a[:], b[:]) }
 
 // sharedDevices returns the devices folder is shared with.
 func (n *Node) sharedDevices(folder string) []proto.DeviceID {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"ferry/engine"
@@ -113,7 +112,7 @@ func (n *Node) folderAtAll(ctx context.Context, r *folderRunner, at time.Time) (
 		return nil, err
 	}
 	for _, peer := range n.peersFolderAt(ctx, r, at) {
-		for _, v := range peer.versions {
+		for _, v := range peer.answer {
 			p := pastFile{file: v.File, id: v.ID, kind: history.Kind(v.Kind), by: v.By, from: peer.dev}
 			if v.ID != 0 {
 				p.until = time.Unix(0, v.Until)
@@ -130,34 +129,10 @@ func (n *Node) folderAtAll(ctx context.Context, r *folderRunner, at time.Time) (
 	return files, nil
 }
 
-// peerFolder is what one device says each file of a folder was at a moment.
-type peerFolder struct {
-	dev      proto.DeviceID
-	versions []proto.HistoryVersion
-}
-
 // peersFolderAt asks every connected device the folder is shared with what
 // each of its files was at at; a device that fails to answer is left out.
-func (n *Node) peersFolderAt(ctx context.Context, r *folderRunner, at time.Time) []peerFolder {
-	devs := n.sharedDevices(r.id)
-	out := make([]peerFolder, len(devs))
-	var wg sync.WaitGroup
-	for i, dev := range devs {
-		c := n.conns.conn(dev)
-		if c == nil {
-			continue
-		}
-		wg.Go(func() {
-			vs, err := c.askFolderAt(ctx, r.id, at)
-			if err != nil {
-				n.log.Info("a device did not say what the folder was then", "device", dev.Abbrev(), "err", err)
-				return
-			}
-			out[i] = peerFolder{dev: dev, versions: vs}
-		})
-	}
-	wg.Wait()
-	return slices.DeleteFunc(out, func(p peerFolder) bool { return p.dev.IsZero() })
+func (n *Node) peersFolderAt(ctx context.Context, r *folderRunner, at time.Time) []answer[[]proto.HistoryVersion] {
+	return askShared(n, r.id, func(c *peerConn) ([]proto.HistoryVersion, error) { return c.askFolderAt(ctx, r.id, at) })
 }
 
 // FolderAt implements web.History.
