@@ -209,4 +209,3 @@ func TestParseRoutes(t *testing.T) {
 		t.Fatal("parseRoutes found a default route where there is none")
 	}
 }
-
