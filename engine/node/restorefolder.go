@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"ferry/engine"
 	"ferry/index"
@@ -204,6 +207,10 @@ func (n *Node) RestoreFolder(ctx context.Context, req web.FolderRestoreRequest, 
 	return n.restoreFolderInPlace(ctx, r, files, req.Exact, p, progress)
 }
 
+// restoreWorkers is how many files a folder restore writes at once: reads
+// from the store and writes of the files overlap.
+const restoreWorkers = 4
+
 // restoreFolderTo writes files under dir, which must be missing or empty.
 func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[string]pastFile, dir string,
 	p web.RestoreProgress, progress func(web.RestoreProgress)) (web.FolderRestoreResult, error) {
@@ -230,22 +237,33 @@ func (n *Node) restoreFolderTo(ctx context.Context, r *folderRunner, files map[s
 	}
 	defer os.RemoveAll(stage) // gone once renamed
 	res := web.FolderRestoreResult{Path: dir}
+	var mu sync.Mutex // guards res, p and progress
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(restoreWorkers)
 	for _, name := range slices.Sorted(maps.Keys(files)) {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
 		f := files[name]
-		dest := filepath.Join(stage, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-			return res, err
-		}
-		if err := n.writeNew(r, f.file, dest, f.from); err != nil {
-			return res, fmt.Errorf("restore %s: %w", name, err)
-		}
-		res.Files++
-		res.Bytes += f.file.Size
-		p.Files, p.Bytes = res.Files, res.Bytes
-		progress(p)
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			dest := filepath.Join(stage, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+				return err
+			}
+			if err := n.writeNew(r, f.file, dest, f.from); err != nil {
+				return fmt.Errorf("restore %s: %w", name, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			res.Files++
+			res.Bytes += f.file.Size
+			p.Files, p.Bytes = res.Files, res.Bytes
+			progress(p)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, err
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {
 		return res, err
