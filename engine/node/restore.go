@@ -24,9 +24,9 @@ import (
 	"ferry/web"
 )
 
-// restoreFolder returns what a restore in folder needs: its runner, which
+// historyRunner returns what the history routes of folder need: its runner, which
 // holds its file system and index, refusing a folder that is not running.
-func (n *Node) restoreFolder(folder string) (*folderRunner, error) {
+func (n *Node) historyRunner(folder string) (*folderRunner, error) {
 	n.mu.RLock()
 	h := n.folders[folder]
 	n.mu.RUnlock()
@@ -42,7 +42,7 @@ func (n *Node) restoreFolder(folder string) (*folderRunner, error) {
 // Versions implements web.History: the current version of name, if there
 // is one, then those this device kept, newest first.
 func (n *Node) Versions(ctx context.Context, folder, name string) ([]web.VersionInfo, error) {
-	r, err := n.restoreFolder(folder)
+	r, err := n.historyRunner(folder)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (n *Node) Versions(ctx context.Context, folder, name string) ([]web.Version
 
 // Restore implements web.History.
 func (n *Node) Restore(ctx context.Context, req web.RestoreRequest) (web.RestoreResult, error) {
-	r, err := n.restoreFolder(req.Folder)
+	r, err := n.historyRunner(req.Folder)
 	if err != nil {
 		return web.RestoreResult{}, err
 	}

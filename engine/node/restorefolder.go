@@ -140,7 +140,7 @@ func (n *Node) peersFolderAt(ctx context.Context, r *folderRunner, at time.Time)
 
 // FolderAt implements web.History.
 func (n *Node) FolderAt(ctx context.Context, folder string, at time.Time) ([]web.VersionInfo, error) {
-	r, err := n.restoreFolder(folder)
+	r, err := n.historyRunner(folder)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (n *Node) FolderAt(ctx context.Context, folder string, at time.Time) ([]web
 
 // Moments implements web.History.
 func (n *Node) Moments(ctx context.Context, folder string) ([]time.Time, error) {
-	if _, err := n.restoreFolder(folder); err != nil {
+	if _, err := n.historyRunner(folder); err != nil {
 		return nil, err
 	}
 	var ts []time.Time
@@ -185,7 +185,7 @@ func (n *Node) Moments(ctx context.Context, folder string) ([]time.Time, error) 
 
 // RestoreFolder implements web.History.
 func (n *Node) RestoreFolder(ctx context.Context, req web.FolderRestoreRequest, progress func(web.RestoreProgress)) (web.FolderRestoreResult, error) {
-	r, err := n.restoreFolder(req.Folder)
+	r, err := n.historyRunner(req.Folder)
 	if err != nil {
 		return web.FolderRestoreResult{}, err
 	}

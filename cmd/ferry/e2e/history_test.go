@@ -157,11 +157,7 @@ func TestFolderRestoreAtAMoment(t *testing.T) {
 	a, b := startPair(t)
 	then, moment := editRounds(t, a, b)
 
-	out := filepath.Join(t.TempDir(), "then")
-	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
-	if diff := compare(then, files(snapshot(t, out))); diff != "" {
-		t.Fatalf("the folder restored into %s is not the folder at the moment: %s", out, diff)
-	}
+	out := wantFolderRestored(t, b, moment, then)
 	if _, stderr, code := b.try("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out); code != 1 || stderr == "" {
 		t.Errorf("a folder restore into a directory that is not empty: exit %d, %q", code, stderr)
 	}
@@ -173,6 +169,19 @@ func TestFolderRestoreAtAMoment(t *testing.T) {
 	}
 }
 
+// wantFolderRestored restores d's folder as it was at moment into a new
+// directory, fails the test unless it holds exactly the files then, and
+// returns the directory.
+func wantFolderRestored(t *testing.T, d *device, moment time.Time, then map[string]node) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "then")
+	d.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
+	if diff := compare(then, files(snapshot(t, out))); diff != "" {
+		t.Fatalf("%s restored the folder into %s, which is not the folder at the moment: %s", d.name, out, diff)
+	}
+	return out
+}
+
 // The laptop that made the edits keeps none of the versions they replaced:
 // it restores the whole folder as it was from its backup's history, into
 // a directory and in place.
@@ -180,17 +189,8 @@ func TestFolderRestoreFromTheBackup(t *testing.T) {
 	a, b := receiveOnlyPair(t)
 	os.Remove(a.path("notes.txt"))
 	then, moment := editRounds(t, a, b)
-	out := filepath.Join(t.TempDir(), "then")
-	a.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", out)
-	if diff := compare(then, files(snapshot(t, out))); diff != "" {
-		t.Fatalf("A restored the folder from B's history into %s: %s", out, diff)
-	}
-	// The backup itself restores it too, from its own history.
-	onB := filepath.Join(t.TempDir(), "then")
-	b.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--to", onB)
-	if diff := compare(then, files(snapshot(t, onB))); diff != "" {
-		t.Fatalf("B restored the folder from its history into %s: %s", onB, diff)
-	}
+	wantFolderRestored(t, a, moment, then) // from B's history
+	wantFolderRestored(t, b, moment, then) // from its own
 	a.ferry("restore", "--folder", "docs", "--at", moment.Format(time.RFC3339Nano), "--exact")
 	converge(t, time.Minute, a, b)
 	if diff := compare(then, files(snapshot(t, b.folder))); diff != "" {
