@@ -232,9 +232,12 @@ func TestCleanTempsSparesRunningPulls(t *testing.T) {
 		done <- r.pull(context.Background(), pullOp(f, devA), &res)
 	}()
 	running := filepath.Join(dir, r.fs.TempName(f.Name, tempTag(&f)))
-	for range 500 {
+	for i := 0; ; i++ {
 		if _, err := os.Stat(running); err == nil {
 			break
+		}
+		if i == 500 {
+			t.Fatal("the running pull made no temp file")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
