@@ -25,6 +25,7 @@ const (
 	MaxCloseSize           = 64 << 10
 	MaxHistoryRequestSize  = 64 << 10
 	MaxHistoryResponseSize = 16 << 20
+	MaxRelaySize           = MaxRelayData + 1024
 )
 
 const (
@@ -52,6 +53,7 @@ const (
 	typeClose
 	typeHistoryRequest
 	typeHistoryResponse
+	typeRelay
 )
 
 func (t recordType) String() string {
@@ -72,6 +74,8 @@ func (t recordType) String() string {
 		return "history request"
 	case typeHistoryResponse:
 		return "history response"
+	case typeRelay:
+		return "relay"
 	}
 	return fmt.Sprintf("record type %d", uint8(t))
 }
@@ -95,6 +99,8 @@ func (t recordType) limit() (limit int, ok bool) {
 		return MaxHistoryRequestSize, true
 	case typeHistoryResponse:
 		return MaxHistoryResponseSize, true
+	case typeRelay:
+		return MaxRelaySize, true
 	}
 	return 0, false
 }
@@ -116,6 +122,8 @@ func (t recordType) newPB() protobuf.Message {
 		return &pb.HistoryRequest{}
 	case typeHistoryResponse:
 		return &pb.HistoryResponse{}
+	case typeRelay:
+		return &pb.Relay{}
 	}
 	return nil
 }
@@ -139,6 +147,8 @@ func typeOf(m Message) (t recordType, ok bool) {
 		return typeHistoryRequest, m != nil
 	case *HistoryResponse:
 		return typeHistoryResponse, m != nil
+	case *Relay:
+		return typeRelay, m != nil
 	}
 	return 0, false
 }

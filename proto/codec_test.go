@@ -67,6 +67,11 @@ func sampleMessages() []proto.Message {
 		&proto.Response{ID: 9, Data: bytes.Repeat([]byte("block"), 1000)},
 		&proto.Response{ID: 10, Code: proto.CodeNoSuchFile},
 		&proto.Response{ID: 11},
+		&proto.Relay{Stream: 3, Kind: proto.RelayOpen, Peer: proto.DeviceID{1, 2, 3}},
+		&proto.Relay{Stream: 1<<32 - 1, Kind: proto.RelayData, Data: bytes.Repeat([]byte{0xfe}, proto.MaxRelayData)},
+		&proto.Relay{Stream: 2, Kind: proto.RelayAck, Credit: 1 << 20},
+		&proto.Relay{Stream: 2, Kind: proto.RelayClose, Reason: "no route"},
+		&proto.Relay{Stream: 4, Kind: proto.RelayClose},
 		&proto.Ping{},
 		&proto.Close{Reason: "shutting down"},
 		&proto.Close{},
@@ -248,12 +253,12 @@ func TestBadHeaders(t *testing.T) {
 	limits := map[byte]uint32{
 		1: proto.MaxHelloSize, 2: proto.MaxIndexUpdateSize, 3: proto.MaxRequestSize,
 		4: proto.MaxResponseSize, 5: proto.MaxPingSize, 6: proto.MaxCloseSize,
-		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize,
+		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize, 9: proto.MaxRelaySize,
 	}
 	cases := map[string][]byte{
 		"zero length":   header(0, 1),
 		"type 0":        header(10, 0),
-		"type 9":        header(10, 9),
+		"type 10":       header(10, 10),
 		"type 255":      header(10, 255),
 		"max length":    header(1<<32-1, 2),
 		"max length, 0": header(1<<32-1, 0),

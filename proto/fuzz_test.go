@@ -35,7 +35,7 @@ func FuzzRecordPayload(f *testing.F) {
 	}
 	f.Add(byte(4), []byte{0x02, 0x10, 0x04})            // a response with CodeChanged
 	f.Add(byte(2), []byte{0x0a, 0x01, 'f', 0x1a, 0x00}) // a file without a name
-	f.Add(byte(9), []byte{})
+	f.Add(byte(10), []byte{})
 	f.Fuzz(func(t *testing.T, typ byte, payload []byte) {
 		m, err := proto.NewMessageReader(bytes.NewReader(rec(typ, payload...))).Read()
 		if err != nil {
@@ -118,7 +118,7 @@ func typeLimit(typ byte) (int, bool) {
 	limits := [...]int{
 		1: proto.MaxHelloSize, 2: proto.MaxIndexUpdateSize, 3: proto.MaxRequestSize,
 		4: proto.MaxResponseSize, 5: proto.MaxPingSize, 6: proto.MaxCloseSize,
-		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize,
+		7: proto.MaxHistoryRequestSize, 8: proto.MaxHistoryResponseSize, 9: proto.MaxRelaySize,
 	}
 	if typ == 0 || int(typ) >= len(limits) {
 		return 0, false
@@ -415,6 +415,23 @@ func messageProblem(m proto.Message) string {
 			if reason := fileProblem(f); reason != "" {
 				return fmt.Sprintf("version %d: %s", i, reason)
 			}
+		}
+	case *proto.Relay:
+		switch {
+		case m.Kind < proto.RelayOpen || m.Kind > proto.RelayClose:
+			return "unknown relay kind"
+		case m.Kind == proto.RelayOpen && m.Peer == proto.DeviceID{}:
+			return "an open naming no device"
+		case m.Kind != proto.RelayOpen && m.Peer != proto.DeviceID{}:
+			return "a device named outside an open"
+		case m.Kind == proto.RelayData && (len(m.Data) == 0 || len(m.Data) > proto.MaxRelayData):
+			return "data of a bad length"
+		case m.Kind != proto.RelayData && len(m.Data) > 0:
+			return "data outside a data message"
+		case (m.Kind == proto.RelayAck) != (m.Credit > 0):
+			return "credit outside an ack, or an ack without"
+		case len(m.Reason) > proto.MaxRelayReason || (m.Kind != proto.RelayClose && m.Reason != ""):
+			return "a bad reason"
 		}
 	case *proto.Ping, *proto.Close:
 	default:

@@ -74,6 +74,36 @@ type HistoryResponse struct {
 	More     bool // a folder's files go on after the last one listed
 }
 
+// Relay carries one step of a connection relayed through a device that
+// both ends trust (see doc.go). Stream numbers a relayed stream on one
+// connection; the device that dialled the connection opens odd ones, the
+// other even ones.
+type Relay struct {
+	Stream uint32
+	Kind   RelayKind
+	Peer   DeviceID // RelayOpen: the device at the other end
+	Data   []byte   // RelayData: at most MaxRelayData bytes of the stream
+	Credit uint32   // RelayAck: bytes the receiver consumed since its last ack
+	Reason string   // RelayClose: why it ends, at most MaxRelayReason bytes
+}
+
+// RelayKind says what a Relay message does.
+type RelayKind uint8
+
+// Relay message kinds.
+const (
+	RelayOpen RelayKind = iota + 1
+	RelayData
+	RelayAck
+	RelayClose
+)
+
+// Bounds of a Relay message.
+const (
+	MaxRelayData   = 32 << 10
+	MaxRelayReason = 256
+)
+
 // ErrorCode is the outcome of a Request.
 type ErrorCode int32
 
@@ -103,6 +133,7 @@ func (*IndexUpdate) isMessage()     {}
 func (*Request) isMessage()         {}
 func (*HistoryRequest) isMessage()  {}
 func (*HistoryResponse) isMessage() {}
+func (*Relay) isMessage()           {}
 func (*Response) isMessage()        {}
 func (*Ping) isMessage()            {}
 func (*Close) isMessage()           {}

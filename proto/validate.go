@@ -135,6 +135,8 @@ func validateMessage(m Message) error {
 		return validateHistoryRequest(m)
 	case *HistoryResponse:
 		return validateHistoryResponse(m)
+	case *Relay:
+		return validateRelay(m)
 	case *Ping, *Close:
 		return nil
 	case nil:
@@ -249,6 +251,32 @@ func validateResponse(r *Response) error {
 	}
 	if r.Code != CodeOK && len(r.Data) > 0 {
 		return fmt.Errorf("%w: response %d: data with error code %d", ErrMalformed, r.ID, r.Code)
+	}
+	return nil
+}
+
+// validateRelay checks a Relay: an open names a device, data carries 1 to
+// MaxRelayData bytes, an ack some credit, and no field belongs to another
+// kind.
+func validateRelay(r *Relay) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: relay stream %d: %s", ErrMalformed, r.Stream, why)
+	}
+	switch {
+	case r.Kind < RelayOpen || r.Kind > RelayClose:
+		return bad(fmt.Sprintf("kind %d", r.Kind))
+	case (r.Kind == RelayOpen) == r.Peer.IsZero():
+		return bad("a device named in a message other than an open, or an open without one")
+	case (r.Kind == RelayData) == (len(r.Data) == 0):
+		return bad("data in a message other than data, or data without bytes")
+	case len(r.Data) > MaxRelayData:
+		return bad(fmt.Sprintf("%d bytes of data, limit %d", len(r.Data), MaxRelayData))
+	case (r.Kind == RelayAck) == (r.Credit == 0):
+		return bad("credit in a message other than an ack, or an ack without credit")
+	case r.Reason != "" && r.Kind != RelayClose:
+		return bad("a reason in a message other than a close")
+	case len(r.Reason) > MaxRelayReason:
+		return bad(fmt.Sprintf("reason of %d bytes, limit %d", len(r.Reason), MaxRelayReason))
 	}
 	return nil
 }

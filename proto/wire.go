@@ -46,6 +46,12 @@ func toWire(m Message) (protobuf.Message, error) {
 		return &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name, At: m.At, After: m.After}, nil
 	case *HistoryResponse:
 		return historyResponseToPB(m), nil
+	case *Relay:
+		out := &pb.Relay{Stream: m.Stream, Kind: uint32(m.Kind), Data: m.Data, Credit: m.Credit, Reason: m.Reason}
+		if m.Kind == RelayOpen {
+			out.Peer = m.Peer[:]
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("%w: cannot encode %T", ErrMalformed, m)
 }
@@ -70,6 +76,8 @@ func fromWire(p protobuf.Message) (Message, error) {
 		m = &HistoryRequest{ID: p.GetId(), Folder: p.GetFolder(), Name: p.GetName(), At: p.GetAt(), After: p.GetAfter()}
 	case *pb.HistoryResponse:
 		m, err = historyResponseFromPB(p)
+	case *pb.Relay:
+		m, err = relayFromPB(p)
 	default:
 		return nil, fmt.Errorf("%w: cannot decode %T", ErrMalformed, p)
 	}
@@ -490,4 +498,19 @@ func eachField(b []byte, fn func(num protowire.Number, v []byte) error) error {
 		}
 	}
 	return nil
+}
+
+func relayFromPB(p *pb.Relay) (*Relay, error) {
+	k := p.GetKind()
+	if k < uint32(RelayOpen) || k > uint32(RelayClose) {
+		return nil, fmt.Errorf("%w: relay kind %d", ErrMalformed, k)
+	}
+	m := &Relay{Stream: p.GetStream(), Kind: RelayKind(k), Data: p.GetData(), Credit: p.GetCredit(), Reason: p.GetReason()}
+	if peer := p.GetPeer(); len(peer) > 0 {
+		if len(peer) != len(m.Peer) {
+			return nil, fmt.Errorf("%w: relay peer of %d bytes", ErrMalformed, len(peer))
+		}
+		copy(m.Peer[:], peer)
+	}
+	return m, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"ferry/proto/pb"
@@ -152,6 +153,19 @@ func TestMessageValidation(t *testing.T) {
 		{"history response with an error and versions", &HistoryResponse{ID: 1, Code: CodeInvalid, Versions: []HistoryVersion{{ID: 1, File: validFile()}}}, true},
 		{"history response of too many", &HistoryResponse{ID: 1, Versions: make([]HistoryVersion, MaxHistoryVersions+1)}, true},
 		{"history response with a bad name", &HistoryResponse{ID: 1, Versions: []HistoryVersion{{ID: 1, File: func() FileInfo { f := validFile(); f.Name = "/etc/x"; return f }()}}}, true},
+		{"relay open", &Relay{Stream: 1, Kind: RelayOpen, Peer: DeviceID{7}}, false},
+		{"relay open of nobody", &Relay{Stream: 1, Kind: RelayOpen}, true},
+		{"relay data", &Relay{Stream: 1, Kind: RelayData, Data: []byte("x")}, false},
+		{"relay data, empty", &Relay{Stream: 1, Kind: RelayData}, true},
+		{"relay data too long", &Relay{Stream: 1, Kind: RelayData, Data: make([]byte, MaxRelayData+1)}, true},
+		{"relay data naming a device", &Relay{Stream: 1, Kind: RelayData, Data: []byte("x"), Peer: DeviceID{7}}, true},
+		{"relay ack", &Relay{Stream: 1, Kind: RelayAck, Credit: 100}, false},
+		{"relay ack of nothing", &Relay{Stream: 1, Kind: RelayAck}, true},
+		{"relay ack with data", &Relay{Stream: 1, Kind: RelayAck, Credit: 1, Data: []byte("x")}, true},
+		{"relay close", &Relay{Stream: 1, Kind: RelayClose, Reason: "done"}, false},
+		{"relay close, long reason", &Relay{Stream: 1, Kind: RelayClose, Reason: strings.Repeat("x", MaxRelayReason+1)}, true},
+		{"relay open with a reason", &Relay{Stream: 1, Kind: RelayOpen, Peer: DeviceID{7}, Reason: "x"}, true},
+		{"relay of an unknown kind", &Relay{Stream: 1, Kind: 9}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +184,11 @@ func TestMessageValidation(t *testing.T) {
 				p = &pb.HistoryRequest{Id: m.ID, Folder: m.Folder, Name: m.Name, At: m.At, After: m.After}
 			case *HistoryResponse:
 				p = historyResponseToPB(m)
+			case *Relay:
+				p = &pb.Relay{Stream: m.Stream, Kind: uint32(m.Kind), Peer: m.Peer[:], Data: m.Data, Credit: m.Credit, Reason: m.Reason}
+				if m.Peer.IsZero() {
+					p.(*pb.Relay).Peer = nil
+				}
 			}
 			checkRefused(t, tt.m, p, rt, tt.refuse)
 		})

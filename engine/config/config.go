@@ -56,6 +56,52 @@ type Config struct {
 	// Ignored are unknown devices whose connection attempts are not
 	// listed as pending.
 	Ignored []proto.DeviceID `json:"ignoredDevices,omitempty"`
+	// DHT configures finding devices over the internet; nil means the
+	// defaults (on, the public Mainline routers as bootstrap nodes).
+	DHT *DHT `json:"dht,omitempty"`
+	// Relay configures forwarding connections between two trusted
+	// devices that cannot reach each other; nil means DefaultRelay.
+	Relay *Relay `json:"relay,omitempty"`
+}
+
+// DHT configures the Mainline DHT node of the daemon.
+type DHT struct {
+	// Bootstrap lists host:port of the nodes joined through when the
+	// saved routing table is empty; empty means the public routers.
+	Bootstrap []string `json:"bootstrap,omitempty"`
+}
+
+// Relay configures the relay this device offers to trusted devices.
+type Relay struct {
+	// Off stops this device relaying for others; it still uses relays.
+	Off bool `json:"off,omitempty"`
+	// BudgetPerDay is how many bytes it forwards for others in a rolling
+	// day, both directions together; 0 means DefaultRelay's.
+	BudgetPerDay int64 `json:"budgetPerDay,omitempty"`
+}
+
+// DefaultRelay relays up to 4 GiB a day.
+var DefaultRelay = Relay{BudgetPerDay: 4 << 30}
+
+// RelayConfig returns the relay settings with the defaults filled in.
+func (c *Config) RelayConfig() Relay {
+	r := DefaultRelay
+	if c.Relay != nil {
+		r.Off = c.Relay.Off
+		if c.Relay.BudgetPerDay > 0 {
+			r.BudgetPerDay = c.Relay.BudgetPerDay
+		}
+	}
+	return r
+}
+
+// DHTBootstrap returns the configured bootstrap nodes, nil for the
+// public ones.
+func (c *Config) DHTBootstrap() []string {
+	if c.DHT == nil || len(c.DHT.Bootstrap) == 0 {
+		return nil
+	}
+	return c.DHT.Bootstrap
 }
 
 // Device is a trusted device.
@@ -187,6 +233,16 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr(c.GUI, false); err != nil {
 		return invalidf("gui address %q: %v", c.GUI, err)
+	}
+	if c.DHT != nil {
+		for _, a := range c.DHT.Bootstrap {
+			if err := checkAddr(a, true); err != nil {
+				return invalidf("dht bootstrap address %q: %v", a, err)
+			}
+		}
+	}
+	if c.Relay != nil && c.Relay.BudgetPerDay < 0 {
+		return invalidf("relay budgetPerDay %d is negative", c.Relay.BudgetPerDay)
 	}
 	if err := c.validateDevices(); err != nil {
 		return err
@@ -366,6 +422,14 @@ func (c *Config) Clone() Config {
 	if c.MinFree != nil {
 		m := *c.MinFree
 		out.MinFree = &m
+	}
+	if c.DHT != nil {
+		d := DHT{Bootstrap: slices.Clone(c.DHT.Bootstrap)}
+		out.DHT = &d
+	}
+	if c.Relay != nil {
+		r := *c.Relay
+		out.Relay = &r
 	}
 	out.Folders = slices.Clone(c.Folders)
 	for i := range out.Folders {

@@ -207,3 +207,35 @@ func TestCheckHomeApart(t *testing.T) {
 		}
 	}
 }
+
+func TestDHTAndRelaySettings(t *testing.T) {
+	c := validConfig(t.TempDir())
+	if c.DHTBootstrap() != nil || c.RelayConfig() != DefaultRelay {
+		t.Fatalf("defaults: bootstrap %v, relay %+v", c.DHTBootstrap(), c.RelayConfig())
+	}
+	c.DHT = &DHT{Bootstrap: []string{"10.0.0.1:6881"}}
+	c.Relay = &Relay{Off: true}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.RelayConfig(); !r.Off || r.BudgetPerDay != DefaultRelay.BudgetPerDay {
+		t.Fatalf("relay %+v: want off with the default budget", r)
+	}
+	d := c.Clone()
+	d.DHT.Bootstrap[0] = "changed:1"
+	d.Relay.Off = false
+	if c.DHT.Bootstrap[0] != "10.0.0.1:6881" || !c.Relay.Off {
+		t.Fatal("clone shares the dht or relay settings")
+	}
+	for _, bad := range []func(*Config){
+		func(c *Config) { c.DHT = &DHT{Bootstrap: []string{"no-port"}} },
+		func(c *Config) { c.DHT = &DHT{Bootstrap: []string{":6881"}} },
+		func(c *Config) { c.Relay = &Relay{BudgetPerDay: -1} },
+	} {
+		c := validConfig(t.TempDir())
+		bad(&c)
+		if err := c.Validate(); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v %+v: %v, want ErrInvalid", c.DHT, c.Relay, err)
+		}
+	}
+}

@@ -1113,6 +1113,92 @@ func (x *Close) GetReason() string {
 	return ""
 }
 
+// Relay carries one step of a connection relayed through a device both
+// ends trust: opening it, its bytes, the receiver's credit, its end.
+type Relay struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stream        uint32                 `protobuf:"varint,1,opt,name=stream,proto3" json:"stream,omitempty"`
+	Kind          uint32                 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`     // 1 open, 2 data, 3 ack, 4 close
+	Peer          []byte                 `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`      // open: the device at the other end
+	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`      // data: bytes of the relayed stream
+	Credit        uint32                 `protobuf:"varint,5,opt,name=credit,proto3" json:"credit,omitempty"` // ack: bytes the receiver consumed
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`  // close
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Relay) Reset() {
+	*x = Relay{}
+	mi := &file_proto_pb_ferry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Relay) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Relay) ProtoMessage() {}
+
+func (x *Relay) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pb_ferry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Relay.ProtoReflect.Descriptor instead.
+func (*Relay) Descriptor() ([]byte, []int) {
+	return file_proto_pb_ferry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Relay) GetStream() uint32 {
+	if x != nil {
+		return x.Stream
+	}
+	return 0
+}
+
+func (x *Relay) GetKind() uint32 {
+	if x != nil {
+		return x.Kind
+	}
+	return 0
+}
+
+func (x *Relay) GetPeer() []byte {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+func (x *Relay) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *Relay) GetCredit() uint32 {
+	if x != nil {
+		return x.Credit
+	}
+	return 0
+}
+
+func (x *Relay) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_proto_pb_ferry_proto protoreflect.FileDescriptor
 
 const file_proto_pb_ferry_proto_rawDesc = "" +
@@ -1190,7 +1276,14 @@ const file_proto_pb_ferry_proto_rawDesc = "" +
 	"\x04code\x18\x02 \x01(\x0e2\x13.ferry.v1.ErrorCodeR\x04code\"\x06\n" +
 	"\x04Ping\"\x1f\n" +
 	"\x05Close\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason*H\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x8b\x01\n" +
+	"\x05Relay\x12\x16\n" +
+	"\x06stream\x18\x01 \x01(\rR\x06stream\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\rR\x04kind\x12\x12\n" +
+	"\x04peer\x18\x03 \x01(\fR\x04peer\x12\x12\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x16\n" +
+	"\x06credit\x18\x05 \x01(\rR\x06credit\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason*H\n" +
 	"\bFileType\x12\x12\n" +
 	"\x0eFILE_TYPE_FILE\x10\x00\x12\x11\n" +
 	"\rFILE_TYPE_DIR\x10\x01\x12\x15\n" +
@@ -1215,7 +1308,7 @@ func file_proto_pb_ferry_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_pb_ferry_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_proto_pb_ferry_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_proto_pb_ferry_proto_goTypes = []any{
 	(FileType)(0),           // 0: ferry.v1.FileType
 	(ErrorCode)(0),          // 1: ferry.v1.ErrorCode
@@ -1233,6 +1326,7 @@ var file_proto_pb_ferry_proto_goTypes = []any{
 	(*ResponseHeader)(nil),  // 13: ferry.v1.ResponseHeader
 	(*Ping)(nil),            // 14: ferry.v1.Ping
 	(*Close)(nil),           // 15: ferry.v1.Close
+	(*Relay)(nil),           // 16: ferry.v1.Relay
 }
 var file_proto_pb_ferry_proto_depIdxs = []int32{
 	3,  // 0: ferry.v1.Hello.folders:type_name -> ferry.v1.FolderHello
@@ -1264,7 +1358,7 @@ func file_proto_pb_ferry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pb_ferry_proto_rawDesc), len(file_proto_pb_ferry_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
