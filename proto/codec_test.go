@@ -72,6 +72,7 @@ func sampleMessages() []proto.Message {
 		&proto.Relay{Stream: 2, Kind: proto.RelayAck, Credit: 1 << 20},
 		&proto.Relay{Stream: 2, Kind: proto.RelayClose, Reason: "no route"},
 		&proto.Relay{Stream: 4, Kind: proto.RelayClose},
+		&proto.Relay{Stream: 6, Kind: proto.RelayArrive, Peer: proto.DeviceID{9}},
 		&proto.Ping{},
 		&proto.Close{Reason: "shutting down"},
 		&proto.Close{},

@@ -418,12 +418,10 @@ func messageProblem(m proto.Message) string {
 		}
 	case *proto.Relay:
 		switch {
-		case m.Kind < proto.RelayOpen || m.Kind > proto.RelayClose:
+		case m.Kind < proto.RelayOpen || m.Kind > proto.RelayArrive:
 			return "unknown relay kind"
-		case m.Kind == proto.RelayOpen && m.Peer == proto.DeviceID{}:
-			return "an open naming no device"
-		case m.Kind != proto.RelayOpen && m.Peer != proto.DeviceID{}:
-			return "a device named outside an open"
+		case (m.Kind == proto.RelayOpen || m.Kind == proto.RelayArrive) != (m.Peer != proto.DeviceID{}):
+			return "a device named outside an open or arrival, or one without"
 		case m.Kind == proto.RelayData && (len(m.Data) == 0 || len(m.Data) > proto.MaxRelayData):
 			return "data of a bad length"
 		case m.Kind != proto.RelayData && len(m.Data) > 0:

@@ -81,7 +81,7 @@ type HistoryResponse struct {
 type Relay struct {
 	Stream uint32
 	Kind   RelayKind
-	Peer   DeviceID // RelayOpen: the device at the other end
+	Peer   DeviceID // RelayOpen, RelayArrive: the device at the other end
 	Data   []byte   // RelayData: at most MaxRelayData bytes of the stream
 	Credit uint32   // RelayAck: bytes the receiver consumed since its last ack
 	Reason string   // RelayClose: why it ends, at most MaxRelayReason bytes
@@ -90,12 +90,14 @@ type Relay struct {
 // RelayKind says what a Relay message does.
 type RelayKind uint8
 
-// Relay message kinds.
+// Relay message kinds. An open asks the receiver to relay the stream to
+// Peer; the relay then tells Peer the stream arrives from the opener.
 const (
 	RelayOpen RelayKind = iota + 1
 	RelayData
 	RelayAck
 	RelayClose
+	RelayArrive
 )
 
 // Bounds of a Relay message.

@@ -255,7 +255,7 @@ func validateResponse(r *Response) error {
 	return nil
 }
 
-// validateRelay checks a Relay: an open names a device, data carries 1 to
+// validateRelay checks a Relay: an open or an arrival names a device, data carries 1 to
 // MaxRelayData bytes, an ack some credit, and no field belongs to another
 // kind.
 func validateRelay(r *Relay) error {
@@ -263,10 +263,10 @@ func validateRelay(r *Relay) error {
 		return fmt.Errorf("%w: relay stream %d: %s", ErrMalformed, r.Stream, why)
 	}
 	switch {
-	case r.Kind < RelayOpen || r.Kind > RelayClose:
+	case r.Kind < RelayOpen || r.Kind > RelayArrive:
 		return bad(fmt.Sprintf("kind %d", r.Kind))
-	case (r.Kind == RelayOpen) == r.Peer.IsZero():
-		return bad("a device named in a message other than an open, or an open without one")
+	case (r.Kind == RelayOpen || r.Kind == RelayArrive) == r.Peer.IsZero():
+		return bad("a device named in a message other than an open or arrival, or one without")
 	case (r.Kind == RelayData) == (len(r.Data) == 0):
 		return bad("data in a message other than data, or data without bytes")
 	case len(r.Data) > MaxRelayData:

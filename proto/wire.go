@@ -48,7 +48,7 @@ func toWire(m Message) (protobuf.Message, error) {
 		return historyResponseToPB(m), nil
 	case *Relay:
 		out := &pb.Relay{Stream: m.Stream, Kind: uint32(m.Kind), Data: m.Data, Credit: m.Credit, Reason: m.Reason}
-		if m.Kind == RelayOpen {
+		if m.Kind == RelayOpen || m.Kind == RelayArrive {
 			out.Peer = m.Peer[:]
 		}
 		return out, nil
@@ -502,7 +502,7 @@ func eachField(b []byte, fn func(num protowire.Number, v []byte) error) error {
 
 func relayFromPB(p *pb.Relay) (*Relay, error) {
 	k := p.GetKind()
-	if k < uint32(RelayOpen) || k > uint32(RelayClose) {
+	if k < uint32(RelayOpen) || k > uint32(RelayArrive) {
 		return nil, fmt.Errorf("%w: relay kind %d", ErrMalformed, k)
 	}
 	m := &Relay{Stream: p.GetStream(), Kind: RelayKind(k), Data: p.GetData(), Credit: p.GetCredit(), Reason: p.GetReason()}

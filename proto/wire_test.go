@@ -165,6 +165,8 @@ func TestMessageValidation(t *testing.T) {
 		{"relay close", &Relay{Stream: 1, Kind: RelayClose, Reason: "done"}, false},
 		{"relay close, long reason", &Relay{Stream: 1, Kind: RelayClose, Reason: strings.Repeat("x", MaxRelayReason+1)}, true},
 		{"relay open with a reason", &Relay{Stream: 1, Kind: RelayOpen, Peer: DeviceID{7}, Reason: "x"}, true},
+		{"relay arrival", &Relay{Stream: 2, Kind: RelayArrive, Peer: DeviceID{8}}, false},
+		{"relay arrival from nobody", &Relay{Stream: 2, Kind: RelayArrive}, true},
 		{"relay of an unknown kind", &Relay{Stream: 1, Kind: 9}, true},
 	}
 	for _, tt := range tests {

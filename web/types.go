@@ -109,10 +109,37 @@ type Status struct {
 	Pending []PendingDevice `json:"pending"`
 }
 
-// ThisDevice names the device the daemon runs on.
+// ThisDevice names the device the daemon runs on and says how others
+// reach it.
 type ThisDevice struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// External is where the internet reaches this device's sync port, as
+	// the router mapped it ("upnp" or "nat-pmp" in Mapping); empty
+	// without a mapping.
+	External string `json:"external,omitempty"`
+	Mapping  string `json:"mapping,omitempty"`
+	// DHT is this device's node of the Mainline DHT; nil when off.
+	DHT *DHTStatus `json:"dht,omitempty"`
+	// Relay is what this device relays for others.
+	Relay RelayStatus `json:"relay"`
+}
+
+// DHTStatus is what the DHT node knows and did.
+type DHTStatus struct {
+	Addr      string `json:"addr"`  // the UDP address it listens on
+	Nodes     int    `json:"nodes"` // in its routing table
+	GoodNodes int    `json:"goodNodes"`
+	Announces int64  `json:"announces"`
+	Lookups   int64  `json:"lookups"`
+}
+
+// RelayStatus counts the connections this device relays between others.
+type RelayStatus struct {
+	On        bool  `json:"on"`
+	Streams   int   `json:"streams"`   // relayed now
+	Forwarded int64 `json:"forwarded"` // bytes, since start
+	Refused   int64 `json:"refused"`   // streams refused, since start
 }
 
 // Folder states.
@@ -205,9 +232,11 @@ type DeviceStatus struct {
 	Address   string `json:"address"`
 	// Via says how the connection came about: "incoming" (the device
 	// dialled this one), "address" (a configured address), "lan" (heard on
-	// the local network), or "dialled" (another address); empty when not
+	// the local network), "dht" (found in the DHT), "relay" (through the
+	// device Relay), or "dialled" (another address); empty when not
 	// connected.
 	Via      string  `json:"via,omitempty"`
+	Relay    string  `json:"relay,omitempty"` // the relaying device's ID
 	InBytes  int64   `json:"inBytes"`
 	OutBytes int64   `json:"outBytes"`
 	InRate   float64 `json:"inRate"`  // bytes per second, recent average

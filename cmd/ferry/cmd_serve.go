@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"ferry/engine/node"
@@ -15,10 +18,14 @@ import (
 
 var serveUsage = usage{
 	name:     "serve",
-	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--log-format text|json] [--log-level LEVEL]",
+	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--no-dht] [--dht-port PORT] [--dht-bootstrap HOST:PORT[,HOST:PORT...]] [--no-portmap] [--log-format text|json] [--log-level LEVEL]",
 	help: "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.\n" +
 		"It announces this device on the local network (UDP broadcast and IPv6 multicast) and finds the others there;\n" +
-		"--no-lan turns that off (devices are then reached at their configured addresses only).",
+		"--no-lan turns that off (devices are then reached at their configured addresses only).\n" +
+		"It finds trusted devices across the internet through the BitTorrent Mainline DHT, on UDP at the sync port's\n" +
+		"number (--dht-port to change it; --dht-bootstrap or dht.bootstrap in the config to join through other nodes;\n" +
+		"--no-dht turns it off), and asks the router to forward the sync port by UPnP or NAT-PMP (--no-portmap turns\n" +
+		"that off). Devices that cannot reach each other connect through a device both trust.",
 }
 
 func runServe(g *globals, args []string) int {
@@ -31,12 +38,23 @@ func runServe(g *globals, args []string) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the daemon stops")
 	noLAN := fs.Bool("no-lan", false, "do not announce or look for devices on the local network")
 	lanPort := fs.Int("lan-port", 0, "UDP port of local discovery (default 21025; every device on a network must use the same)")
+	noDHT := fs.Bool("no-dht", false, "do not announce or look for devices in the Mainline DHT")
+	dhtPort := fs.Int("dht-port", 0, "UDP port of the DHT node (default: the number of the sync port)")
+	dhtBootstrap := fs.String("dht-bootstrap", "", "comma-separated HOST:PORT of DHT nodes to join through (default from config, else the public routers)")
+	noPortmap := fs.Bool("no-portmap", false, "do not ask the router to forward the sync port")
 	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
 		return code
 	}
 	logger, err := newLogger(g, *logFormat, *logLevel)
 	if err != nil {
 		return g.usageError(serveUsage, fs, err)
+	}
+	boot, err := parseHostPorts(*dhtBootstrap)
+	if err != nil {
+		return g.usageError(serveUsage, fs, fmt.Errorf("bad --dht-bootstrap: %w", err))
+	}
+	if *dhtPort < 0 || *dhtPort > 65535 {
+		return g.usageError(serveUsage, fs, fmt.Errorf("bad --dht-port %d: want 1-65535", *dhtPort))
 	}
 	if *cpuProfile != "" {
 		stopProfile, err := startCPUProfile(*cpuProfile)
@@ -54,6 +72,7 @@ func runServe(g *globals, args []string) int {
 	err = service.Run(service.DefaultName, func(ctx context.Context) error {
 		return node.Run(ctx, node.Options{
 			Home: g.home, Listen: listen, GUI: *gui, Logger: logger, NoLAN: *noLAN, LANPort: *lanPort,
+			DHT: !*noDHT, DHTPort: *dhtPort, DHTBootstrap: boot, Portmap: !*noPortmap,
 			Ready: func(addr string) {
 				if err := writeAPIAddr(g.home, addr); err != nil {
 					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
@@ -75,6 +94,26 @@ func runServe(g *globals, args []string) int {
 		return g.fail("serve", err, "")
 	}
 	return exitOK
+}
+
+// parseHostPorts parses a comma-separated list of HOST:PORT; nil for "".
+func parseHostPorts(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, hp := range strings.Split(s, ",") {
+		hp = strings.TrimSpace(hp)
+		host, port, err := net.SplitHostPort(hp)
+		if err != nil || host == "" {
+			return nil, fmt.Errorf("%q is not HOST:PORT", hp)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: port %q is not a number from 1 to 65535", hp, port)
+		}
+		out = append(out, hp)
+	}
+	return out, nil
 }
 
 func newLogger(g *globals, format, level string) (*slog.Logger, error) {

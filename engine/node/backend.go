@@ -29,7 +29,7 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 	}
 	n.mu.RUnlock()
 	st := web.Status{
-		Device:  web.ThisDevice{ID: n.id.String(), Name: cfg.Name},
+		Device:  n.thisDevice(cfg),
 		Folders: []web.FolderStatus{}, Devices: []web.DeviceStatus{}, Pending: []web.PendingDevice{},
 	}
 	for _, f := range cfg.Folders {
@@ -80,10 +80,24 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 	return fs
 }
 
+// thisDevice is the status of this device: its name, how the internet
+// reaches it and what it relays.
+func (n *Node) thisDevice(cfg config.Config) web.ThisDevice {
+	t := web.ThisDevice{ID: n.id.String(), Name: cfg.Name}
+	t.External, t.Mapping, t.DHT = n.reachStatus()
+	rc := cfg.RelayConfig()
+	t.Relay.On = !rc.Off
+	t.Relay.Streams, t.Relay.Forwarded, t.Relay.Refused = n.relays.stats()
+	return t
+}
+
 func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
 	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name}
 	if c := n.conns.conn(d.ID); c != nil {
 		ds.Connected, ds.Address, ds.Via = true, c.addr, n.via(c)
+		if c.relayed() {
+			ds.Relay = c.via.String()
+		}
 	}
 	s := n.conns.counters(d.ID)
 	ds.InBytes, ds.OutBytes = s.in.Load(), s.out.Load()

@@ -41,6 +41,10 @@ type connHandler interface {
 	history(c *peerConn, req *proto.HistoryRequest) *proto.HistoryResponse
 	// pairing answers a device that joins with a pairing code.
 	pairing(ctx context.Context, nc net.Conn)
+	// relay takes a Relay message; relayTo opens a stream to dev through
+	// the relay at the other end of c.
+	relay(c *peerConn, m *proto.Relay)
+	relayTo(c *peerConn, dev proto.DeviceID) (*relayStream, error)
 }
 
 // pendingDevice is an unknown device that tried to connect.
@@ -290,11 +294,29 @@ func (m *connManager) dialNow(ctx context.Context, dev proto.DeviceID) {
 	m.maybeDial(ctx, dev)
 }
 
+// maybeDial dials dev unless it is connected directly, dialled already or
+// waiting out its backoff: at its addresses first, then through each
+// device connected directly, which may relay. While dev is connected
+// through a relay only its addresses are dialled, so that a direct
+// connection replaces the relayed one as soon as one works.
 func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 	addrs := m.h.addrs(dev)
 	m.mu.Lock()
 	st := m.backoff[dev]
-	if m.closing || m.conns[dev] != nil || st.dialing || len(addrs) == 0 || m.now().Before(st.next) {
+	cur := m.conns[dev]
+	if m.closing || (cur != nil && !cur.relayed()) || st.dialing || m.now().Before(st.next) {
+		m.mu.Unlock()
+		return
+	}
+	var relays []*peerConn
+	if cur == nil {
+		for d, c := range m.conns {
+			if d != dev && !c.relayed() {
+				relays = append(relays, c)
+			}
+		}
+	}
+	if len(addrs) == 0 && len(relays) == 0 {
 		m.mu.Unlock()
 		return
 	}
@@ -308,6 +330,12 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 				break
 			}
 		}
+		for _, via := range relays {
+			if ok {
+				break
+			}
+			ok = m.dialRelayed(ctx, dev, via)
+		}
 		m.mu.Lock()
 		st := m.backoff[dev]
 		st.dialing = false
@@ -318,6 +346,33 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 		m.backoff[dev] = st
 		m.mu.Unlock()
 	})
+}
+
+// dialRelayed connects to dev through the relay at the other end of via
+// and serves the connection in a new goroutine; it reports whether the
+// connection came up.
+func (m *connManager) dialRelayed(ctx context.Context, dev proto.DeviceID, via *peerConn) bool {
+	s, err := m.h.relayTo(via, dev)
+	if err != nil {
+		m.log.Debug("relay open failed", "device", dev.Abbrev(), "relay", via.dev.Abbrev(), "err", err)
+		return false
+	}
+	up := make(chan bool, 1)
+	m.wg.Go(func() { m.handle(ctx, s, true, dev, up) })
+	return <-up
+}
+
+// serveRelayed serves a stream a relay says arrives from s.peer, like an
+// accepted connection whose key must be s.peer's.
+func (m *connManager) serveRelayed(ctx context.Context, s *relayStream) {
+	m.mu.Lock()
+	closing := m.closing
+	m.mu.Unlock()
+	if closing {
+		s.Close()
+		return
+	}
+	m.wg.Go(func() { m.handleOpened(ctx, s, false, s.peer, nil, func() {}) })
 }
 
 // dial connects to addr and serves the connection in a new goroutine; it
@@ -384,7 +439,7 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 		return nil, nil, fmt.Errorf("handshake: %w", err)
 	}
 	dev := sc.RemoteStatic()
-	if dialed && dev != want {
+	if (dialed || !want.IsZero()) && dev != want {
 		sc.Close()
 		return nil, nil, fmt.Errorf("expected device %s, found %s", want.Abbrev(), dev.Abbrev())
 	}
@@ -400,6 +455,9 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 		dialer = dev
 	}
 	c := newPeerConn(sc, dev, dialer, m.counters(dev))
+	if rs, ok := nc.(*relayStream); ok {
+		c.via = rs.via.dev
+	}
 	hello, err := m.exchangeHello(c)
 	if err != nil {
 		sc.Close()
@@ -438,7 +496,13 @@ func (m *connManager) register(c *peerConn, hello *proto.Hello) bool {
 		return false
 	}
 	if old := m.conns[c.dev]; old != nil {
-		if old.dialer != c.dialer && bytes.Compare(old.dialer[:], c.dialer[:]) < 0 {
+		// A direct connection replaces a relayed one and is never replaced
+		// by one; between two of a kind the rule below decides.
+		switch {
+		case c.relayed() && !old.relayed():
+			c.close("connected directly")
+			return false
+		case c.relayed() == old.relayed() && old.dialer != c.dialer && bytes.Compare(old.dialer[:], c.dialer[:]) < 0:
 			c.close("duplicate connection")
 			return false
 		}
@@ -507,6 +571,8 @@ func (m *connManager) readLoop(ctx context.Context, c *peerConn) error {
 			c.send(res)
 		case *proto.HistoryResponse:
 			c.deliverHistory(msg)
+		case *proto.Relay:
+			m.h.relay(c, msg)
 		case *proto.Close:
 			return fmt.Errorf("closed by peer: %s", msg.Reason)
 		case *proto.Ping:

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,10 @@ func (h *recordingHandler) down(c *peerConn)                                    
 func (h *recordingHandler) serveBlock(*peerConn, *proto.Request) *proto.Response { return nil }
 func (h *recordingHandler) history(*peerConn, *proto.HistoryRequest) *proto.HistoryResponse {
 	return &proto.HistoryResponse{Code: proto.CodeInvalid}
+}
+func (h *recordingHandler) relay(*peerConn, *proto.Relay) {}
+func (h *recordingHandler) relayTo(*peerConn, proto.DeviceID) (*relayStream, error) {
+	return nil, errors.New("no relay")
 }
 func (h *recordingHandler) pairing(_ context.Context, nc net.Conn) {
 	head := make([]byte, 64)

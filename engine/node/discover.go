@@ -52,28 +52,36 @@ func (n *Node) dialHeard(ctx context.Context, l *lan.LAN) {
 }
 
 // addrs returns where dev may be reached: configured addresses first, then
-// those heard on the local network.
+// those heard on the local network, then those found in the DHT.
 func (n *Node) addrs(dev proto.DeviceID) []string {
 	out := n.resolver.Lookup(dev)
-	if n.lan != nil {
-		for _, a := range n.lan.Lookup(dev) {
+	add := func(found []string) {
+		for _, a := range found {
 			if !slices.Contains(out, a) {
 				out = append(out, a)
 			}
 		}
 	}
+	if n.lan != nil {
+		add(n.lan.Lookup(dev))
+	}
+	add(n.dhtAddrs(dev))
 	return out
 }
 
 // via says how the connection c came about, for the status.
 func (n *Node) via(c *peerConn) string {
 	switch {
+	case c.relayed():
+		return "relay"
 	case c.dialer != n.id:
 		return "incoming"
 	case slices.Contains(n.resolver.Lookup(c.dev), c.addr):
 		return "address"
 	case n.lan != nil && slices.Contains(n.lan.Lookup(c.dev), c.addr):
 		return "lan"
+	case slices.Contains(n.dhtAddrs(c.dev), c.addr):
+		return "dht"
 	}
 	return "dialled"
 }

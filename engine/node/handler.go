@@ -69,6 +69,7 @@ func (n *Node) up(c *peerConn, h *proto.Hello) {
 }
 
 func (n *Node) down(c *peerConn) {
+	n.relaysDown(c)
 	for _, r := range n.sharedWith(c.dev) {
 		r.in.put(engine.PeerDown{Device: c.dev})
 	}

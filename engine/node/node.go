@@ -40,6 +40,14 @@ type Options struct {
 	// listening for others. LANPort is the UDP port used (0: the default).
 	NoLAN   bool
 	LANPort int
+	// DHT turns on finding trusted devices over the internet through the
+	// Mainline DHT, on UDP port DHTPort (0: the sync port's number).
+	// DHTBootstrap, when not nil, replaces the configured bootstrap nodes.
+	DHT          bool
+	DHTPort      int
+	DHTBootstrap []string
+	// Portmap turns on asking the router to forward the sync port.
+	Portmap bool
 }
 
 // Node is a running ferry daemon.
@@ -59,6 +67,9 @@ type Node struct {
 	resolver *discovery.Static
 	lan      *lan.LAN
 	offers   pairing
+	// reach finds devices beyond the LAN; relays forwards connections.
+	reach  reach
+	relays relays
 
 	mu      sync.RWMutex
 	cfg     config.Config
@@ -134,6 +145,8 @@ func open(opts Options) (*Node, func(), error) {
 		id: proto.DeviceID(pub), db: db, keeper: k, cfg: cfg, folders: make(map[string]*folderHandle),
 	}
 	n.conns = newConnManager(n.key, n, n.log, opts.Now)
+	n.relays.init()
+	n.setRelayBudget(cfg)
 	n.resolver = discovery.NewStatic()
 	n.setAddrs(config.Config{}, cfg)
 	n.conns.setIgnored(cfg.Ignored)
@@ -199,6 +212,7 @@ func (n *Node) serve(ctx context.Context) error {
 		n.wg.Go(func() { n.conns.serveListener(ctx, ln) })
 	}
 	n.startLAN(ctx)
+	n.startReach(ctx)
 	n.wg.Go(func() { n.conns.dialLoop(ctx, n.trustedDevices) })
 	n.wg.Go(func() { n.sampleRates(ctx) })
 	n.wg.Go(func() { n.pruneHistory(ctx) })
@@ -468,6 +482,16 @@ func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Reque
 		return nil, errNotConnected
 	}
 	return c.request(ctx, req)
+}
+
+// setRelayBudget applies the relay settings of cfg.
+func (n *Node) setRelayBudget(cfg config.Config) {
+	r := cfg.RelayConfig()
+	if r.Off {
+		n.relays.setBudget(0)
+		return
+	}
+	n.relays.setBudget(r.BudgetPerDay)
 }
 
 // setAddrs updates the resolver from a config change.

@@ -63,6 +63,8 @@ type peerConn struct {
 	nc     net.Conn
 	stats  *counters
 	upAt   time.Time // when it registered
+	// via is the device relaying the connection; zero for a direct one.
+	via proto.DeviceID
 	// chosenEnd says this device closed the connection on purpose (its
 	// configuration changed), which says nothing about the peer.
 	chosenEnd atomic.Bool
@@ -114,6 +116,9 @@ func newPeerConn(nc net.Conn, dev, dialer proto.DeviceID, stats *counters) *peer
 		reqs: make(map[uint32]pendingRequest), hreqs: make(map[uint32]chan *proto.HistoryResponse),
 	}
 }
+
+// relayed reports whether the connection goes through a relay.
+func (c *peerConn) relayed() bool { return !c.via.IsZero() }
 
 // close ends the connection, telling the peer why when it can.
 func (c *peerConn) close(reason string) {

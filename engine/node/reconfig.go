@@ -42,6 +42,7 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	// Outside n.mu: the connection manager calls into the node (up, down)
 	// with its own lock held, so taking it under n.mu would deadlock.
 	n.conns.setIgnored(next.Ignored)
+	n.setRelayBudget(next)
 	for _, d := range prev.Devices {
 		if _, ok := next.Device(d.ID); !ok {
 			reconnect = append(reconnect, d.ID)

@@ -1118,8 +1118,8 @@ func (x *Close) GetReason() string {
 type Relay struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Stream        uint32                 `protobuf:"varint,1,opt,name=stream,proto3" json:"stream,omitempty"`
-	Kind          uint32                 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`     // 1 open, 2 data, 3 ack, 4 close
-	Peer          []byte                 `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`      // open: the device at the other end
+	Kind          uint32                 `protobuf:"varint,2,opt,name=kind,proto3" json:"kind,omitempty"`     // 1 open, 2 data, 3 ack, 4 close, 5 arrive
+	Peer          []byte                 `protobuf:"bytes,3,opt,name=peer,proto3" json:"peer,omitempty"`      // open, arrive: the device at the other end
 	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`      // data: bytes of the relayed stream
 	Credit        uint32                 `protobuf:"varint,5,opt,name=credit,proto3" json:"credit,omitempty"` // ack: bytes the receiver consumed
 	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`  // close

@@ -59,10 +59,14 @@ type device struct {
 	id     string
 	netns  string   // network namespace the daemon and CLI run in; "" for the host's
 	serve  []string // extra serve flags
-	wrap   []string // command that runs the daemon, e.g. setpriv and its flags
-	cmd    *exec.Cmd
-	log    *lockedBuffer // the daemon writes it while tests read it
-	exited chan struct{}
+	// internet lets the daemon use the DHT and port mapping, for devices
+	// in namespaces whose "internet" the test made; all others keep both
+	// off, so that no test reaches an outside address.
+	internet bool
+	wrap     []string // command that runs the daemon, e.g. setpriv and its flags
+	cmd      *exec.Cmd
+	log      *lockedBuffer // the daemon writes it while tests read it
+	exited   chan struct{}
 }
 
 // Ports for daemons come from below the kernel's ephemeral range
@@ -172,6 +176,9 @@ func (d *device) start() {
 	args := []string{"serve", "--listen", d.listen, "--gui", d.gui}
 	if d.netns == "" {
 		args = append(args, "--no-lan")
+	}
+	if !d.internet {
+		args = append(args, "--no-dht", "--no-portmap")
 	}
 	d.cmd = d.command(append(args, d.serve...)...)
 	if len(d.wrap) > 0 {

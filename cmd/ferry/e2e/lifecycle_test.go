@@ -89,7 +89,7 @@ func TestSecondServeRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	second := exec.CommandContext(ctx, ferryBin, "--home", a.home, "serve",
-		"--listen", freePort(t), "--gui", freePort(t), "--no-lan")
+		"--listen", freePort(t), "--gui", freePort(t), "--no-lan", "--no-dht", "--no-portmap")
 	var stdout, stderr lockedBuffer
 	second.Stdout, second.Stderr = &stdout, &stderr
 	start := time.Now()
