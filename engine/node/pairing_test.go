@@ -243,6 +243,12 @@ type testNode struct {
 // and marked) until the test ends.
 func startNode(t *testing.T, name string, folders map[string]string) *testNode {
 	t.Helper()
+	return startNodeWith(t, name, folders, nil)
+}
+
+// startNodeWith is startNode with options changed by edit, if not nil.
+func startNodeWith(t *testing.T, name string, folders map[string]string, edit func(*Options)) *testNode {
+	t.Helper()
 	home := t.TempDir()
 	cfg := config.Default()
 	cfg.Name = name
@@ -261,10 +267,14 @@ func startNode(t *testing.T, name string, folders map[string]string) *testNode {
 		t.Fatal(err)
 	}
 	ready := make(chan string, 1)
-	n, cleanup, err := open(Options{
+	opts := Options{
 		Home: home, Listen: []string{"127.0.0.1:0"}, GUI: "127.0.0.1:0", NoLAN: true,
 		Logger: slog.New(slog.DiscardHandler), Ready: func(gui string) { ready <- gui },
-	})
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	n, cleanup, err := open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
