@@ -152,4 +152,3 @@ func TestRelayOffRefuses(t *testing.T) {
 	}
 	waitUntil(t, func() bool { return peerStatus(t, a, b.id).Via == "relay" })
 }
-
