@@ -31,6 +31,31 @@
 // there, so a node that returns false addresses can waste a dial, not
 // impersonate a device.
 //
+// # Pairing offers
+//
+// A device showing a pairing code such as "7-harp-tulip-violin" (see
+// proto/pair) announces its sync port under
+//
+//	PairKey(n, w) = BLAKE3("ferry pair v1" || n as 4 big-endian bytes || w as 8 big-endian bytes)[:20]
+//
+// where n is the code's offer number, and the joining device looks that
+// key up. The key depends on the number alone, which the code shows in
+// clear and which travels in clear in the pairing hello anyway; the three
+// words, the secret, never enter anything the DHT sees. So watching the
+// DHT lets nobody test guesses of the words offline: the only test of a
+// guess is a pairing attempt against the offering device, which retires
+// the offer after one wrong proof, as on a LAN.
+//
+// Strangers pairing in the same hour may pick the same number (one in 999
+// for two offers), and a lookup then finds all of them. Collisions survive:
+// the joiner tries every address found. A device with no offer of that
+// number answers "no such offer", which costs nothing; a stranger's offer
+// with the number fails the joiner's proof of its words, so the joiner goes
+// on to the next address and reaches the right offer. The stranger's
+// offer is retired by that wrong proof, as after any wrong guess: the
+// stranger's device says so and shows a new code. A joiner stops after
+// three wrong proofs, so a mistyped code burns few offers.
+//
 // # Bounds
 //
 //   - A Lookup returns at most MaxAddrsPerDevice (32) addresses, without

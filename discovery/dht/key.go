@@ -1,6 +1,7 @@
 package dht
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/zeebo/blake3"
@@ -18,14 +19,27 @@ const Window = time.Hour
 // window (Unix seconds divided by Window): the first 20 bytes of
 // BLAKE3("ferry dht v1" || dev || window as 8 big-endian bytes).
 func Key(dev proto.DeviceID, window int64) [20]byte {
+	return rendezvous(keyContext, dev[:], window)
+}
+
+// pairContext separates the keys of pairing offers from devices' keys.
+const pairContext = "ferry pair v1"
+
+// PairKey returns the infohash under which a device shows pairing offer
+// number during window: the first 20 bytes of BLAKE3("ferry pair v1" ||
+// number as 4 big-endian bytes || window as 8 big-endian bytes). It
+// depends only on the offer number, which the code shows in clear, never
+// on its words; see the package doc.
+func PairKey(number uint32, window int64) [20]byte {
+	return rendezvous(pairContext, binary.BigEndian.AppendUint32(nil, number), window)
+}
+
+// rendezvous hashes a context, an ID and a window into an infohash.
+func rendezvous(context string, id []byte, window int64) [20]byte {
 	h := blake3.New()
-	h.Write([]byte(keyContext))
-	h.Write(dev[:])
-	var w [8]byte
-	for i := range w {
-		w[i] = byte(uint64(window) >> (56 - 8*i))
-	}
-	h.Write(w[:])
+	h.Write([]byte(context))
+	h.Write(id)
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(window)))
 	var sum [32]byte
 	h.Sum(sum[:0])
 	var k [20]byte

@@ -50,3 +50,22 @@ func TestWindow(t *testing.T) {
 		t.Fatalf("window end %v", windowEnd(t0))
 	}
 }
+
+func TestPairKey(t *testing.T) {
+	k := PairKey(7, 100)
+	// A fixed vector: the key scheme is part of the protocol.
+	if got := hex.EncodeToString(k[:]); got != "3d5e728774e706cbf846063123ba3dfa6d87b2b8" {
+		t.Fatalf("pair key %s", got)
+	}
+	var dev proto.DeviceID
+	dev[3] = 7 // a device ID that holds the number's bytes
+	for name, other := range map[string][20]byte{
+		"number":     PairKey(8, 100),
+		"window":     PairKey(7, 101),
+		"device key": Key(dev, 100),
+	} {
+		if other == k {
+			t.Errorf("pair key equal across %s", name)
+		}
+	}
+}

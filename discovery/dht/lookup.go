@@ -66,21 +66,55 @@ func (d *DHT) announce(ctx context.Context, key [20]byte, port int) error {
 // whoever answers there must still prove dev's key. If ctx ends first,
 // Lookup returns what it found with ctx's error.
 func (d *DHT) Lookup(ctx context.Context, dev proto.DeviceID) ([]netip.AddrPort, error) {
+	addrs, err := d.lookupWindows(ctx, func(w int64) [20]byte { return Key(dev, w) })
+	if err != nil {
+		return addrs, fmt.Errorf("dht lookup %s: %w", dev.Abbrev(), err)
+	}
+	return addrs, nil
+}
+
+// AnnounceOffer shows pairing offer number at port, under its key of the
+// current window. A device showing an offer for longer than a window
+// announces it again in the next one.
+func (d *DHT) AnnounceOffer(ctx context.Context, number uint32, port int) error {
+	if port <= 0 || port > 65535 {
+		return fmt.Errorf("dht announce offer: port %d out of range", port)
+	}
+	d.announces.Add(1)
+	if err := d.announce(ctx, PairKey(number, windowAt(d.cfg.Now())), port); err != nil {
+		d.failures.Add(1)
+		return fmt.Errorf("dht announce offer %d: %w", number, err)
+	}
+	return nil
+}
+
+// LookupOffer finds the addresses that showed pairing offer number in the
+// current and the previous window: those of every device showing an offer
+// with that number, at most MaxAddrsPerDevice.
+func (d *DHT) LookupOffer(ctx context.Context, number uint32) ([]netip.AddrPort, error) {
+	addrs, err := d.lookupWindows(ctx, func(w int64) [20]byte { return PairKey(number, w) })
+	if err != nil {
+		return addrs, fmt.Errorf("dht lookup offer %d: %w", number, err)
+	}
+	return addrs, nil
+}
+
+// lookupWindows looks up the key of the current and the previous window.
+func (d *DHT) lookupWindows(ctx context.Context, key func(window int64) [20]byte) ([]netip.AddrPort, error) {
 	d.lookups.Add(1)
 	w := windowAt(d.cfg.Now())
 	found := newAddrSet(d.cfg.PublicOnly)
 	var err error
 	for _, win := range []int64{w, w - 1} {
-		if err = d.lookup(ctx, Key(dev, win), found); err != nil || found.full() {
+		if err = d.lookup(ctx, key(win), found); err != nil || found.full() {
 			break
 		}
 	}
 	d.droppedAddrs.Add(found.dropped)
 	if err != nil {
 		d.failures.Add(1)
-		return found.addrs, fmt.Errorf("dht lookup %s: %w", dev.Abbrev(), err)
 	}
-	return found.addrs, nil
+	return found.addrs, err
 }
 
 func (d *DHT) lookup(ctx context.Context, key [20]byte, found *addrSet) error {

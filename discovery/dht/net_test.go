@@ -145,6 +145,43 @@ func TestAnnounceLookup(t *testing.T) {
 	}
 }
 
+// An offer announced under its number is found by its number, with the
+// offers of strangers that showed the same number, and not under another.
+func TestAnnounceLookupOffer(t *testing.T) {
+	swarm := startSwarm(t, 10)
+	a := newTestDHT(t, Config{Bootstrap: swarm})
+	stranger := newTestDHT(t, Config{Bootstrap: swarm})
+	b := newTestDHT(t, Config{Bootstrap: swarm})
+	ctx := context.Background()
+	if err := a.AnnounceOffer(ctx, 7, 22111); err != nil {
+		t.Fatal(err)
+	}
+	if err := stranger.AnnounceOffer(ctx, 7, 22112); err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:22111"), netip.MustParseAddrPort("127.0.0.1:22112")}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := b.LookupOffer(ctx, 7)
+		if len(got) == 2 && slices.Contains(got, want[0]) && slices.Contains(got, want[1]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offer 7: got %v, %v; want %v", got, err, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got, err := b.LookupOffer(ctx, 8); err != nil || len(got) != 0 {
+		t.Fatalf("offer 8: %v, %v", got, err)
+	}
+	if got, err := b.Lookup(ctx, device(7)); err != nil || len(got) != 0 {
+		t.Fatalf("a device lookup found an offer: %v, %v", got, err)
+	}
+	if a.AnnounceOffer(ctx, 7, 0) == nil {
+		t.Fatal("announced an offer at port 0")
+	}
+}
+
 func TestPublicOnly(t *testing.T) {
 	swarm := startSwarm(t, 8)
 	a := newTestDHT(t, Config{Bootstrap: swarm})

@@ -179,8 +179,10 @@ func (n *Node) expireOffer(o *offer) {
 	}
 }
 
-// announceOffer sets the offer announced on the LAN; 0 withdraws it.
+// announceOffer sets the offer announced on the LAN and in the DHT; 0
+// withdraws it.
 func (n *Node) announceOffer(number uint32) {
+	n.showOffer(number)
 	if n.lan == nil {
 		return
 	}
@@ -525,16 +527,58 @@ type joined struct {
 	plan   joinPlan
 }
 
-// joinOnce connects to the offering device and runs one pairing exchange.
+// maxWrongProofs bounds the offers one join tries its code against when
+// several devices show its number: a stranger's offer of the same number
+// (see discovery/dht) fails the proof and the join goes on, but a mistyped
+// code must not burn many strangers' offers.
+const maxWrongProofs = 3
+
+// joinOnce runs a pairing exchange with each address in turn until one
+// pairs: an address that cannot be reached or has no such offer costs
+// nothing, one whose offer the code does not open counts against
+// maxWrongProofs. The error is the most telling of those met: a wrong code
+// over busy over no such offer over a failed connection.
 func (n *Node) joinOnce(ctx context.Context, addrs []string, code pair.Code, req web.JoinRequest) (joined, error) {
-	var nc net.Conn
-	var err error
+	var worst error
+	rank := func(err error) int {
+		switch {
+		case errors.Is(err, pair.ErrWrongCode):
+			return 3
+		case errors.Is(err, pair.ErrBusy):
+			return 2
+		case errors.Is(err, pair.ErrNoOffer):
+			return 1
+		}
+		return 0
+	}
+	wrong := 0
 	for _, a := range addrs {
-		d := net.Dialer{Timeout: handshakeTimeout}
-		if nc, err = d.DialContext(ctx, "tcp", a); err == nil {
+		j, err := n.joinAt(ctx, a, code, req)
+		if err == nil {
+			return j, nil
+		}
+		if worst == nil || rank(err) >= rank(worst) {
+			worst = err
+		}
+		if errors.Is(err, pair.ErrWrongCode) {
+			if wrong++; wrong >= maxWrongProofs {
+				break
+			}
+		}
+		if ctx.Err() != nil {
 			break
 		}
 	}
+	if worst == nil {
+		worst = errors.New("no address to try")
+	}
+	return joined{}, worst
+}
+
+// joinAt connects to addr and runs one pairing exchange there.
+func (n *Node) joinAt(ctx context.Context, addr string, code pair.Code, req web.JoinRequest) (joined, error) {
+	d := net.Dialer{Timeout: handshakeTimeout}
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return joined{}, fmt.Errorf("connect to the offering device: %w", err)
 	}
@@ -554,8 +598,11 @@ func (n *Node) joinOnce(ctx context.Context, addrs []string, code pair.Code, req
 	return j, err
 }
 
-// findOffer returns where the device showing an offer listens: addr if
-// given, else where it was heard on the local network.
+// findOffer returns where devices showing offer number listen: addr if
+// given, else those heard on the local network first, then those found
+// in the DHT. It waits for the local network up to findOfferTimeout, and
+// returns as soon as it hears the offer there, or once the DHT lookup
+// found some and the local network has nothing.
 func (n *Node) findOffer(ctx context.Context, number uint32, addr string) ([]string, error) {
 	if addr != "" {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -563,16 +610,72 @@ func (n *Node) findOffer(ctx context.Context, number uint32, addr string) ([]str
 		}
 		return []string{addr}, nil
 	}
-	if n.lan == nil {
-		return nil, web.BadRequest(errors.New("local discovery is off; give the other device's address (HOST:PORT)"))
+	if n.lan == nil && !n.dhtOn() {
+		return nil, web.BadRequest(errors.New("local and internet discovery are off; give the other device's address (HOST:PORT)"))
 	}
 	fctx, cancel := context.WithTimeout(ctx, findOfferTimeout)
 	defer cancel()
-	addrs, _, err := n.lan.FindOffer(fctx, number)
-	if err != nil {
-		return nil, web.NotFound(fmt.Errorf("no device on the local network shows a code starting with %d (waited %v); is it still waiting? Otherwise give its address (HOST:PORT)", number, findOfferTimeout))
+	lanFound := make(chan []string, 1)
+	dhtFound := make(chan []string, 1)
+	if n.lan != nil {
+		go func() {
+			addrs, _, _ := n.lan.FindOffer(fctx, number)
+			lanFound <- addrs
+		}()
+	} else {
+		lanFound <- nil
 	}
-	return addrs, nil
+	if n.dhtOn() {
+		// An offer just shown may take a moment to reach the DHT nodes
+		// the lookup asks: look again until the wait is over.
+		go func() {
+			for {
+				found := n.lookupOffer(fctx, number)
+				if len(found) > 0 || fctx.Err() != nil {
+					dhtFound <- found
+					return
+				}
+				select {
+				case <-fctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}()
+	} else {
+		dhtFound <- nil
+	}
+	var local, far []string
+	lanDone, dhtDone := false, false
+	for !lanDone || !dhtDone {
+		select {
+		case local = <-lanFound:
+			lanDone = true
+		case far = <-dhtFound:
+			dhtDone = true
+		}
+		if len(local) > 0 || (len(far) > 0 && (lanDone || n.lan == nil)) {
+			break
+		}
+		if len(far) > 0 {
+			// Give the local network a moment: an offer heard there is
+			// the likelier one.
+			select {
+			case local = <-lanFound:
+			case <-time.After(time.Second):
+			}
+			break
+		}
+	}
+	out := slices.Clone(local)
+	for _, a := range far {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, web.NotFound(fmt.Errorf("no device on the local network or in the DHT shows a code starting with %d (waited %v); is it still waiting? Otherwise give its address (HOST:PORT)", number, findOfferTimeout))
+	}
+	return out, nil
 }
 
 // joinPlan is which offered folders a join accepts, and where they go.

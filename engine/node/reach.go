@@ -45,7 +45,13 @@ type reach struct {
 	mapping portmap.Mapping
 	// announceChanged wakes the announcer when the announced port changes.
 	announceChanged chan struct{}
+	// stopOffer ends the announcing of the pairing offer shown, if any.
+	stopOffer context.CancelFunc
 }
+
+// offerAnnounceEvery is how often a pairing offer shown is announced
+// again, so that it stays findable in each new key window.
+const offerAnnounceEvery = 10 * time.Minute
 
 type foundAddrs struct {
 	addrs []string
@@ -126,16 +132,21 @@ func (n *Node) newDHT(host string, syncPort int) (*dht.DHT, error) {
 	})
 }
 
-// announce keeps this device announced at the port others reach it on:
-// the router's external port while one is mapped, the listener's otherwise.
+// announcedPort is the port others reach this device on: the router's
+// external port while one is mapped, the listener's otherwise.
+func (n *Node) announcedPort(port int) int {
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	if m := n.reach.mapping; m.Valid() {
+		return int(m.External.Port())
+	}
+	return port
+}
+
+// announce keeps this device announced at announcedPort.
 func (n *Node) announce(ctx context.Context, d *dht.DHT, port int) {
 	for {
-		n.reach.mu.Lock()
-		p := port
-		if m := n.reach.mapping; m.Valid() {
-			p = int(m.External.Port())
-		}
-		n.reach.mu.Unlock()
+		p := n.announcedPort(port)
 		actx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -252,7 +263,64 @@ func (n *Node) lookup(ctx context.Context, d *dht.DHT, dev proto.DeviceID) {
 	}
 }
 
-// foundAddrs returns the addresses the DHT gave for dev.
+// showOffer announces pairing offer number in the DHT until another
+// offer replaces it; 0 stops announcing. It does nothing with the DHT off.
+func (n *Node) showOffer(number uint32) {
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	if n.reach.stopOffer != nil {
+		n.reach.stopOffer()
+		n.reach.stopOffer = nil
+	}
+	d := n.reach.dht
+	port, _ := n.syncPort()
+	if d == nil || number == 0 || n.runCtx == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(n.runCtx)
+	n.reach.stopOffer = cancel
+	n.wg.Go(func() {
+		for {
+			if err := d.AnnounceOffer(ctx, number, n.announcedPort(port)); err != nil && ctx.Err() == nil {
+				n.log.Warn("cannot show the pairing offer in the DHT; devices on this network can still join", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(offerAnnounceEvery):
+			}
+		}
+	})
+}
+
+// lookupOffer returns the addresses that show pairing offer number in the
+// DHT; nil with the DHT off.
+func (n *Node) lookupOffer(ctx context.Context, number uint32) []string {
+	n.reach.mu.Lock()
+	d := n.reach.dht
+	n.reach.mu.Unlock()
+	if d == nil {
+		return nil
+	}
+	found, err := d.LookupOffer(ctx, number)
+	if err != nil && ctx.Err() == nil {
+		n.log.Debug("dht lookup of a pairing offer failed", "offer", number, "err", err)
+	}
+	out := make([]string, 0, len(found))
+	for _, ap := range found {
+		out = append(out, ap.String())
+	}
+	return out
+}
+
+// dhtOn reports whether the DHT node runs.
+func (n *Node) dhtOn() bool {
+	n.reach.mu.Lock()
+	defer n.reach.mu.Unlock()
+	return n.reach.dht != nil
+}
+
+// dhtAddrs returns the addresses the DHT gave for dev.
 func (n *Node) dhtAddrs(dev proto.DeviceID) []string {
 	n.reach.mu.Lock()
 	defer n.reach.mu.Unlock()
