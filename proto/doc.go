@@ -40,4 +40,26 @@
 // page follows (the next request names the last file in After). A Request
 // with History set asks for a block of those versions by its hash, not from
 // the peer's current file. Only peers a folder is shared with are answered.
+//
+// # Relay
+//
+// Two devices that cannot reach each other connect through a third, R,
+// that both trust and are connected to. Relay messages on A's connection
+// to R and on R's to B carry a stream; the stream carries an ordinary
+// connection between A and B, Noise handshake included, so R forwards
+// only ciphertext and never holds a session of theirs:
+//
+//	A -> R  Relay{open, stream s, peer B}    "reach B for me"
+//	R -> B  Relay{arrive, stream t, peer A}  "A reaches you through me"
+//	A <-> R <-> B  Relay{data} and Relay{ack}, s on A's side, t on B's
+//	either  Relay{close, reason}             forwarded to the other end
+//
+// A stream is numbered on one connection by the side that opens it: odd by
+// the side that dialled the connection, even by the other. A refusal is a
+// close of the stream. Each direction of a stream has a window of 512 KiB:
+// a sender sends data only within the credit the receiver's acks gave
+// (each ack adds the bytes it consumed), and both the receiver and R end a
+// stream that sends beyond it, so R holds at most two windows per stream.
+// B checks in the handshake that the other end's key is A's. A relayed
+// connection relays nothing further.
 package proto

@@ -29,6 +29,10 @@ func browserStatus() web.Status {
 		Conflicts: 2, Errors: []string{"disk full"}, Devices: []string{devA},
 	})
 	st.Pending = []web.PendingDevice{{ID: proto.DeviceID{3}.String(), Address: "10.0.0.9:22110", LastSeen: "2030-01-01T00:00:00Z"}}
+	st.Devices[0].Via = "address"
+	st.Device.External, st.Device.Mapping = "203.0.113.7:22110", "upnp"
+	st.Device.DHT = &web.DHTStatus{Addr: "0.0.0.0:22110", Nodes: 80, GoodNodes: 64}
+	st.Device.Relay = web.RelayStatus{On: true, Streams: 1, Forwarded: 3_000_000}
 	return st
 }
 
@@ -50,9 +54,10 @@ func TestUIInBrowser(t *testing.T) {
 	t.Run("share and pending", func(t *testing.T) { checkShareAndPending(t, ctx, b, st) })
 	t.Run("held deletions", func(t *testing.T) { checkHeld(t, ctx, b, st) })
 	t.Run("live update", func(t *testing.T) {
-		st.Devices[1].Connected = true
+		st.Devices[1].Connected, st.Devices[1].Via, st.Devices[1].Relay, st.Devices[1].Address = true, "relay", devA, "relay:X"
 		b.SetStatus(st)
 		wait(t, ctx, `document.querySelector('#devices [data-device-id="`+devB+`"] .connected').textContent === 'connected'`)
+		waitText(t, ctx, `#devices [data-device-id="`+devB+`"] .address`, "relayed through laptop")
 	})
 	cookie, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.cookie`))
 	if err != nil || cookie != "" {
@@ -99,7 +104,10 @@ func checkStatus(t *testing.T, ctx context.Context, st web.Status) {
 	waitText(t, ctx, row+".connected", "connected")
 	waitText(t, ctx, row+".name", "laptop")
 	waitText(t, ctx, row+".in-rate", "1.5 MB/s")
-	waitText(t, ctx, row+".address", "10.0.0.2:22110")
+	waitText(t, ctx, row+".address", "10.0.0.2:22110 (configured address)")
+	waitText(t, ctx, "#reach", "Reachable from the internet at 203.0.113.7:22110 (upnp port mapping)")
+	waitText(t, ctx, "#reach", "64 of 80 DHT nodes answer")
+	waitText(t, ctx, "#reach", "relays for trusted devices (1 now, 3.0 MB so far)")
 	if got := text(t, ctx, `#devices [data-device-id="`+devB+`"] .connected`); got != "disconnected" {
 		t.Errorf("nas shows %q, want disconnected", got)
 	}

@@ -124,6 +124,7 @@ func isTerminal(w io.Writer) bool {
 
 func printStatus(w io.Writer, st web.Status, now time.Time) {
 	fmt.Fprintf(w, "This device  %s  (%s)   %s\n", st.Device.ID, st.Device.Name, now.Format("15:04:05"))
+	printReach(w, st.Device)
 	if len(st.Folders) > 0 {
 		fmt.Fprintf(w, "\nFolders\n")
 	}
@@ -133,8 +134,12 @@ func printStatus(w io.Writer, st web.Status, now time.Time) {
 	if len(st.Devices) > 0 {
 		fmt.Fprintf(w, "\nDevices\n")
 	}
+	names := make(map[string]string, len(st.Devices))
 	for _, d := range st.Devices {
-		printDeviceStatus(w, d)
+		names[d.ID] = d.Name
+	}
+	for _, d := range st.Devices {
+		printDeviceStatus(w, d, names)
 	}
 	for _, p := range st.Pending {
 		fmt.Fprintf(w, "\nPending device %s\n", p.ID)
@@ -212,14 +217,36 @@ func printApart(w io.Writer, f web.FolderStatus) {
 	}
 }
 
-func printDeviceStatus(w io.Writer, d web.DeviceStatus) {
+// printReach says how the internet reaches this device.
+func printReach(w io.Writer, d web.ThisDevice) {
+	if d.External != "" {
+		fmt.Fprintf(w, "  external  %s (%s port mapping)\n", d.External, d.Mapping)
+	} else {
+		fmt.Fprintf(w, "  external  no port mapped on the router\n")
+	}
+	if d.DHT != nil {
+		fmt.Fprintf(w, "  dht       on at %s, %d nodes (%d answer)\n", d.DHT.Addr, d.DHT.Nodes, d.DHT.GoodNodes)
+	} else {
+		fmt.Fprintf(w, "  dht       off\n")
+	}
+	if d.Relay.On {
+		fmt.Fprintf(w, "  relay     on: %d relayed now, %s forwarded\n", d.Relay.Streams, formatBytes(d.Relay.Forwarded))
+	} else {
+		fmt.Fprintf(w, "  relay     off\n")
+	}
+}
+
+func printDeviceStatus(w io.Writer, d web.DeviceStatus, names map[string]string) {
 	fmt.Fprintf(w, "  %s  (%s)\n", d.ID, orDash(d.Name))
 	if d.Connected {
-		via := ""
-		if d.Via != "" {
-			via = " (" + d.Via + ")"
+		where := d.Address
+		switch {
+		case d.Via == "relay":
+			where = "through " + orDash(names[d.Relay]) + " (relay " + d.Relay + ")"
+		case d.Via != "":
+			where += " (" + d.Via + ")"
 		}
-		fmt.Fprintf(w, "    connected %s%s   in %s  out %s\n", d.Address, via, formatRate(d.InRate), formatRate(d.OutRate))
+		fmt.Fprintf(w, "    connected %s   in %s  out %s\n", where, formatRate(d.InRate), formatRate(d.OutRate))
 	} else {
 		fmt.Fprintf(w, "    not connected\n")
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"ferry/proto"
 	"ferry/web"
 )
 
@@ -64,6 +66,56 @@ func TestProgressFormatting(t *testing.T) {
 	for sec, want := range map[float64]string{0.4: "0s", 45: "45s", 200: "3m20s", 7500: "2h05m"} {
 		if got := formatETA(sec); got != want {
 			t.Errorf("formatETA(%v) = %q, want %q", sec, got, want)
+		}
+	}
+}
+
+// The status says how the internet reaches this device and through which
+// device a relayed one is connected.
+func TestStatusShowsReach(t *testing.T) {
+	relay, far := proto.DeviceID{1}.String(), proto.DeviceID{2}.String()
+	st := web.Status{
+		Device: web.ThisDevice{ID: proto.DeviceID{9}.String(), Name: "box", External: "203.0.113.7:22110", Mapping: "nat-pmp",
+			DHT: &web.DHTStatus{Addr: "0.0.0.0:22110", Nodes: 40, GoodNodes: 31}, Relay: web.RelayStatus{On: true, Streams: 2, Forwarded: 5 << 20}},
+		Devices: []web.DeviceStatus{
+			{ID: relay, Name: "nas", Connected: true, Address: "198.51.100.4:22110", Via: "dht"},
+			{ID: far, Name: "laptop", Connected: true, Address: "relay:X", Via: "relay", Relay: relay},
+		},
+	}
+	var out strings.Builder
+	printStatus(&out, st, time.Unix(0, 0))
+	for _, want := range []string{
+		"external  203.0.113.7:22110 (nat-pmp port mapping)",
+		"dht       on at 0.0.0.0:22110, 40 nodes (31 answer)",
+		"relay     on: 2 relayed now, 5.0 MiB forwarded",
+		"connected 198.51.100.4:22110 (dht)",
+		"connected through nas (relay " + relay + ")",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+	st.Device = web.ThisDevice{ID: st.Device.ID}
+	out.Reset()
+	printStatus(&out, st, time.Unix(0, 0))
+	for _, want := range []string{"no port mapped", "dht       off", "relay     off"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestParseHostPorts(t *testing.T) {
+	got, err := parseHostPorts(" 10.0.0.1:6881, router.example:6881,[::1]:7 ")
+	if err != nil || !slices.Equal(got, []string{"10.0.0.1:6881", "router.example:6881", "[::1]:7"}) {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if got, err := parseHostPorts(""); got != nil || err != nil {
+		t.Fatalf("empty: %q, %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0.1", ":6881", "h:0", "h:70000", "a:1,,b:2"} {
+		if _, err := parseHostPorts(bad); err == nil {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

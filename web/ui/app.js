@@ -176,6 +176,7 @@
     view.status = st;
     setText(document, '#device-name', st.device.name || '(no name)');
     setText(document, '#device-id', st.device.id);
+    setText(document, '#reach', reachText(st.device));
     renderDevices(st.devices);
     renderPending(st.pending);
     renderFolders(st.folders, st.devices);
@@ -197,12 +198,37 @@
         const c = row.querySelector('.connected');
         c.dataset.connected = String(d.connected);
         setText(row, '.connected', d.connected ? 'connected' : 'disconnected');
-        setText(row, '.address', d.address ? d.address + (d.via ? ` (${d.via})` : '') : '—');
+        setText(row, '.address', d.connected ? viaText(d, devices) : '—');
         setText(row, '.in-rate', rate(d.inRate));
         setText(row, '.out-rate', rate(d.outRate));
         row.querySelector('.in-rate').title = bytes(d.inBytes) + ' received';
         row.querySelector('.out-rate').title = bytes(d.outBytes) + ' sent';
       });
+  }
+
+  // viaText says where a connected device is and how it was reached.
+  function viaText(d, devices) {
+    if (d.via === 'relay') {
+      const r = devices.find((x) => x.id === d.relay);
+      return 'relayed through ' + (r && r.name ? r.name : shortID(d.relay || ''));
+    }
+    const how = {
+      incoming: 'it connected here', address: 'configured address', lan: 'local network',
+      dht: 'found on the internet', dialled: 'dialled',
+    }[d.via];
+    return d.address + (how ? ` (${how})` : '');
+  }
+
+  // reachText says how other devices reach this one.
+  function reachText(dev) {
+    const parts = [];
+    parts.push(dev.external ? `Reachable from the internet at ${dev.external} (${dev.mapping} port mapping)`
+      : 'No port mapped on the router');
+    parts.push(dev.dht ? `internet discovery on (${dev.dht.goodNodes} of ${dev.dht.nodes} DHT nodes answer)`
+      : 'internet discovery off');
+    const r = dev.relay || {};
+    parts.push(r.on ? `relays for trusted devices (${r.streams} now, ${bytes(r.forwarded)} so far)` : 'relaying off');
+    return parts.join(' · ');
   }
 
   function renderPending(pending) {
