@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -375,11 +376,39 @@ func (m *connManager) serveRelayed(ctx context.Context, s *relayStream) {
 	m.wg.Go(func() { m.handleOpened(ctx, s, false, s.peer, nil, func() {}) })
 }
 
+// Transports. Everything above the byte stream — the Noise handshake, the
+// Hellos, the messages — runs over any net.Conn: a TCP connection, a
+// stream relayed through another device (relayconn.go), or one of another
+// transport. A transport is named by the scheme of an address
+// ("quic://host:port"); an address with none is TCP. Adding one, such as
+// QUIC with hole punching, means a dialer here and a listener that hands
+// its accepted streams to accept, as serveListener does for TCP.
+type dialer func(ctx context.Context, addr string) (net.Conn, error)
+
+var transports = map[string]dialer{
+	"tcp": func(ctx context.Context, addr string) (net.Conn, error) {
+		d := net.Dialer{Timeout: handshakeTimeout}
+		return d.DialContext(ctx, "tcp", addr)
+	},
+}
+
+// dialAddr connects to addr with the transport its scheme names.
+func dialAddr(ctx context.Context, addr string) (net.Conn, error) {
+	scheme, rest, ok := strings.Cut(addr, "://")
+	if !ok {
+		scheme, rest = "tcp", addr
+	}
+	d := transports[scheme]
+	if d == nil {
+		return nil, fmt.Errorf("dial %s: no transport %q", addr, scheme)
+	}
+	return d(ctx, rest)
+}
+
 // dial connects to addr and serves the connection in a new goroutine; it
 // reports whether the connection came up.
 func (m *connManager) dial(ctx context.Context, dev proto.DeviceID, addr string) bool {
-	d := net.Dialer{Timeout: handshakeTimeout}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := dialAddr(ctx, addr)
 	if err != nil {
 		m.log.Debug("dial failed", "device", dev.Abbrev(), "addr", addr, "err", err)
 		return false

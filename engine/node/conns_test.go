@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -376,5 +377,25 @@ func TestFlappingConnectionBacksOff(t *testing.T) {
 	m.unregister(c)
 	if w := wait(); w > 0 {
 		t.Errorf("wait %v after a connection that lasted %v, want none", w, 2*flapWindow)
+	}
+}
+
+// An address names its transport by a scheme; none means TCP, and an
+// unknown one is an error, not a TCP dial.
+func TestDialAddrTransports(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, addr := range []string{ln.Addr().String(), "tcp://" + ln.Addr().String()} {
+		c, err := dialAddr(t.Context(), addr)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		c.Close()
+	}
+	if _, err := dialAddr(t.Context(), "quic://"+ln.Addr().String()); err == nil || !strings.Contains(err.Error(), `no transport "quic"`) {
+		t.Fatalf("unknown transport: %v", err)
 	}
 }
