@@ -325,12 +325,7 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 	m.backoff[dev] = st
 	m.mu.Unlock()
 	m.wg.Go(func() {
-		ok := false
-		for _, addr := range addrs {
-			if ok = m.dial(ctx, dev, addr); ok {
-				break
-			}
-		}
+		ok := len(addrs) > 0 && m.dialAny(ctx, dev, addrs)
 		for _, via := range relays {
 			if ok {
 				break
@@ -405,17 +400,75 @@ func dialAddr(ctx context.Context, addr string) (net.Conn, error) {
 	return d(ctx, rest)
 }
 
-// dial connects to addr and serves the connection in a new goroutine; it
-// reports whether the connection came up.
-func (m *connManager) dial(ctx context.Context, dev proto.DeviceID, addr string) bool {
-	nc, err := dialAddr(ctx, addr)
-	if err != nil {
-		m.log.Debug("dial failed", "device", dev.Abbrev(), "addr", addr, "err", err)
-		return false
+// dialParallel bounds the addresses of one device dialled at once.
+const dialParallel = 8
+
+// dialAny connects to dev at the first of addrs that proves to be dev, and
+// serves the connection in a new goroutine; it reports whether one came
+// up. Up to dialParallel addresses are dialled at once, so that addresses
+// that never answer (a DHT may give 32, some stale or false) cost one dial
+// timeout in all, not one each; the handshake runs on
+// each connection as it opens, and the first to come up wins.
+func (m *connManager) dialAny(ctx context.Context, dev proto.DeviceID, addrs []string) bool {
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opened := make(chan net.Conn)
+	go func() {
+		defer close(opened)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		slots := make(chan struct{}, dialParallel)
+		for _, addr := range addrs {
+			select {
+			case slots <- struct{}{}:
+			case <-dctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				nc, err := dialAddr(dctx, addr)
+				if err != nil {
+					m.log.Debug("dial failed", "device", dev.Abbrev(), "addr", addr, "err", err)
+					return
+				}
+				select {
+				case opened <- nc:
+				case <-dctx.Done():
+					nc.Close()
+				}
+			})
+		}
+	}()
+	// Each connection opened is handshaken at once; once one is up, the
+	// others still in their handshake are closed.
+	results := make(chan bool, len(addrs))
+	pending := 0
+	for opened != nil || pending > 0 {
+		select {
+		case nc, more := <-opened:
+			if !more {
+				opened = nil
+				continue
+			}
+			pending++
+			go func() {
+				stop := context.AfterFunc(dctx, func() { nc.Close() })
+				up := make(chan bool, 1)
+				m.wg.Go(func() { m.handle(ctx, nc, true, dev, up) })
+				ok := <-up
+				if ok {
+					stop()
+				}
+				results <- ok
+			}()
+		case ok := <-results:
+			pending--
+			if ok {
+				return true
+			}
+		}
 	}
-	up := make(chan bool, 1)
-	m.wg.Go(func() { m.handle(ctx, nc, true, dev, up) })
-	return <-up
+	return false
 }
 
 // handle runs the handshake and Hello exchange, registers the connection

@@ -3,9 +3,11 @@ package node
 import (
 	"bytes"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"ferry/engine/config"
 	"ferry/proto"
@@ -151,4 +153,44 @@ func TestRelayOffRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, func() bool { return peerStatus(t, a, b.id).Via == "relay" })
+}
+
+// silentListener accepts connections and never answers, as a host at an
+// address a DHT made up might.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// Addresses that accept and never answer do not hold up the one that
+// works: they are dialled together, and each waits out its handshake
+// alone.
+func TestDialGoesPastSilentAddresses(t *testing.T) {
+	a, b := startNode(t, "a", nil), startNode(t, "b", nil)
+	var addrs []string
+	for range dialParallel - 1 {
+		addrs = append(addrs, silentListener(t))
+	}
+	addrs = append(addrs, "127.0.0.1:1", silentListener(t), b.addr)
+	trust(t, b, a.id, nil)
+	start := time.Now()
+	trust(t, a, b.id, addrs)
+	waitUntil(t, func() bool { return peerStatus(t, a, b.id).Connected })
+	if took := time.Since(start); took >= handshakeTimeout {
+		t.Fatalf("connected after %v, past the handshake timeout of the silent addresses", took)
+	}
 }
