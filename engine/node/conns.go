@@ -525,6 +525,11 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 		sc.Close()
 		return nil, nil, fmt.Errorf("expected device %s, found %s", want.Abbrev(), dev.Abbrev())
 	}
+	if dev == m.self {
+		// Dialled itself, at an address a DHT or a peer gave for another.
+		sc.Close()
+		return nil, nil, errors.New("connected to itself")
+	}
 	if !m.h.trusted(dev) {
 		m.addPending(dev, nc.RemoteAddr().String())
 		sc.SetWriteDeadline(time.Now().Add(time.Second))

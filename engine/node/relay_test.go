@@ -194,3 +194,22 @@ func TestDialGoesPastSilentAddresses(t *testing.T) {
 		t.Fatalf("connected after %v, past the handshake timeout of the silent addresses", took)
 	}
 }
+
+// A device given its own address for another (as a hostile DHT node may
+// give) refuses the connection on both ends and never lists itself as a
+// pending device.
+func TestDialingItselfIsRefused(t *testing.T) {
+	a := startNode(t, "a", nil)
+	trust(t, a, proto.DeviceID{0xee}, []string{a.addr})
+	time.Sleep(3 * dialMinBackoff)
+	st, err := a.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Pending) != 0 {
+		t.Fatalf("pending after dialling itself: %+v", st.Pending)
+	}
+	if s := peerStatus(t, a, proto.DeviceID{0xee}); s.Connected {
+		t.Fatalf("connected to itself as another device: %+v", s)
+	}
+}
