@@ -20,8 +20,8 @@ test: lint test-deps
 	FERRY_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 test-deps:
-	@[ -x /usr/bin/chromium ] && command -v ip >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2; }
+	@[ -x /usr/bin/chromium ] && command -v ip >/dev/null && command -v nft >/dev/null && command -v miniupnpd >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 nftables miniupnpd-nftables; }
 
 # Long randomized runs, without the race detector: the simulator's chaos
 # suite over SOAK_SEEDS seeds from SOAK_FIRST. A failing seed is printed
