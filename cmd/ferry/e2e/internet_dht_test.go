@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -97,10 +100,13 @@ func udpIn(t *testing.T, ns string, addrs ...string) []net.PacketConn {
 }
 
 // dhtNode starts a ferry/discovery/dht node in namespace ns (a home
-// device's, say) on UDP port, bootstrapped from the local DHT only.
-func (n *internet) dhtNode(ns string, port int) *dht.DHT {
+// device's, say) on UDP port, bootstrapped from boot, or from the local
+// DHT only if boot is empty.
+func (n *internet) dhtNode(ns string, port int, boot ...string) *dht.DHT {
 	n.t.Helper()
-	boot := strings.Split(n.dhtBootstrap(), ",")
+	if len(boot) == 0 {
+		boot = strings.Split(n.dhtBootstrap(), ",")
+	}
 	c := n.udpIn(ns, fmt.Sprintf(":%d", port))[0]
 	d, err := dht.New(dht.Config{Conn: c, Bootstrap: boot})
 	if err != nil {
@@ -243,5 +249,132 @@ func TestInternetLocalDHT(t *testing.T) {
 	}
 	if want := netip.AddrPortFrom(a.wan, 22110); !slices.Contains(got, want) {
 		t.Fatalf("B found A at %v; want %v, A's router", got, want)
+	}
+}
+
+// Each kind of hostile node answers as it says: garbage only, a huge peer
+// list, the test bed's own hosts.
+func TestInternetHostileDHT(t *testing.T) {
+	n := newInternet(t)
+	p := n.addPublic("P")
+	h := n.addHome("H", homeOptions{})
+	silent := n.addHostileDHT(hostileDHT{Garbage: true, Silent: true})
+	huge := n.addHostileDHT(hostileDHT{Garbage: true, Values: manyPeers(5000)})
+	foreign := n.foreignPeers(22110, 80)
+	liar := n.addHostileDHT(hostileDHT{Values: foreign})
+	var id proto.DeviceID
+	copy(id[:], "a device nobody announced......")
+	lookup := func(boot string) ([]netip.AddrPort, dht.Stats, error) {
+		t.Helper()
+		d := n.dhtNode(h.ns, 0, boot)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		got, err := d.Lookup(ctx, id)
+		return got, d.Stats(), err
+	}
+
+	if got, s, _ := lookup(silent); len(got) != 0 || s.DroppedPackets == 0 {
+		t.Errorf("through a node that sends garbage only: found %v, dropped %d datagrams", got, s.DroppedPackets)
+	}
+	if got, _, err := lookup(huge); err != nil || len(got) != dht.MaxAddrsPerDevice {
+		t.Errorf("through a node with a huge list: found %d addresses (%v); want the bound %d", len(got), err, dht.MaxAddrsPerDevice)
+	}
+	got, _, err := lookup(liar)
+	if err != nil || len(got) == 0 {
+		t.Fatalf("through a node that lists the test bed's hosts: found %v, %v", got, err)
+	}
+	for _, ap := range got {
+		if !slices.Contains(foreign, ap) {
+			t.Errorf("through a node that lists the test bed's hosts: found %v, which it did not list", ap)
+		}
+	}
+	if !slices.Contains(foreign, netip.AddrPortFrom(p.addr, 22110)) {
+		t.Errorf("foreignPeers lists no public device: %v", foreign)
+	}
+}
+
+// device makes a device whose daemon and CLI run in namespace ns (a home
+// device's or a public device's), listening on all its addresses at port
+// 22110 (its DHT node on UDP 22110), with local discovery off and the
+// local DHT as its only bootstrap. Port mapping stays on: a router without
+// miniupnpd does not answer it.
+func (n *internet) device(t *testing.T, name, ns string) *device {
+	t.Helper()
+	boot := n.dhtBootstrap()
+	base := t.TempDir()
+	d := &device{
+		t: t, name: name, home: filepath.Join(base, "home"), folder: filepath.Join(base, "folder"),
+		listen: ":22110", gui: "127.0.0.1:8484", netns: ns,
+		serve: []string{"--no-lan", "--dht-bootstrap", boot}, internet: true,
+	}
+	if err := os.MkdirAll(d.folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.id = strings.TrimSpace(d.ferry("id"))
+	t.Cleanup(func() { d.stop() })
+	return d
+}
+
+// reach is what a daemon's status says about how others reach it.
+type reach struct {
+	External string               `json:"external"`
+	Mapping  string               `json:"mapping"`
+	DHT      *struct{ Nodes int } `json:"dht"`
+}
+
+// reachOf reads d's reach from its status.
+func reachOf(t *testing.T, d *device) reach {
+	t.Helper()
+	var s struct {
+		Device reach `json:"device"`
+	}
+	if err := json.Unmarshal([]byte(d.ferry("status", "--json")), &s); err != nil {
+		t.Fatalf("%s: status --json: %v", d.name, err)
+	}
+	return s.Device
+}
+
+// The daemon in the test bed: behind a router with miniupnpd it maps its
+// sync port and says where the internet reaches it, and it joins the local
+// DHT; on the internet it joins the DHT too.
+func TestInternetDaemonJoins(t *testing.T) {
+	n := newInternet(t)
+	h := n.addHome("H", homeOptions{PortMapping: true})
+	p := n.addPublic("P")
+	dh, dp := n.device(t, "H", h.ns), n.device(t, "P", p.ns)
+	dh.start()
+	dp.start()
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, d := range []*device{dh, dp} {
+				t.Logf("%s %q log:\n%s", d.name, d.cmd.Args, tail(d.log.String(), 3000))
+			}
+		}
+	})
+	want := netip.AddrPortFrom(h.wan, 22110).String()
+	waitFor(t, 20*time.Second, "H mapped and in the DHT", func() bool {
+		r := reachOf(t, dh)
+		return r.External == want && r.Mapping != "" && r.DHT != nil && r.DHT.Nodes > 0
+	})
+	waitFor(t, 20*time.Second, "P in the DHT", func() bool {
+		r := reachOf(t, dp)
+		return r.DHT != nil && r.DHT.Nodes > 0
+	})
+	mustGreetDaemon(t, p.ns, netip.MustParseAddrPort(want))
+}
+
+// mustGreetDaemon checks that a TCP call from namespace ns to ap is
+// answered (by a daemon that does not greet: the call opens).
+func mustGreetDaemon(t *testing.T, ns string, ap netip.AddrPort) {
+	t.Helper()
+	err := inNetns(ns, func() error {
+		c, err := net.DialTimeout("tcp4", ap.String(), 5*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("from %s, call %v: %v", ns, ap, err)
 	}
 }
