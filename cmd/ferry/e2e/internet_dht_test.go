@@ -49,7 +49,7 @@ func (n *internet) startDHT() {
 	for i, a := range n.bridgeAddrs(localDHTNodes) {
 		addrs[i] = netip.AddrPortFrom(a, dhtNodePort).String()
 	}
-	conns := n.udpIn(n.ns, addrs...)
+	conns := udpIn(n.t, n.ns, addrs...)
 	nodes := make([]*dht.DHT, len(conns))
 	for i, c := range conns {
 		d, err := dht.New(dht.Config{Conn: c, Bootstrap: slices.Delete(slices.Clone(addrs), i, i+1)})
@@ -72,11 +72,6 @@ func (n *internet) startDHT() {
 
 // udpIn opens UDP sockets on addrs in namespace ns, closed when the test
 // ends.
-func (n *internet) udpIn(ns string, addrs ...string) []net.PacketConn {
-	n.t.Helper()
-	return udpIn(n.t, ns, addrs...)
-}
-
 func udpIn(t *testing.T, ns string, addrs ...string) []net.PacketConn {
 	t.Helper()
 	conns := make([]net.PacketConn, 0, len(addrs))
@@ -107,7 +102,7 @@ func (n *internet) dhtNode(ns string, port int, boot ...string) *dht.DHT {
 	if len(boot) == 0 {
 		boot = strings.Split(n.dhtBootstrap(), ",")
 	}
-	c := n.udpIn(ns, fmt.Sprintf(":%d", port))[0]
+	c := udpIn(n.t, ns, fmt.Sprintf(":%d", port))[0]
 	d, err := dht.New(dht.Config{Conn: c, Bootstrap: boot})
 	if err != nil {
 		n.t.Fatalf("DHT node in %s: %v", ns, err)
@@ -135,7 +130,7 @@ type hostileDHT struct {
 func (n *internet) addHostileDHT(h hostileDHT) string {
 	n.t.Helper()
 	addr := netip.AddrPortFrom(n.bridgeAddrs(1)[0], dhtNodePort).String()
-	conn := n.udpIn(n.ns, addr)[0]
+	conn := udpIn(n.t, n.ns, addr)[0]
 	var values []krpc.NodeAddr
 	for _, ap := range h.Values {
 		values = append(values, krpc.NodeAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port())})
@@ -297,7 +292,8 @@ func TestInternetHostileDHT(t *testing.T) {
 // device's or a public device's), listening on all its addresses at port
 // 22110 (its DHT node on UDP 22110), with local discovery off and the
 // local DHT as its only bootstrap. Port mapping stays on: a router without
-// miniupnpd does not answer it.
+// miniupnpd does not answer it. The first call starts the local DHT, with
+// n's test: make one device before starting parallel subtests.
 func (n *internet) device(t *testing.T, name, ns string) *device {
 	t.Helper()
 	boot := n.dhtBootstrap()
@@ -360,12 +356,11 @@ func TestInternetDaemonJoins(t *testing.T) {
 		r := reachOf(t, dp)
 		return r.DHT != nil && r.DHT.Nodes > 0
 	})
-	mustGreetDaemon(t, p.ns, netip.MustParseAddrPort(want))
+	mustOpen(t, p.ns, netip.MustParseAddrPort(want))
 }
 
-// mustGreetDaemon checks that a TCP call from namespace ns to ap is
-// answered (by a daemon that does not greet: the call opens).
-func mustGreetDaemon(t *testing.T, ns string, ap netip.AddrPort) {
+// mustOpen checks that a TCP call from namespace ns to ap opens.
+func mustOpen(t *testing.T, ns string, ap netip.AddrPort) {
 	t.Helper()
 	err := inNetns(ns, func() error {
 		c, err := net.DialTimeout("tcp4", ap.String(), 5*time.Second)
