@@ -16,6 +16,9 @@ const (
 	DefaultInterval = 15 * time.Minute
 	// MaxAddrsPerDevice bounds the addresses one Lookup returns.
 	MaxAddrsPerDevice = 32
+	// MaxAddrsPerNode bounds the addresses one answering node adds to a
+	// lookup, so that one node listing thousands leaves room for others.
+	MaxAddrsPerNode = 4
 	// MaxConcurrent bounds the traversals (lookups and announces) running
 	// at once.
 	MaxConcurrent = 4

@@ -59,7 +59,9 @@
 // # Bounds
 //
 //   - A Lookup returns at most MaxAddrsPerDevice (32) addresses, without
-//     duplicates; invalid addresses (port 0, unspecified, multicast,
+//     duplicates, at most MaxAddrsPerNode (4) of them from any one node
+//     that answers, so a node listing thousands cannot crowd out the
+//     others; invalid addresses (port 0, unspecified, multicast,
 //     broadcast) are dropped, and with Config.PublicOnly so are loopback,
 //     private and link-local ones.
 //   - At most MaxConcurrent (4) traversals (lookups and announces) run at

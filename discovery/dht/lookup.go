@@ -137,8 +137,17 @@ func (d *DHT) lookup(ctx context.Context, key [20]byte, found *addrSet) error {
 			if !ok {
 				return nil
 			}
+			// One node adds at most MaxAddrsPerNode: a node that lists
+			// thousands cannot crowd out what the others found.
+			added := 0
 			for _, p := range pv.Peers {
-				found.add(p.ToNodeAddrPort().AddrPort)
+				if added >= MaxAddrsPerNode {
+					found.dropped++
+					continue
+				}
+				if found.add(p.ToNodeAddrPort().AddrPort) {
+					added++
+				}
 			}
 			if found.full() {
 				return nil
@@ -161,17 +170,20 @@ func newAddrSet(publicOnly bool) *addrSet {
 
 func (s *addrSet) full() bool { return len(s.addrs) >= MaxAddrsPerDevice }
 
-func (s *addrSet) add(ap netip.AddrPort) {
+// add adds ap unless it was found already or is not usable, and reports
+// whether it did.
+func (s *addrSet) add(ap netip.AddrPort) bool {
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	if s.seen[ap] {
-		return
+		return false
 	}
 	if !usable(ap, s.publicOnly) || s.full() {
 		s.dropped++
-		return
+		return false
 	}
 	s.seen[ap] = true
 	s.addrs = append(s.addrs, ap)
+	return true
 }
 
 // usable reports whether ap can be dialled at all and, with publicOnly,

@@ -15,7 +15,7 @@ type Config struct {
 	Lifetime time.Duration // lease asked for; default 1h, renewed at half of what is granted
 
 	Timeout   time.Duration // deadline of one request to the router; default 3s
-	Discovery time.Duration // deadline of the SSDP search; default 2s
+	Discovery time.Duration // deadline of the SSDP search; 2s at least (the default)
 	Retry     time.Duration // Run's wait after a failure; default 1m
 
 	Logger *slog.Logger                         // default: discard
@@ -42,7 +42,10 @@ func (c *Config) Validate() error {
 	}
 	c.Lifetime = max(c.Lifetime.Round(time.Second), 2*time.Second)
 	setDefault(&c.Timeout, 3*time.Second)
-	setDefault(&c.Discovery, 2*time.Second)
+	// goupnp's search asks devices to answer within the whole seconds
+	// left before its deadline, and refuses less than one: a shorter
+	// search could never find a router.
+	c.Discovery = max(c.Discovery, 2*time.Second)
 	setDefault(&c.Retry, time.Minute)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

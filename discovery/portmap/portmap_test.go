@@ -195,6 +195,11 @@ func TestValidate(t *testing.T) {
 	if c.Lifetime != 2*time.Second || c.Timeout != 3*time.Second || c.Discovery != 2*time.Second || c.NATPMPPort != 5351 {
 		t.Fatalf("defaults: %+v", c)
 	}
+	// A search shorter than 2 s could never find a router.
+	c = Config{Port: 1, Discovery: time.Second}
+	if err := c.Validate(); err != nil || c.Discovery != 2*time.Second {
+		t.Fatalf("a 1 s search: %v, %v", c.Discovery, err)
+	}
 }
 
 func TestParseRoutes(t *testing.T) {
