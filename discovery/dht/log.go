@@ -33,3 +33,13 @@ func libLogger(l *slog.Logger) alog.Logger {
 	}
 	return ll
 }
+
+// The library also logs some events, such as each malformed message a node
+// receives, to its global logger, which writes to stderr: anyone who can
+// send us datagrams could fill the daemon's log. Those go nowhere; the
+// counts in Stats say what was dropped.
+func init() {
+	quiet := alog.NewLogger("dht")
+	quiet.SetHandlers(alog.DiscardHandler)
+	alog.Default = quiet
+}
