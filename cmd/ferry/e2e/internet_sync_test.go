@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -77,13 +78,30 @@ func viaOf(t *testing.T, d *device, id string) (via, relay string) {
 // homeDevices makes two homes and a device with folder "docs" in each.
 func homeDevices(t *testing.T, n *internet, mapping bool) (a, b *device) {
 	t.Helper()
-	ha := n.addHome("A", homeOptions{PortMapping: mapping})
-	hb := n.addHome("B", homeOptions{PortMapping: mapping})
+	a, b, _, _ = homesAndDevices(t, n, mapping)
+	return a, b
+}
+
+// homesAndDevices is homeDevices that returns the homes too.
+func homesAndDevices(t *testing.T, n *internet, mapping bool) (a, b *device, ha, hb *home) {
+	t.Helper()
+	ha = n.addHome("A", homeOptions{PortMapping: mapping})
+	hb = n.addHome("B", homeOptions{PortMapping: mapping})
 	a, b = n.device(t, "A", ha.ns), n.device(t, "B", hb.ns)
 	for _, d := range []*device{a, b} {
 		d.ferry("folder", "add", d.folder, "--id", "docs")
 	}
-	return a, b
+	return a, b, ha, hb
+}
+
+// forwarded is what router h's miniupnpd forwards now, as nft lists it.
+func forwarded(t *testing.T, h *home) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", h.router, "nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("nft list: %v: %s", err, out)
+	}
+	return string(out)
 }
 
 // Two daemons behind their own NAT routers, which run miniupnpd: each maps
@@ -91,7 +109,7 @@ func homeDevices(t *testing.T, n *internet, mapping bool) (a, b *device) {
 // connect and sync both ways.
 func TestInternetSyncThroughDHTAndMappedPorts(t *testing.T) {
 	n := newInternet(t)
-	a, b := homeDevices(t, n, true)
+	a, b, ha, _ := homesAndDevices(t, n, true)
 	logOnFailure(t, a, b)
 	trustEachOther([]*device{a, b}, a, b)
 	writeFile(t, a.path("from-a.txt"), []byte("across the internet"), 0o644)
@@ -115,6 +133,15 @@ func TestInternetSyncThroughDHTAndMappedPorts(t *testing.T) {
 	waitFor(t, 30*time.Second, "from-a.txt on B", func() bool { return sameContent(b.path("from-a.txt"), []byte("across the internet")) })
 	writeFile(t, b.path("from-b.txt"), []byte("and back"), 0o644)
 	converge(t, 30*time.Second, a, b)
+
+	// A clean stop removes the mapping from the router.
+	if rules := forwarded(t, ha); !strings.Contains(rules, "22110") {
+		t.Fatalf("A's router forwards nothing to port 22110:\n%s", rules)
+	}
+	a.stop()
+	if rules := forwarded(t, ha); strings.Contains(rules, "22110") {
+		t.Fatalf("A's router still forwards port 22110 after A stopped:\n%s", rules)
+	}
 }
 
 // With port mapping off on both routers neither home can be reached, and
