@@ -241,13 +241,13 @@ type testNode struct {
 
 // startNode runs a node named name with folders (ID to path, each made
 // and marked) until the test ends.
-func startNode(t *testing.T, name string, folders map[string]string) *testNode {
+func startNode(t testing.TB, name string, folders map[string]string) *testNode {
 	t.Helper()
 	return startNodeWith(t, name, folders, nil)
 }
 
 // startNodeWith is startNode with options changed by edit, if not nil.
-func startNodeWith(t *testing.T, name string, folders map[string]string, edit func(*Options)) *testNode {
+func startNodeWith(t testing.TB, name string, folders map[string]string, edit func(*Options)) *testNode {
 	t.Helper()
 	home := t.TempDir()
 	cfg := config.Default()

@@ -15,7 +15,7 @@ import (
 )
 
 // trust makes n trust dev at addrs, sharing the folders listed.
-func trust(t *testing.T, n *testNode, dev proto.DeviceID, addrs []string, folders ...string) {
+func trust(t testing.TB, n *testNode, dev proto.DeviceID, addrs []string, folders ...string) {
 	t.Helper()
 	err := n.changeConfig(func(c *config.Config) error {
 		if _, ok := c.Device(dev); !ok {
@@ -42,7 +42,7 @@ func trust(t *testing.T, n *testNode, dev proto.DeviceID, addrs []string, folder
 }
 
 // peerStatus is n's status of dev.
-func peerStatus(t *testing.T, n *testNode, dev proto.DeviceID) web.DeviceStatus {
+func peerStatus(t testing.TB, n *testNode, dev proto.DeviceID) web.DeviceStatus {
 	t.Helper()
 	st, err := n.Status(t.Context())
 	if err != nil {
@@ -58,7 +58,7 @@ func peerStatus(t *testing.T, n *testNode, dev proto.DeviceID) web.DeviceStatus 
 
 // relayedTrio runs a relay and two devices that know only the relay's
 // address: each trusts the other two, and a and b share "docs".
-func relayedTrio(t *testing.T) (relay, a, b *testNode) {
+func relayedTrio(t testing.TB) (relay, a, b *testNode) {
 	t.Helper()
 	base := t.TempDir()
 	relay = startNode(t, "relay", nil)
