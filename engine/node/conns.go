@@ -323,7 +323,8 @@ func (m *connManager) maybeDial(ctx context.Context, dev proto.DeviceID) {
 	}
 	st.dialing = true
 	m.backoff[dev] = st
-	m.mu.Unlock()
+	// Started under m.mu, which closeAll takes before it waits for m.wg.
+	defer m.mu.Unlock()
 	m.wg.Go(func() {
 		ok := len(addrs) > 0 && m.dialAny(ctx, dev, addrs)
 		for _, via := range relays {
@@ -362,12 +363,12 @@ func (m *connManager) dialRelayed(ctx context.Context, dev proto.DeviceID, via *
 // accepted connection whose key must be s.peer's.
 func (m *connManager) serveRelayed(ctx context.Context, s *relayStream) {
 	m.mu.Lock()
-	closing := m.closing
-	m.mu.Unlock()
-	if closing {
+	defer m.mu.Unlock()
+	if m.closing {
 		s.Close()
 		return
 	}
+	// Started under m.mu, which closeAll takes before it waits for m.wg.
 	m.wg.Go(func() { m.handleOpened(ctx, s, false, s.peer, nil, func() {}) })
 }
 

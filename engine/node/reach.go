@@ -279,7 +279,9 @@ func (n *Node) showOffer(number uint32) {
 	}
 	ctx, cancel := context.WithCancel(n.runCtx)
 	n.reach.stopOffer = cancel
-	n.wg.Go(func() {
+	// Not in n.wg: an offer may end while the node shuts down, after its
+	// wait has begun. The goroutine ends with n.runCtx.
+	go func() {
 		for {
 			if err := d.AnnounceOffer(ctx, number, n.announcedPort(port)); err != nil && ctx.Err() == nil {
 				n.log.Warn("cannot show the pairing offer in the DHT; devices on this network can still join", "err", err)
@@ -290,7 +292,7 @@ func (n *Node) showOffer(number uint32) {
 			case <-time.After(offerAnnounceEvery):
 			}
 		}
-	})
+	}()
 }
 
 // lookupOffer returns the addresses that show pairing offer number in the
