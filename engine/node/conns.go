@@ -207,10 +207,20 @@ func (m *connManager) serveListener(ctx context.Context, ln net.Listener) {
 			nc.Close()
 			continue
 		}
+		// Started under m.mu, which closeAll takes before it waits for
+		// m.wg; once it is closing, nothing more is accepted.
+		m.mu.Lock()
+		if m.closing {
+			m.mu.Unlock()
+			leave()
+			nc.Close()
+			return
+		}
 		m.wg.Go(func() {
 			defer leave()
 			m.accept(ctx, nc, leave)
 		})
+		m.mu.Unlock()
 	}
 }
 

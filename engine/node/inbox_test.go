@@ -62,10 +62,13 @@ func TestIndexUpdatesWaitForTheFolder(t *testing.T) {
 			t.Fatal("no update came in after the folder took the queued ones")
 		}
 		// Readys waiting for their commit hold the next updates back too.
-		r.in.take()
+		// They are queued while the read loop waits for room in the inbox:
+		// the update it holds has passed the commit check and comes in,
+		// the next waits.
 		for range maxPendingCommits {
 			r.persist.queue.put(engine.Ready{})
 		}
+		r.in.take()
 		synctest.Wait()
 		before = put.Load()
 		r.in.take()

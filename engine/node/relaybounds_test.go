@@ -123,10 +123,10 @@ func TestRelayBounds(t *testing.T) {
 	}
 
 	// A relayed connection relays nothing.
-	f.ca.via = proto.DeviceID{0xd}
-	n.relay(f.ca, &proto.Relay{Stream: 101, Kind: proto.RelayOpen, Peer: f.b})
-	refused(t, f.ca, 101, "relayed")
-	f.ca.via = proto.DeviceID{}
+	relayed := testConn(t, "a relayed", f.a, f.a)
+	relayed.via = proto.DeviceID{0xd}
+	n.relay(relayed, &proto.Relay{Stream: 101, Kind: proto.RelayOpen, Peer: f.b})
+	refused(t, relayed, 101, "relayed")
 
 	// A budget of 1 MiB a day: a window's worth goes through, then the
 	// budget ends the pair, and new opens are refused.
