@@ -39,7 +39,7 @@ func (e *Engine) onPeerUp(in PeerUp) {
 		if en.local != nil && en.local.Sequence > from {
 			out = append(out, *en.local)
 		}
-		if en.remote[in.Device] != nil {
+		if en.remote.get(in.Device) != nil {
 			p.files++
 		}
 	}

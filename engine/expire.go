@@ -27,8 +27,8 @@ func (e *Engine) expireTombstones() {
 			continue
 		}
 		taken := true
-		for dev, f := range en.remote {
-			if e.devices[dev] && !f.Deleted {
+		for _, r := range en.remote {
+			if e.devices[r.dev] && !r.f.Deleted {
 				taken = false
 				break
 			}

@@ -19,8 +19,52 @@ type table struct {
 
 type entry struct {
 	local  *proto.FileInfo
-	remote map[proto.DeviceID]*proto.FileInfo
+	remote remotes
 	share  share // what the entry adds to the status, as of its last recompute
+}
+
+// remotes are the peers' records of one name, in device order. A folder
+// is shared with a few devices, so a short slice costs far less than a map
+// per name (which took some 300 bytes a file) and is as quick to search.
+type remotes []remoteRecord
+
+type remoteRecord struct {
+	dev proto.DeviceID
+	f   *proto.FileInfo
+}
+
+// get returns dev's record, nil if it has none.
+func (rs remotes) get(dev proto.DeviceID) *proto.FileInfo {
+	for _, r := range rs {
+		if r.dev == dev {
+			return r.f
+		}
+	}
+	return nil
+}
+
+// set makes f dev's record, keeping the device order.
+func (rs *remotes) set(dev proto.DeviceID, f *proto.FileInfo) {
+	i, found := slices.BinarySearchFunc(*rs, dev, func(r remoteRecord, d proto.DeviceID) int { return compareDevices(r.dev, d) })
+	if found {
+		(*rs)[i].f = f
+		return
+	}
+	*rs = slices.Insert(*rs, i, remoteRecord{dev, f})
+}
+
+// del forgets dev's record and reports whether there was one.
+func (rs *remotes) del(dev proto.DeviceID) bool {
+	for i, r := range *rs {
+		if r.dev == dev {
+			*rs = slices.Delete(*rs, i, i+1)
+			if len(*rs) == 0 {
+				*rs = nil
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func newTable() *table {
@@ -38,6 +82,17 @@ func (t *table) get(name string) *entry {
 		}
 	}
 	return e
+}
+
+// shareName gives f.Name the bytes of the name e's records already hold,
+// so that the records of one name keep one copy of it.
+func (e *entry) shareName(f *proto.FileInfo) {
+	switch {
+	case e.local != nil:
+		f.Name = e.local.Name
+	case len(e.remote) > 0:
+		f.Name = e.remote[0].f.Name
+	}
 }
 
 // link records name in its directory, and each ancestor in its own, up to
@@ -89,27 +144,34 @@ func (t *table) local(name string) *proto.FileInfo {
 // remote returns dev's record of name, nil if it has none.
 func (t *table) remote(dev proto.DeviceID, name string) *proto.FileInfo {
 	if e := t.entries[name]; e != nil {
-		return e.remote[dev]
+		return e.remote.get(dev)
 	}
 	return nil
 }
 
-func (t *table) setLocal(f proto.FileInfo) { t.get(f.Name).local = &f }
+func (t *table) setLocal(f proto.FileInfo) {
+	e := t.get(f.Name)
+	e.shareName(&f)
+	e.local = &f
+}
 
+// setRemote makes f dev's record. Its name shares the table's copy, and
+// its block list the local record's when the two list the same blocks, so
+// a name in sync costs its bytes and its blocks once.
 func (t *table) setRemote(dev proto.DeviceID, f proto.FileInfo) {
 	e := t.get(f.Name)
-	if e.remote == nil {
-		e.remote = make(map[proto.DeviceID]*proto.FileInfo)
+	e.shareName(&f)
+	if l := e.local; l != nil && slices.Equal(l.Blocks, f.Blocks) {
+		f.Blocks = l.Blocks
 	}
-	e.remote[dev] = &f
+	e.remote.set(dev, &f)
 }
 
 // dropRemote forgets all of dev's records and returns the names affected.
 func (t *table) dropRemote(dev proto.DeviceID) []string {
 	var names []string
 	for name, e := range t.entries {
-		if _, ok := e.remote[dev]; ok {
-			delete(e.remote, dev)
+		if e.remote.del(dev) {
 			names = append(names, name)
 		}
 	}
@@ -154,12 +216,11 @@ func (e *entry) globalOf(cands []*proto.FileInfo, devices map[proto.DeviceID]boo
 		return nil, nil
 	}
 	var holders []proto.DeviceID
-	for dev, f := range e.remote {
-		if devices[dev] && f.Version.Equal(best.Version) {
-			holders = append(holders, dev)
+	for _, r := range e.remote { // in device order
+		if devices[r.dev] && r.f.Version.Equal(best.Version) {
+			holders = append(holders, r.dev)
 		}
 	}
-	slices.SortFunc(holders, compareDevices)
 	return best, holders
 }
 
@@ -170,15 +231,10 @@ func (e *entry) candidates(devices map[proto.DeviceID]bool) []*proto.FileInfo {
 	if e.local != nil {
 		out = append(out, e.local)
 	}
-	devs := make([]proto.DeviceID, 0, len(e.remote))
-	for dev := range e.remote {
-		if devices[dev] {
-			devs = append(devs, dev)
+	for _, r := range e.remote { // in device order
+		if devices[r.dev] {
+			out = append(out, r.f)
 		}
-	}
-	slices.SortFunc(devs, compareDevices)
-	for _, dev := range devs {
-		out = append(out, e.remote[dev])
 	}
 	return out
 }
