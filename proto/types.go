@@ -50,13 +50,12 @@ func (t FileType) String() string {
 // Sequence is the announcing device's local sequence number for this record.
 // ModifiedBy is the short ID of the device that made this version.
 type FileInfo struct {
+	// The fields are ordered so that the small ones share a word: a folder
+	// holds a record per name and device, so each padding byte counts.
 	Name       string
-	Type       FileType
 	Size       int64
 	ModTime    int64
-	Mode       uint32
 	Target     string // symlink target, as written, never followed
-	Deleted    bool
 	Version    Vector
 	Sequence   int64
 	ModifiedBy ShortID
@@ -65,13 +64,17 @@ type FileInfo struct {
 	// the rest is taken from the sender's previous version (see MakeDelta).
 	// Records are stored and used with the whole list, Delta nil.
 	Delta *BlocksDelta
+	Mode  uint32
+	Type  FileType
+	// Deleted marks a deletion record (a tombstone).
+	Deleted bool
 	// Confirmed marks a deletion the user confirmed after the mass-delete
 	// guard of the device that made it held it.
 	Confirmed bool
 
 	// Local-only fields: never sent on the wire.
-	Inode uint64 // inode number when scanned, 0 if unknown
 	Mount bool   // a directory on another file system than the folder's root
+	Inode uint64 // inode number when scanned, 0 if unknown
 }
 
 // IsFile reports whether f is a live regular file.
