@@ -156,13 +156,19 @@ func (t *table) setLocal(f proto.FileInfo) {
 }
 
 // setRemote makes f dev's record. Its name shares the table's copy, and
-// its block list the local record's when the two list the same blocks, so
-// a name in sync costs its bytes and its blocks once.
+// its block list and version the local record's when they are equal, so a
+// name in sync costs its bytes, blocks and version once. Records are
+// never changed in place, so sharing is safe.
 func (t *table) setRemote(dev proto.DeviceID, f proto.FileInfo) {
 	e := t.get(f.Name)
 	e.shareName(&f)
-	if l := e.local; l != nil && slices.Equal(l.Blocks, f.Blocks) {
-		f.Blocks = l.Blocks
+	if l := e.local; l != nil {
+		if slices.Equal(l.Blocks, f.Blocks) {
+			f.Blocks = l.Blocks
+		}
+		if slices.Equal(l.Version, f.Version) {
+			f.Version = l.Version
+		}
 	}
 	e.remote.set(dev, &f)
 }
