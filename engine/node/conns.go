@@ -721,6 +721,17 @@ func (m *connManager) sampleRates(now time.Time) {
 	}
 }
 
+// bytesMoved sums the bytes in and out of every device since start.
+func (m *connManager) bytesMoved() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var total int64
+	for _, s := range m.stats {
+		total += s.in.Load() + s.out.Load()
+	}
+	return total
+}
+
 // setIgnored replaces the set of devices never listed as pending and drops
 // them from the list.
 func (m *connManager) setIgnored(devs []proto.DeviceID) {

@@ -70,6 +70,8 @@ type Node struct {
 	// reach finds devices beyond the LAN; relays forwards connections.
 	reach  reach
 	relays relays
+	// trim gives memory back when the daemon is idle (sampleRates).
+	trim idleTrim
 
 	mu      sync.RWMutex
 	cfg     config.Config
@@ -430,6 +432,7 @@ func (n *Node) sampleRates(ctx context.Context) {
 			}
 		}
 		n.mu.RUnlock()
+		n.trimIfIdle(now)
 	}
 }
 
