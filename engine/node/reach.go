@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -360,12 +359,4 @@ func (n *Node) reachStatus() (external string, mapping string, d *web.DHTStatus)
 		d = &web.DHTStatus{Addr: node.Addr().String(), Nodes: s.Nodes, GoodNodes: s.GoodNodes, Lookups: s.Lookups, Announces: s.Announces}
 	}
 	return external, mapping, d
-}
-
-// externalAddrPort is the router's external address of the sync port, if
-// one is mapped.
-func (n *Node) externalAddrPort() (netip.AddrPort, bool) {
-	n.reach.mu.Lock()
-	defer n.reach.mu.Unlock()
-	return n.reach.mapping.External, n.reach.mapping.Valid()
 }

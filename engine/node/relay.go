@@ -336,7 +336,7 @@ func (r *relays) drop(p *relayPair) {
 	delete(r.pairs, p.b)
 }
 
-// connDown ends what went through c, a connection that ended: the pairs
+// relaysDown ends what went through c, a connection that ended: the pairs
 // with an end on it (telling the other end) and its own streams.
 func (n *Node) relaysDown(c *peerConn) {
 	r := &n.relays

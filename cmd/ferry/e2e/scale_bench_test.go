@@ -335,18 +335,25 @@ func scaleFerry(b *testing.B, t scaleTree) scaleCost {
 		func() bool { return ferryHolds(src, dst, t.bytes) }, dump)
 	b.StopTimer()
 	c := scaleCost{scanned: p.scanned, sync: p.done}
-	_, c.peakA = rssMiB(b, src.cmd.Process.Pid)
-	_, c.peakB = rssMiB(b, dst.cmd.Process.Pid)
-	checkHolds(b, t, "ferry", dst.folder, dump)
-	time.Sleep(scaleIdle)
-	c.idleA, _ = rssMiB(b, src.cmd.Process.Pid)
-	c.idleB, _ = rssMiB(b, dst.cmd.Process.Pid)
+	c.measureRSS(b, src.cmd.Process.Pid, dst.cmd.Process.Pid, func() { checkHolds(b, t, "ferry", dst.folder, dump) })
 	start = time.Now()
 	src.ferry("scan", "docs")
 	c.rescan = time.Since(start)
 	_, hwm := rssMiB(b, src.cmd.Process.Pid)
 	b.Logf("ferry: peak rss of A after the rescan %.0f MiB", hwm)
 	return c
+}
+
+// measureRSS takes the peak memory of the source (pidA) and the target
+// (pidB) now, runs check, and takes their idle memory after scaleIdle.
+func (c *scaleCost) measureRSS(b *testing.B, pidA, pidB int, check func()) {
+	b.Helper()
+	_, c.peakA = rssMiB(b, pidA)
+	_, c.peakB = rssMiB(b, pidB)
+	check()
+	time.Sleep(scaleIdle)
+	c.idleA, _ = rssMiB(b, pidA)
+	c.idleB, _ = rssMiB(b, pidB)
 }
 
 // scaleSyncthing does as scaleFerry with two Syncthing instances; the
@@ -370,12 +377,7 @@ func scaleSyncthing(b *testing.B, t scaleTree) scaleCost {
 		func() bool { s, err := dst.dbStatus(); return err == nil && s.complete(t.files, t.bytes) }, dump)
 	b.StopTimer()
 	c := scaleCost{scanned: p.scanned, sync: p.done}
-	_, c.peakA = rssMiB(b, src.cmd.Process.Pid)
-	_, c.peakB = rssMiB(b, dst.cmd.Process.Pid)
-	checkHolds(b, t, "syncthing", dst.folder, dump)
-	time.Sleep(scaleIdle)
-	c.idleA, _ = rssMiB(b, src.cmd.Process.Pid)
-	c.idleB, _ = rssMiB(b, dst.cmd.Process.Pid)
+	c.measureRSS(b, src.cmd.Process.Pid, dst.cmd.Process.Pid, func() { checkHolds(b, t, "syncthing", dst.folder, dump) })
 	c.rescan = stRescan(b, src)
 	_, hwm := rssMiB(b, src.cmd.Process.Pid)
 	b.Logf("syncthing: peak rss of A after the rescan %.0f MiB", hwm)
