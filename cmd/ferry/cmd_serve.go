@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"ferry/engine/node"
 	"ferry/platform/service"
@@ -36,6 +37,7 @@ func runServe(g *globals, args []string) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the daemon stops")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file every 10 seconds while the daemon runs")
 	noLAN := fs.Bool("no-lan", false, "do not announce or look for devices on the local network")
 	lanPort := fs.Int("lan-port", 0, "UDP port of local discovery (default 21025; every device on a network must use the same)")
 	noDHT := fs.Bool("no-dht", false, "do not announce or look for devices in the Mainline DHT")
@@ -62,6 +64,10 @@ func runServe(g *globals, args []string) int {
 			return g.fail("serve", err, "")
 		}
 		defer stopProfile()
+	}
+	if *memProfile != "" {
+		stop := writeHeapProfiles(*memProfile, logger)
+		defer stop()
 	}
 	var recorded atomic.Value // the API address this daemon recorded, once it runs
 	defer func() {
@@ -129,6 +135,47 @@ func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
+}
+
+// writeHeapProfiles writes a heap profile to path every 10 seconds, and
+// once more when the returned function is called.
+func writeHeapProfiles(path string, log *slog.Logger) func() {
+	write := func() {
+		tmp := path + ".tmp"
+		f, err := os.Create(tmp)
+		if err == nil {
+			err = pprof.Lookup("heap").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err == nil {
+			err = os.Rename(tmp, path)
+		}
+		if err != nil {
+			log.Warn("heap profile not written", "err", err)
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				write()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		write()
+	}
 }
 
 func startCPUProfile(path string) (func(), error) {

@@ -32,18 +32,18 @@ const (
 
 // BenchmarkScale syncs a generated tree of FERRY_SCALE_FILES (default
 // 100,000) small files between two ferry daemons and, for trees of up to
-// 200,000 files, between two Syncthing 1.19 instances, and compares the
+// 200,000 files (unless FERRY_SCALE_SYNCTHING=0), between two Syncthing 1.19 instances, and compares the
 // time to sync, the peak and idle memory of each process and the time of a
 // forced rescan of the unchanged tree.
 func BenchmarkScale(b *testing.B) {
 	files := scaleFiles(b)
-	withST := files <= scaleSTMaxFiles
+	withST := files <= scaleSTMaxFiles && os.Getenv("FERRY_SCALE_SYNCTHING") != "0"
 	if withST {
 		if _, err := exec.LookPath("syncthing"); err != nil {
 			b.Fatalf("syncthing not installed: install the Debian package syncthing (make bench-deps): %v", err)
 		}
 	} else {
-		b.Logf("%d files: Syncthing is left out above %d files (it takes too long)", files, scaleSTMaxFiles)
+		b.Logf("%d files: Syncthing is left out (FERRY_SCALE_SYNCTHING=0, or more than %d files: it takes too long)", files, scaleSTMaxFiles)
 	}
 	b.StopTimer()
 	start := time.Now()
@@ -321,6 +321,11 @@ func scaleFerry(b *testing.B, t scaleTree) scaleCost {
 	b.Helper()
 	src, dst := newDevice(b, "A"), newDevice(b, "B")
 	pair(src, dst)
+	if dir := os.Getenv("FERRY_SCALE_HEAP"); dir != "" {
+		// Heap profiles of both daemons, for go tool pprof.
+		src.serve = append(src.serve, "--memprofile", filepath.Join(dir, "heap-A.pprof"))
+		dst.serve = append(dst.serve, "--memprofile", filepath.Join(dir, "heap-B.pprof"))
+	}
 	defer moveScaleTree(b, t, src.folder)()
 	flushWrites()
 	dump := func() { dumpFerry(b, src, dst) }
@@ -354,6 +359,10 @@ func (c *scaleCost) measureRSS(b *testing.B, pidA, pidB int, check func()) {
 	time.Sleep(scaleIdle)
 	c.idleA, _ = rssMiB(b, pidA)
 	c.idleB, _ = rssMiB(b, pidB)
+	for _, pid := range []int{pidA, pidB} {
+		mem := procStatus(b, pid)
+		b.Logf("pid %d idle: anonymous %d KiB, file-backed %d KiB", pid, mem["RssAnon"], mem["RssFile"])
+	}
 }
 
 // scaleSyncthing does as scaleFerry with two Syncthing instances; the
