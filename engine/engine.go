@@ -77,13 +77,49 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("folder %s: %w: %w", cfg.Folder, ErrLoad, err)
 	}
+	e.sync = newSyncer(e)
+	summarized, err := e.loadSummaries()
+	if err != nil {
+		return nil, fmt.Errorf("folder %s: %w: %w", cfg.Folder, ErrLoad, err)
+	}
+	e.rd.Writes.Summarized = !summarized
 	// Records of devices the folder is no longer shared with leave the
 	// index with the first Ready.
 	e.rd.Writes.DropRemote = slices.SortedFunc(maps.Keys(stale), compareDevices)
-	e.sync = newSyncer(e)
 	e.scans = newScanner(e)
 	e.sync.recomputeAll()
 	return e, nil
+}
+
+// loadSummaries takes the stored summaries as what each name adds to the
+// status, so that the first recompute writes only those that changed, and
+// reports whether the index had them all. A summary of a name without
+// records goes.
+func (e *Engine) loadSummaries() (bool, error) {
+	ok, err := e.store.Summarized()
+	if err != nil || !ok {
+		return false, err
+	}
+	const batch = 4096
+	for after := ""; ; {
+		sums, err := e.store.Summaries("", after, batch)
+		if err != nil {
+			return false, err
+		}
+		for _, sum := range sums {
+			en := e.files.entries[sum.Name]
+			if en == nil {
+				e.rd.Writes.Summaries = append(e.rd.Writes.Summaries, Summary{Name: sum.Name, Gone: true})
+				continue
+			}
+			en.share, en.summarized = shareOfSummary(sum), true
+			e.sync.totals.add(en.share, 1)
+		}
+		if len(sums) < batch {
+			return true, nil
+		}
+		after = sums[len(sums)-1].Name
+	}
 }
 
 // setDevices makes devs the devices the folder is shared with and returns

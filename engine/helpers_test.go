@@ -29,6 +29,10 @@ func (s *testStore) Each(fn func(proto.DeviceID, proto.FileInfo) error) error {
 	return nil
 }
 
+func (s *testStore) Summarized() (bool, error) { return false, nil }
+
+func (s *testStore) Summaries(prefix, after string, limit int) ([]Summary, error) { return nil, nil }
+
 func (s *testStore) BlockSource(h proto.Hash) (string, int64, bool, error) {
 	b, ok := s.blocks[h]
 	return b.Name, b.Offset, ok, nil

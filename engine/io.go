@@ -137,12 +137,42 @@ type Writes struct {
 	Local      []proto.FileInfo
 	Forget     []string // names whose records, local and remote, are deleted
 	Peers      map[proto.DeviceID]PeerIndex
+	// Summaries are the new summaries of names whose records, or how they
+	// stand against the global state, changed; written after the records.
+	Summaries []Summary
+	// Summarized says every name now has its summary: the index the
+	// engine started from had none (see Store.Summarized).
+	Summarized bool
 }
 
 // Empty reports whether there is nothing to write.
 func (w *Writes) Empty() bool {
-	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Forget) == 0 && len(w.Peers) == 0
+	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Forget) == 0 && len(w.Peers) == 0 &&
+		len(w.Summaries) == 0 && !w.Summarized
 }
+
+// Summary is what the index keeps of one name beside its records: what it
+// adds to the folder's status and what work it needs, if any.
+type Summary struct {
+	Name        string
+	Need        NeedKind
+	Flags       uint8 // see shareLocal and the others
+	LocalBytes  int64
+	GlobalBytes int64
+	// Gone says the name has no record left: its summary is deleted.
+	Gone bool
+}
+
+// NeedKind is the work a name needs, in the order the need list is worked
+// through.
+type NeedKind uint8
+
+const (
+	NeedNone   NeedKind = iota
+	NeedDir             // a directory to make, parents first
+	NeedFile            // a file or symlink to fetch
+	NeedDelete          // a deletion, children first
+)
 
 // RemoteFile is a record a peer announced.
 type RemoteFile struct {

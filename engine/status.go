@@ -51,6 +51,17 @@ type counts struct {
 type share struct {
 	localBytes, globalBytes int64
 	flags                   uint8
+	need                    NeedKind
+}
+
+// summary is the share as the index keeps it.
+func (c share) summary(name string) Summary {
+	return Summary{Name: name, Need: c.need, Flags: c.flags, LocalBytes: c.localBytes, GlobalBytes: c.globalBytes}
+}
+
+// shareOfSummary is the share a stored summary records.
+func shareOfSummary(s Summary) share {
+	return share{localBytes: s.LocalBytes, globalBytes: s.GlobalBytes, flags: s.Flags, need: s.Need}
 }
 
 const (
@@ -63,7 +74,8 @@ const (
 
 // shareOf is what the entry name, with local record l and global record g,
 // adds to the status.
-func shareOf(name string, l, g *proto.FileInfo, needed bool) share {
+// need is the work the name needs, NeedNone if it needs none.
+func shareOf(name string, l, g *proto.FileInfo, need NeedKind) share {
 	var c share
 	if l != nil && !l.Deleted {
 		c.flags |= shareLocal
@@ -79,8 +91,9 @@ func shareOf(name string, l, g *proto.FileInfo, needed bool) share {
 		c.flags |= shareGlobal
 		c.globalBytes = g.Size
 	}
-	if needed {
+	if need != NeedNone {
 		c.flags |= shareNeed
+		c.need = need
 	}
 	return c
 }
@@ -111,13 +124,53 @@ func (e *Engine) Verify() error {
 	var sum counts
 	for name, en := range e.files.entries {
 		g, _ := e.global(en)
-		sum.add(shareOf(name, en.local, g, e.sync.need[name]), 1)
+		c := shareOf(name, en.local, g, needKind(e.sync.need[name], g))
+		sum.add(c, 1)
+		if c != en.share {
+			return fmt.Errorf("folder %s: %q adds %+v to the status, recounted %+v", e.cfg.Folder, name, en.share, c)
+		}
 	}
 	if sum != e.sync.totals {
 		return fmt.Errorf("folder %s: status counts %+v, recounted %+v", e.cfg.Folder, e.sync.totals, sum)
 	}
 	if sum.needFiles != len(e.sync.need) {
 		return fmt.Errorf("folder %s: %d names need work, counted %d", e.cfg.Folder, len(e.sync.need), sum.needFiles)
+	}
+	return nil
+}
+
+// VerifySummaries checks that the store holds, for every name, the summary
+// the engine holds, and none for a name without records. It is meant for
+// a driver whose writes are all committed: the simulator, once converged.
+func (e *Engine) VerifySummaries() error {
+	ok, err := e.store.Summarized()
+	if err != nil || !ok {
+		return fmt.Errorf("folder %s: summaries incomplete (%v)", e.cfg.Folder, err)
+	}
+	seen := 0
+	const batch = 1024
+	for after := ""; ; {
+		sums, err := e.store.Summaries("", after, batch)
+		if err != nil {
+			return err
+		}
+		for _, sum := range sums {
+			en := e.files.entries[sum.Name]
+			if en == nil {
+				return fmt.Errorf("folder %s: a summary of %q, which has no record", e.cfg.Folder, sum.Name)
+			}
+			if c := shareOfSummary(sum); c != en.share {
+				return fmt.Errorf("folder %s: stored summary of %q %+v, engine's %+v", e.cfg.Folder, sum.Name, c, en.share)
+			}
+			seen++
+		}
+		if len(sums) < batch {
+			break
+		}
+		after = sums[len(sums)-1].Name
+	}
+	if seen != len(e.files.entries) {
+		return fmt.Errorf("folder %s: %d summaries stored for %d names", e.cfg.Folder, seen, len(e.files.entries))
 	}
 	return nil
 }

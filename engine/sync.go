@@ -100,6 +100,7 @@ func (s *syncer) recomputeAll() {
 func (s *syncer) recompute(name string) {
 	en := s.e.files.entries[name]
 	if en == nil {
+		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, Summary{Name: name, Gone: true})
 		delete(s.need, name)
 		delete(s.delayed, name)
 		delete(s.apart, name)
@@ -146,10 +147,27 @@ func (s *syncer) recompute(name string) {
 		s.remote.forget(name)
 	}
 	s.dirty = true
-	c := shareOf(name, l, g, needed)
+	c := shareOf(name, l, g, needKind(needed, g))
 	s.totals.add(en.share, -1)
 	s.totals.add(c, 1)
-	en.share = c
+	if c != en.share || !en.summarized {
+		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, c.summary(name))
+	}
+	en.share, en.summarized = c, true
+}
+
+// needKind is the work a name whose target is g needs, if needed; a nil
+// target is the deletion a receive-only folder's reverted change needs.
+func needKind(needed bool, g *proto.FileInfo) NeedKind {
+	switch {
+	case !needed:
+		return NeedNone
+	case g == nil || g.Deleted:
+		return NeedDelete
+	case g.Type == proto.FileTypeDir:
+		return NeedDir
+	}
+	return NeedFile
 }
 
 // receiveNeeds reports whether a receive-only folder must bring name to

@@ -21,6 +21,8 @@ type entry struct {
 	local  *proto.FileInfo
 	remote remotes
 	share  share // what the entry adds to the status, as of its last recompute
+	// summarized says the index holds share as the name's summary.
+	summarized bool
 }
 
 // remotes are the peers' records of one name, in device order. A folder

@@ -115,4 +115,11 @@ type Store interface {
 	Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error
 	// BlockSource finds a local file holding the block with hash h.
 	BlockSource(h proto.Hash) (name string, offset int64, ok bool, err error)
+	// Summarized reports whether every name has its stored summary: an
+	// index written before summaries were kept has none, and the engine
+	// writes them all once.
+	Summarized() (bool, error)
+	// Summaries returns up to limit stored summaries of the names that
+	// start with prefix, after the name after, in byte order.
+	Summaries(prefix, after string, limit int) ([]Summary, error)
 }

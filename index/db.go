@@ -14,7 +14,9 @@ import (
 )
 
 // schemaVersion is the layout described in the package documentation.
-const schemaVersion = 1
+// Version 1 had no summaries and need list: opening it adds their empty
+// buckets, and the engine fills them (see Folder.Summarized).
+const schemaVersion = 2
 
 // openTimeout bounds the wait for the database's file lock.
 const openTimeout = time.Second
@@ -75,13 +77,32 @@ func initSchema(tx *bolt.Tx) error {
 	v := info.Get(keySchema)
 	switch {
 	case v == nil:
-		return info.Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
 	case len(v) != 8:
 		return fmt.Errorf("corrupt schema version %x", v)
+	case binary.BigEndian.Uint64(v) == 1:
+		if err := upgradeFrom1(tx); err != nil {
+			return fmt.Errorf("upgrade index from schema version 1: %w", err)
+		}
 	case binary.BigEndian.Uint64(v) != schemaVersion:
 		return fmt.Errorf("schema version %d, this ferry reads %d", binary.BigEndian.Uint64(v), schemaVersion)
+	default:
+		return nil
 	}
-	return nil
+	return info.Put(keySchema, binary.BigEndian.AppendUint64(nil, schemaVersion))
+}
+
+// upgradeFrom1 gives each folder its empty summary and need buckets.
+func upgradeFrom1(tx *bolt.Tx) error {
+	folders := tx.Bucket(bucketFolders)
+	return folders.ForEachBucket(func(id []byte) error {
+		fb := folders.Bucket(id)
+		for _, name := range [][]byte{bucketSummary, bucketNeed} {
+			if _, err := fb.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("folder %q: %w", id, err)
+			}
+		}
+		return nil
+	})
 }
 
 // Close closes the database. Folders opened from it become unusable.
@@ -128,6 +149,9 @@ func createFolder(tx *bolt.Tx, id string) error {
 		return nil
 	}
 	if err := meta.Put(keyIndexID, binary.BigEndian.AppendUint64(nil, newIndexID())); err != nil {
+		return err
+	}
+	if err := meta.Put(keySummaries, []byte{1}); err != nil { // no name, no summary missing
 		return err
 	}
 	return meta.Put(keyLastSeq, binary.BigEndian.AppendUint64(nil, 0))

@@ -19,11 +19,21 @@
 //	                                 block in that file; only the offset in an
 //	                                 index written before sizes were kept
 //	    remote/<device id>/<name>    record
+//	    meta/summaries               present once every name has a summary
+//	    summary/<name>               Summary: version byte (1), need, status
+//	                                 flags, local and global bytes (varints)
+//	    need/<need><name>            empty: the names that need work, by the
+//	                                 kind of work, then name
 //
 // Integers in keys and fixed fields are big endian, so cursors walk sequence
 // numbers in order and a block lookup is a Seek to the hash. The block map
 // holds the blocks of live regular local files only; when a name's record is
 // replaced, its old entries go with it.
+//
+// The engine writes a name's summary in the same transaction as the records
+// it derives from, so the folder's status and the list of names to work on
+// are read without a walk over the records. Schema version 1 had neither:
+// opening it adds their buckets, and the engine fills them once.
 //
 // # Records
 //

@@ -17,7 +17,7 @@ var (
 	bucketSeq    = []byte("seq")
 	bucketBlocks = []byte("blocks")
 	bucketRemote = []byte("remote")
-	subBuckets   = [][]byte{bucketMeta, bucketPeers, bucketLocal, bucketSeq, bucketBlocks, bucketRemote}
+	subBuckets   = [][]byte{bucketMeta, bucketPeers, bucketLocal, bucketSeq, bucketBlocks, bucketRemote, bucketSummary, bucketNeed}
 
 	keyIndexID = []byte("index-id")
 	keyLastSeq = []byte("last-seq")
@@ -45,7 +45,7 @@ type Folder struct {
 
 // buckets are one folder's buckets inside a transaction.
 type buckets struct {
-	meta, peers, local, seq, blocks, remote *bolt.Bucket
+	meta, peers, local, seq, blocks, remote, summary, need *bolt.Bucket
 }
 
 func (f *Folder) buckets(tx *bolt.Tx) (buckets, error) {
@@ -56,8 +56,9 @@ func (f *Folder) buckets(tx *bolt.Tx) (buckets, error) {
 	b := buckets{
 		meta: fb.Bucket(bucketMeta), peers: fb.Bucket(bucketPeers), local: fb.Bucket(bucketLocal),
 		seq: fb.Bucket(bucketSeq), blocks: fb.Bucket(bucketBlocks), remote: fb.Bucket(bucketRemote),
+		summary: fb.Bucket(bucketSummary), need: fb.Bucket(bucketNeed),
 	}
-	if b.meta == nil || b.peers == nil || b.local == nil || b.seq == nil || b.blocks == nil || b.remote == nil {
+	if b.meta == nil || b.peers == nil || b.local == nil || b.seq == nil || b.blocks == nil || b.remote == nil || b.summary == nil || b.need == nil {
 		return buckets{}, fmt.Errorf("folder %q: index is missing buckets", f.id)
 	}
 	return b, nil

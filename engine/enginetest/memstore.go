@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 
 	"ferry/engine"
 	"ferry/proto"
@@ -19,6 +20,10 @@ type MemStore struct {
 	remote  map[proto.DeviceID]map[string]proto.FileInfo
 	peers   map[proto.DeviceID]engine.PeerIndex
 	blocks  map[proto.Hash]map[string]int64 // hash → name → offset, live local files only
+	// summaries are the engine's summaries by name, complete once
+	// summarized.
+	summaries  map[string]engine.Summary
+	summarized bool
 
 	staged []engine.Writes
 }
@@ -33,6 +38,8 @@ func NewMemStore(indexID uint64) *MemStore {
 		remote:  make(map[proto.DeviceID]map[string]proto.FileInfo),
 		peers:   make(map[proto.DeviceID]engine.PeerIndex),
 		blocks:  make(map[proto.Hash]map[string]int64),
+		// A new index has no name, so no summary missing.
+		summaries: make(map[string]engine.Summary), summarized: true,
 	}
 }
 
@@ -86,6 +93,31 @@ func (m *MemStore) apply(w engine.Writes) {
 		}
 	}
 	maps.Copy(m.peers, w.Peers)
+	for _, s := range w.Summaries {
+		if s.Gone {
+			delete(m.summaries, s.Name)
+		} else {
+			m.summaries[s.Name] = s
+		}
+	}
+	m.summarized = m.summarized || w.Summarized
+}
+
+// Summarized reports whether every name has its summary.
+func (m *MemStore) Summarized() (bool, error) { return m.summarized, nil }
+
+// Summaries returns committed summaries in name order.
+func (m *MemStore) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
+	var out []engine.Summary
+	for _, name := range slices.Sorted(maps.Keys(m.summaries)) {
+		if len(out) == limit {
+			break
+		}
+		if strings.HasPrefix(name, prefix) && (after < prefix || name > after) {
+			out = append(out, m.summaries[name])
+		}
+	}
+	return out, nil
 }
 
 // putLocal stores a local record and keeps the block map in step with it.
@@ -164,7 +196,10 @@ func compareDevices(a, b proto.DeviceID) int { return cmp.Compare(string(a[:]), 
 // cloneWrites deep-copies w so later changes by the engine cannot reach the
 // staged transaction.
 func cloneWrites(w engine.Writes) engine.Writes {
-	out := engine.Writes{DropRemote: slices.Clone(w.DropRemote), Forget: slices.Clone(w.Forget), Peers: maps.Clone(w.Peers)}
+	out := engine.Writes{
+		DropRemote: slices.Clone(w.DropRemote), Forget: slices.Clone(w.Forget), Peers: maps.Clone(w.Peers),
+		Summaries: slices.Clone(w.Summaries), Summarized: w.Summarized,
+	}
 	for _, r := range w.Remote {
 		out.Remote = append(out.Remote, engine.RemoteFile{Device: r.Device, File: r.File.Clone()})
 	}
@@ -172,4 +207,10 @@ func cloneWrites(w engine.Writes) engine.Writes {
 		out.Local = append(out.Local, f.Clone())
 	}
 	return out
+}
+
+// DropSummaries forgets every summary, as in an index written before
+// summaries were kept.
+func (m *MemStore) DropSummaries() {
+	m.summaries, m.summarized = make(map[string]engine.Summary), false
 }

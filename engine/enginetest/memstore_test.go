@@ -59,3 +59,46 @@ func TestMemStoreTransactions(t *testing.T) {
 		t.Errorf("records %v after drop then write, want only s", seen)
 	}
 }
+
+// An engine started on an index without summaries writes them all once,
+// with the mark that they are complete; started again, it writes none and
+// counts the same status.
+func TestEngineWritesMissingSummariesOnce(t *testing.T) {
+	m := NewMemStore(7)
+	local := deviceID(9)
+	peer := deviceID(1)
+	m.Apply(engine.Writes{
+		Local:  []proto.FileInfo{fileRec("a", 1, []byte("aa")), fileRec("b", 2, []byte("bbb"))},
+		Remote: []engine.RemoteFile{{Device: peer, File: fileRec("c", 5, []byte("cccc"))}},
+	})
+	m.DropSummaries()
+	cfg := engine.Config{Folder: "f", Local: local, Devices: []proto.DeviceID{peer}}
+	e, err := engine.New(cfg, m, m.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := e.Ready().Writes
+	if !w.Summarized || len(w.Summaries) != 3 {
+		t.Fatalf("first writes: summarized %v, %d summaries; want true and 3", w.Summarized, len(w.Summaries))
+	}
+	want := e.Status()
+	m.Apply(w)
+	e.Advance()
+	if err := e.VerifySummaries(); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := m.Summaries("", "", 10); len(c) != 3 || c[2].Name != "c" || c[2].Need != engine.NeedFile {
+		t.Fatalf("stored summaries %+v; want c to need a fetch", c)
+	}
+
+	e, err = engine.New(cfg, m, m.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := e.Ready().Writes; w.Summarized || len(w.Summaries) != 0 {
+		t.Fatalf("restart writes summarized %v and %d summaries; want none", w.Summarized, len(w.Summaries))
+	}
+	if got := e.Status(); got.NeedFiles != want.NeedFiles || got.NeedBytes != 4 || got.LocalBytes != want.LocalBytes || got.LocalBytes != 5 || got.GlobalFiles != 3 {
+		t.Fatalf("status after restart %+v, want %+v", got, want)
+	}
+}

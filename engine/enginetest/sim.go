@@ -174,6 +174,9 @@ func (s *Sim) Converged() error {
 		if err := d.eng.Verify(); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", d.Name, err))
 		}
+		if err := d.eng.VerifySummaries(); !d.eng.HasReady() && err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Name, err))
+		}
 		if d.busy() {
 			errs = append(errs, fmt.Errorf("%s has work pending", d.Name))
 		}

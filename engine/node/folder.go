@@ -294,6 +294,20 @@ func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
 	return s.f.BlockSource(h)
 }
 
+func (s storeView) Summarized() (bool, error) { return s.f.Summarized() }
+
+func (s storeView) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
+	sums, err := s.f.Summaries(prefix, after, limit)
+	out := make([]engine.Summary, len(sums))
+	for i, sum := range sums {
+		out[i] = engine.Summary{
+			Name: sum.Name, Need: engine.NeedKind(sum.Need), Flags: sum.Flags,
+			LocalBytes: sum.LocalBytes, GlobalBytes: sum.GlobalBytes,
+		}
+	}
+	return out, err
+}
+
 // watch turns file system events into scans of the changed subtrees. When
 // the folder cannot be watched, periodic scans still find every change.
 func (r *folderRunner) watch(ctx context.Context) {

@@ -134,5 +134,19 @@ func applyWrites(tx *index.Tx, w engine.Writes) error {
 			return err
 		}
 	}
+	for _, s := range w.Summaries {
+		var err error
+		if s.Gone {
+			err = tx.DeleteSummary(s.Name)
+		} else {
+			err = tx.PutSummary(s.Name, index.Summary{Need: uint8(s.Need), Flags: s.Flags, LocalBytes: s.LocalBytes, GlobalBytes: s.GlobalBytes})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if w.Summarized {
+		return tx.MarkSummarized()
+	}
 	return nil
 }
