@@ -52,11 +52,12 @@ type Options struct {
 
 // Node is a running ferry daemon.
 type Node struct {
-	opts Options
-	log  *slog.Logger
-	key  noise.Keypair
-	id   proto.DeviceID
-	db   *index.DB
+	opts     Options
+	log      *slog.Logger
+	key      noise.Keypair
+	id       proto.DeviceID
+	db       *index.DB
+	released time.Time // when the index pages were last released
 	// keeper keeps the old versions of files, under home/history;
 	// pastPages the answers to devices asking what a folder was.
 	keeper    *keeper

@@ -52,10 +52,23 @@ func (n *Node) activity() int64 {
 	return total
 }
 
+// indexReleaseEvery is how often the index's pages are taken out of the
+// daemon's resident memory (see index.DB.ReleaseMemory): a sync or a scan
+// of a large folder reads much of the index, and what it read would stay
+// resident.
+const indexReleaseEvery = 5 * time.Second
+
 // trimIfIdle gives unused memory back once the daemon has been quiet for
-// idleTrimAfter.
+// idleTrimAfter, and releases the index's pages every indexReleaseEvery.
 func (n *Node) trimIfIdle(now time.Time) {
-	if n.trim.sample(now, n.activity()) {
+	idle := n.trim.sample(now, n.activity())
+	if idle || now.Sub(n.released) >= indexReleaseEvery {
+		n.released = now
+		if err := n.db.ReleaseMemory(); err != nil {
+			n.log.Warn("index pages not released", "err", err)
+		}
+	}
+	if idle {
 		debug.FreeOSMemory()
 		n.log.Debug("idle: unused memory given back to the system")
 	}

@@ -23,7 +23,7 @@ const (
 	scaleMaxFileSize  = 4 << 10
 	scaleSeed         = 1_000_003
 	scaleWorkers      = 4
-	scaleIdle         = 10 * time.Second
+	scaleIdle         = 35 * time.Second // past the daemon's idle trim (30 s)
 	scaleTimeout      = 50 * time.Minute
 	// scaleSTMaxFiles is the largest tree Syncthing is run on: a million
 	// files take it too long for one benchmark run.
