@@ -100,23 +100,35 @@ func (e *Engine) loadSummaries() (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	const batch = 4096
+	err = e.eachSummary(func(sum Summary) error {
+		en := e.files.entries[sum.Name]
+		if en == nil {
+			e.rd.Writes.Summaries = append(e.rd.Writes.Summaries, Summary{Name: sum.Name, Gone: true})
+			return nil
+		}
+		en.share, en.summarized = shareOfSummary(sum), true
+		e.sync.totals.add(en.share, 1)
+		return nil
+	})
+	return err == nil, err
+}
+
+// eachSummary calls fn with every stored summary, in name order, reading
+// them in pages.
+func (e *Engine) eachSummary(fn func(Summary) error) error {
+	const page = 4096
 	for after := ""; ; {
-		sums, err := e.store.Summaries("", after, batch)
+		sums, err := e.store.Summaries("", after, page)
 		if err != nil {
-			return false, err
+			return err
 		}
 		for _, sum := range sums {
-			en := e.files.entries[sum.Name]
-			if en == nil {
-				e.rd.Writes.Summaries = append(e.rd.Writes.Summaries, Summary{Name: sum.Name, Gone: true})
-				continue
+			if err := fn(sum); err != nil {
+				return err
 			}
-			en.share, en.summarized = shareOfSummary(sum), true
-			e.sync.totals.add(en.share, 1)
 		}
-		if len(sums) < batch {
-			return true, nil
+		if len(sums) < page {
+			return nil
 		}
 		after = sums[len(sums)-1].Name
 	}

@@ -148,26 +148,19 @@ func (e *Engine) VerifySummaries() error {
 		return fmt.Errorf("folder %s: summaries incomplete (%v)", e.cfg.Folder, err)
 	}
 	seen := 0
-	const batch = 1024
-	for after := ""; ; {
-		sums, err := e.store.Summaries("", after, batch)
-		if err != nil {
-			return err
+	err = e.eachSummary(func(sum Summary) error {
+		en := e.files.entries[sum.Name]
+		if en == nil {
+			return fmt.Errorf("folder %s: a summary of %q, which has no record", e.cfg.Folder, sum.Name)
 		}
-		for _, sum := range sums {
-			en := e.files.entries[sum.Name]
-			if en == nil {
-				return fmt.Errorf("folder %s: a summary of %q, which has no record", e.cfg.Folder, sum.Name)
-			}
-			if c := shareOfSummary(sum); c != en.share {
-				return fmt.Errorf("folder %s: stored summary of %q %+v, engine's %+v", e.cfg.Folder, sum.Name, c, en.share)
-			}
-			seen++
+		if c := shareOfSummary(sum); c != en.share {
+			return fmt.Errorf("folder %s: stored summary of %q %+v, engine's %+v", e.cfg.Folder, sum.Name, c, en.share)
 		}
-		if len(sums) < batch {
-			break
-		}
-		after = sums[len(sums)-1].Name
+		seen++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if seen != len(e.files.entries) {
 		return fmt.Errorf("folder %s: %d summaries stored for %d names", e.cfg.Folder, seen, len(e.files.entries))

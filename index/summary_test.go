@@ -1,6 +1,7 @@
 package index
 
 import (
+	"maps"
 	"slices"
 	"testing"
 
@@ -12,13 +13,7 @@ import (
 func putSummaries(t *testing.T, f *Folder, sums map[string]Summary) {
 	t.Helper()
 	err := f.Update(func(tx *Tx) error {
-		for _, name := range slices.Sorted(func(yield func(string) bool) {
-			for n := range sums {
-				if !yield(n) {
-					return
-				}
-			}
-		}) {
+		for _, name := range slices.Sorted(maps.Keys(sums)) {
 			if err := tx.PutSummary(name, sums[name]); err != nil {
 				return err
 			}

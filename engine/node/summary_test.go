@@ -41,9 +41,13 @@ func TestIndexHoldsSummaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			need, err := idx.NeedAfter(uint8(2), "", false, 10)
-			if err != nil {
-				t.Fatal(err)
+			var need []string
+			for kind := uint8(1); kind <= 3; kind++ {
+				names, err := idx.NeedAfter(kind, "", false, 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				need = append(need, names...)
 			}
 			locals := 0
 			for _, s := range sums {
