@@ -24,6 +24,7 @@ type fakeNATPMP struct {
 	maxLife  uint32 // lifetime granted at most, 0 for any
 	result   uint16 // result code of every answer
 	silent   bool
+	gate     <-chan struct{} // when set, nothing is answered before it closes
 	requests []natpmpRequest
 }
 
@@ -68,6 +69,12 @@ func (f *fakeNATPMP) serve() {
 		n, from, err := f.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			return
+		}
+		f.mu.Lock()
+		gate := f.gate
+		f.mu.Unlock()
+		if gate != nil {
+			<-gate
 		}
 		if resp := f.answer(buf[:n]); resp != nil {
 			f.conn.WriteToUDPAddrPort(resp, from)

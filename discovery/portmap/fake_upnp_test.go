@@ -44,13 +44,16 @@ type fakeIGD struct {
 
 	mu       sync.Mutex
 	external string
-	fault    int // UPnP error code answered to every action, 0 for none
+	fault    int           // UPnP error code answered to every action, 0 for none
+	hold     string        // action applied but never answered, until the client gives up
+	holding  chan struct{} // closed when the held action first arrives
 	calls    []soapCall
+	once     sync.Once
 }
 
 func newFakeIGD(t *testing.T) *fakeIGD {
 	t.Helper()
-	f := &fakeIGD{external: "203.0.113.7"}
+	f := &fakeIGD{external: "203.0.113.7", holding: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /root.xml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
@@ -110,8 +113,13 @@ func (f *fakeIGD) control(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, call)
-	fault, external := f.fault, f.external
+	fault, external, hold := f.fault, f.external, f.hold
 	f.mu.Unlock()
+	if call.action == hold {
+		f.once.Do(func() { close(f.holding) })
+		<-r.Context().Done()
+		return
+	}
 
 	w.Header().Set("Content-Type", `text/xml; charset="utf-8"`)
 	if fault != 0 {

@@ -40,9 +40,13 @@ func (c *natpmp) add(ctx context.Context, internal, external uint16, lifetime ti
 	}
 	resp, err := c.call(ctx, mapRequest(internal, external, lifetime), 16)
 	if err != nil {
+		// The router may have made the mapping and the answer been lost,
+		// or ctx ended (another protocol won) while it was on its way.
+		c.undo(ctx, internal)
 		return Mapping{}, fmt.Errorf("nat-pmp %s: map port %d: %w", c.gw, internal, err)
 	}
 	if got := binary.BigEndian.Uint16(resp[8:]); got != internal {
+		c.undo(ctx, internal)
 		return Mapping{}, fmt.Errorf("nat-pmp %s: mapped internal port %d, asked %d", c.gw, got, internal)
 	}
 	granted := time.Duration(binary.BigEndian.Uint32(resp[12:])) * time.Second
@@ -61,6 +65,11 @@ func (c *natpmp) remove(ctx context.Context, m Mapping) error {
 		return fmt.Errorf("nat-pmp %s: delete mapping of port %d: %w", c.gw, m.internal, err)
 	}
 	return nil
+}
+
+// undo deletes a mapping add may have made, even after ctx has ended.
+func (c *natpmp) undo(ctx context.Context, internal uint16) {
+	c.call(context.WithoutCancel(ctx), mapRequest(internal, 0, 0), 16)
 }
 
 func (c *natpmp) externalAddr(ctx context.Context) (netip.Addr, error) {

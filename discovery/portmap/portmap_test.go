@@ -182,6 +182,27 @@ func TestMapBothProtocols(t *testing.T) {
 	}
 }
 
+// A router that made a mapping but whose answer never came, because the
+// other protocol won meanwhile, is asked to delete it.
+func TestMapUndoesUnansweredLoser(t *testing.T) {
+	pmp, igd := newFakeNATPMP(t), newFakeIGD(t)
+	igd.set(func(f *fakeIGD) { f.hold = "AddPortMapping" })
+	pmp.set(func(f *fakeNATPMP) { f.gate = igd.holding })
+	cfg := natpmpConfig(pmp)
+	cfg.DisableUPnP, cfg.UPnPRootURL = false, igd.rootURL()
+	m, err := Map(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Protocol != "nat-pmp" {
+		t.Fatalf("Map = %+v, want nat-pmp (the IGD never answers)", m)
+	}
+	adds, dels := igd.seen("AddPortMapping"), igd.seen("DeletePortMapping")
+	if len(adds) != 1 || len(dels) != 1 || dels[0].args["NewExternalPort"] != adds[0].args["NewExternalPort"] {
+		t.Fatalf("IGD saw %d adds and deletes %+v, want the unanswered add deleted", len(adds), dels)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	for _, c := range []Config{{Port: 0}, {Port: 70000}, {Port: 1, DisableNATPMP: true, DisableUPnP: true}, {Port: 1, NATPMPPort: -1}} {
 		if err := c.Validate(); err == nil {

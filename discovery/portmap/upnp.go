@@ -52,14 +52,22 @@ func (u *upnp) add(ctx context.Context, internal, external uint16, lifetime time
 	lease := uint32(lifetime / time.Second)
 	err := u.svc.AddPortMappingCtx(ctx, "", external, upnpProtocol, internal, u.local, true, mappingName, lease)
 	if err != nil {
+		if _, refused := errors.AsType[*soap.SOAPFaultError](err); !refused {
+			// The router may have made the mapping and the answer been
+			// lost, or ctx ended (another protocol won) while it was on
+			// its way.
+			u.undo(ctx, external)
+		}
 		return Mapping{}, fmt.Errorf("upnp %s: map port %d: %w", u, internal, soapError(err))
 	}
 	s, err := u.svc.GetExternalIPAddressCtx(ctx)
 	if err != nil {
+		u.undo(ctx, external)
 		return Mapping{}, fmt.Errorf("upnp %s: external address: %w", u, soapError(err))
 	}
 	ip, err := netip.ParseAddr(s)
 	if err != nil {
+		u.undo(ctx, external)
 		return Mapping{}, fmt.Errorf("upnp %s: external address %q: %w", u, s, err)
 	}
 	return Mapping{
@@ -79,6 +87,13 @@ func (u *upnp) remove(ctx context.Context, m Mapping) error {
 		return fmt.Errorf("upnp %s: delete mapping of port %d: %w", u, m.External.Port(), soapError(err))
 	}
 	return nil
+}
+
+// undo deletes a mapping add may have made, even after ctx has ended.
+func (u *upnp) undo(ctx context.Context, external uint16) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), u.timeout)
+	defer cancel()
+	u.svc.DeletePortMappingCtx(ctx, "", external, upnpProtocol)
 }
 
 // soapError names the UPnP error code and description of a SOAP fault.
