@@ -30,7 +30,7 @@ func (e *Engine) override() {
 		return
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.sync.apart)) {
-		en := e.files.entries[name]
+		en := e.files.lookup(name)
 		g, _ := e.global(en)
 		l := en.local
 		if g == nil || l != nil && l.Version.Equal(g.Version) {

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 
 	"ferry/proto"
@@ -50,67 +49,80 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 		store:   store,
 		indexID: st.IndexID,
 		seq:     st.LastSequence,
-		files:   newTable(),
 		peers:   make(map[proto.DeviceID]*peer),
 	}
-	if cfg.Names != nil && cfg.Names.CaseInsensitive() {
-		e.files.folds = newFoldIndex(cfg.Names.Fold)
-	}
+	e.files = newTable(store, func(dev proto.DeviceID) bool { return e.devices[dev] })
 	e.setDevices(cfg.Devices)
 	for dev, pi := range st.Peers {
 		if p := e.peers[dev]; p != nil {
 			p.index = pi
 		}
 	}
-	stale := make(map[proto.DeviceID]bool)
-	err := store.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
-		switch {
-		case dev.IsZero():
-			e.files.setLocal(f)
-		case e.devices[dev]:
-			e.files.setRemote(dev, f)
-		default:
-			stale[dev] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("folder %s: %w: %w", cfg.Folder, ErrLoad, err)
-	}
 	e.sync = newSyncer(e)
-	summarized, err := e.loadSummaries()
-	if err != nil {
+	if err := e.load(cfg); err != nil {
 		return nil, fmt.Errorf("folder %s: %w: %w", cfg.Folder, ErrLoad, err)
 	}
-	e.rd.Writes.Summarized = !summarized
-	// Records of devices the folder is no longer shared with leave the
-	// index with the first Ready.
-	e.rd.Writes.DropRemote = slices.SortedFunc(maps.Keys(stale), compareDevices)
 	e.scans = newScanner(e)
 	e.sync.recomputeAll()
+	if e.files.err != nil {
+		return nil, fmt.Errorf("folder %s: %w", cfg.Folder, e.files.err)
+	}
 	return e, nil
 }
 
-// loadSummaries takes the stored summaries as what each name adds to the
-// status, so that the first recompute writes only those that changed, and
-// reports whether the index had them all. A summary of a name without
-// records goes.
-func (e *Engine) loadSummaries() (bool, error) {
-	ok, err := e.store.Summarized()
-	if err != nil || !ok {
-		return false, err
+// load takes the stored summaries as what each name adds to the status,
+// so that the first recompute writes only those that changed; the records
+// stay in the index. An index without summaries has its records read
+// whole, once: the engine holds them until the summaries it then writes
+// are committed. Records of devices the folder is no longer shared with
+// leave the index with the first Ready.
+func (e *Engine) load(cfg Config) error {
+	devs, err := e.store.RemoteDevices()
+	if err != nil {
+		return err
 	}
-	err = e.eachSummary(func(sum Summary) error {
-		en := e.files.entries[sum.Name]
-		if en == nil {
-			e.rd.Writes.Summaries = append(e.rd.Writes.Summaries, Summary{Name: sum.Name, Gone: true})
-			return nil
+	for _, dev := range devs {
+		if !e.devices[dev] {
+			e.rd.Writes.DropRemote = append(e.rd.Writes.DropRemote, dev)
+			e.files.dropping[dev] = e.files.serial
 		}
-		en.share, en.summarized = shareOfSummary(sum), true
-		e.sync.totals.add(en.share, 1)
+	}
+	summarized, err := e.store.Summarized()
+	if err != nil {
+		return err
+	}
+	if cfg.Names != nil && cfg.Names.CaseInsensitive() {
+		e.files.folds = newFoldIndex(cfg.Names.Fold)
+	}
+	if !summarized {
+		e.rd.Writes.Summarized = true
+		err := e.store.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
+			switch {
+			case dev.IsZero():
+				e.files.setLocal(f)
+			case e.devices[dev]:
+				e.files.setRemote(dev, f)
+			}
+			return nil
+		})
+		for name, d := range e.files.dirty {
+			d.stored = d.stored[:0] // every record read is the index's
+			for _, r := range d.en.remote {
+				d.stored = append(d.stored, r.dev)
+			}
+			if e.files.folds != nil {
+				e.files.folds.add(name)
+			}
+		}
+		return err
+	}
+	return e.eachSummary(func(sum Summary) error {
+		e.sync.totals.add(shareOfSummary(sum), 1)
+		if e.files.folds != nil {
+			e.files.folds.add(sum.Name)
+		}
 		return nil
 	})
-	return err == nil, err
 }
 
 // eachSummary calls fn with every stored summary, in name order, reading
@@ -186,20 +198,36 @@ func (e *Engine) Step(in Input) {
 		e.sync.onTempsCleaned(in)
 	case Override:
 		e.override()
+	case Saved:
+		e.files.saved(in.Serial)
 	}
 	e.scans.schedule()
 	e.sync.schedule()
+	e.files.trim()
 }
+
+// Err returns why the engine stopped: the index could not be read. An
+// engine that has failed must be dropped; its driver may start another.
+func (e *Engine) Err() error { return e.files.err }
 
 // HasReady reports whether Ready would return work.
 func (e *Engine) HasReady() bool { return !e.rd.Empty() }
 
 // Ready returns the work accumulated since the last Advance.
-func (e *Engine) Ready() Ready { return e.rd }
+func (e *Engine) Ready() Ready {
+	rd := e.rd
+	rd.Serial = e.files.serial
+	return rd
+}
 
-// Advance tells the engine the last Ready was handled: writes committed,
-// messages sent, operations started.
-func (e *Engine) Advance() { e.rd = Ready{} }
+// Advance tells the engine the last Ready was taken: its writes will be
+// committed in order, its messages sent, its operations started. Until a
+// Saved input says its writes are committed, the engine holds in memory
+// what they change.
+func (e *Engine) Advance() {
+	e.rd = Ready{}
+	e.files.advance()
+}
 
 // Hello returns this folder's part of the Hello for dev, or false when the
 // folder is not shared with dev.

@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 
 	"ferry/proto"
 )
@@ -22,9 +20,8 @@ func (e *Engine) onPeerUp(in PeerUp) {
 	if in.Hello.IndexID != p.index.IndexID {
 		if p.index.IndexID != 0 {
 			e.rd.Writes.DropRemote = append(e.rd.Writes.DropRemote, in.Device)
-			for _, name := range e.files.dropRemote(in.Device) {
-				e.sync.recompute(name)
-			}
+			e.files.dropRemote(in.Device)
+			e.sync.recomputeAll()
 		}
 		p.index = PeerIndex{IndexID: in.Hello.IndexID}
 		e.writePeer(in.Device, p)
@@ -33,17 +30,8 @@ func (e *Engine) onPeerUp(in PeerUp) {
 	if in.Hello.SeenIndexID != e.indexID {
 		from = 0
 	}
-	var out []proto.FileInfo
-	p.files = 0
-	for _, en := range e.files.entries {
-		if en.local != nil && en.local.Sequence > from {
-			out = append(out, *en.local)
-		}
-		if en.remote.get(in.Device) != nil {
-			p.files++
-		}
-	}
-	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	p.files = e.files.countRemote(in.Device)
+	out := e.files.localSince(from)
 	p.sentSeq = e.seq
 	if e.cfg.Type == ReceiveOnly {
 		return

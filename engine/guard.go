@@ -204,7 +204,7 @@ func (e *Engine) revertDeletes() {
 		e.sync.recompute(name)
 	}
 	for _, name := range e.sync.remote.revert() {
-		en := e.files.entries[name]
+		en := e.files.lookup(name)
 		l := en.local
 		g, _ := e.global(en)
 		if l == nil || l.Deleted || g == nil || !g.Deleted {
@@ -314,15 +314,15 @@ func (e *Engine) notKept(names, files []string, rec func(*entry) *proto.FileInfo
 		leaving[name] = true
 	}
 	kept := make(map[contentKey][]*proto.FileInfo)
-	for name, en := range e.files.entries {
+	e.files.each("", func(name string, en *entry) {
 		if leaving[name] {
-			continue
+			return
 		}
 		if f := rec(en); f != nil && !f.Deleted && f.Type != proto.FileTypeDir {
 			k := keyOf(f)
 			kept[k] = append(kept[k], f)
 		}
-	}
+	})
 	var gone []string
 	for _, name := range files {
 		l := e.files.local(name)

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"testing"
 
 	"ferry/proto"
@@ -30,6 +33,43 @@ func (s *testStore) Each(fn func(proto.DeviceID, proto.FileInfo) error) error {
 }
 
 func (s *testStore) Summarized() (bool, error) { return false, nil }
+
+func (s *testStore) Lookup(name string) (Stored, error) {
+	st := Stored{Name: name}
+	for _, f := range s.local {
+		if f.Name == name {
+			st.Local = &f
+		}
+	}
+	for dev, files := range s.remote {
+		for _, f := range files {
+			if f.Name == name {
+				st.Remote = append(st.Remote, RemoteFile{Device: dev, File: f})
+			}
+		}
+	}
+	return st, nil
+}
+
+// Range finds nothing: the store has no summaries.
+func (s *testStore) Range(prefix, after string, limit int) ([]Stored, error) { return nil, nil }
+
+func (s *testStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
+	var out []proto.FileInfo
+	for _, f := range s.local {
+		if f.Sequence > seq {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	return out[:min(len(out), limit)], nil
+}
+
+func (s *testStore) CountRemote(dev proto.DeviceID) (int, error) { return len(s.remote[dev]), nil }
+
+func (s *testStore) RemoteDevices() ([]proto.DeviceID, error) {
+	return slices.Collect(maps.Keys(s.remote)), nil
+}
 
 func (s *testStore) Summaries(prefix, after string, limit int) ([]Summary, error) { return nil, nil }
 

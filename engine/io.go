@@ -86,6 +86,11 @@ type OpResult struct {
 	BadName bool
 }
 
+// Saved says the index writes of every Ready up to Serial are committed.
+// Until then the engine holds what they changed in memory; a driver that
+// never says so keeps the whole folder there.
+type Saved struct{ Serial uint64 }
+
 // Override makes a send-only folder's state the newest version everywhere:
 // every name it keeps apart from the others gets a version that supersedes
 // theirs. Other folder types ignore it.
@@ -115,6 +120,7 @@ func (RevertDeletes) isInput()  {}
 func (Acknowledge) isInput()    {}
 func (TempsCleaned) isInput()   {}
 func (Override) isInput()       {}
+func (Saved) isInput()          {}
 
 // Ready is the work the engine hands out, to be done in field order.
 type Ready struct {
@@ -122,6 +128,9 @@ type Ready struct {
 	Messages []Outgoing
 	Ops      []Op
 	Events   []Event
+	// Serial numbers the Readys in the order they are taken; a driver
+	// names the last whose writes it committed in a Saved input.
+	Serial uint64
 }
 
 // Empty reports whether there is nothing to do.

@@ -3,14 +3,17 @@ package engine
 import (
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"testing"
 
 	"ferry/proto"
 )
 
-// generatedStore yields files small files, each held by this device and by
-// one peer in the same version, made as they are read: the store itself
-// holds nothing, so the heap an engine keeps after New is its own.
+// generatedStore yields files small files in name order, each held by this
+// device and by one peer in the same version, with their summaries, made
+// as they are read: the store itself holds nothing, so the heap an engine
+// keeps after New is its own.
 type generatedStore struct{ files int }
 
 func (s generatedStore) record(i int) proto.FileInfo {
@@ -43,11 +46,66 @@ func (s generatedStore) Each(fn func(proto.DeviceID, proto.FileInfo) error) erro
 	return nil
 }
 
-// Summarized is false: the engine makes the summaries, which the first
-// Ready writes.
-func (generatedStore) Summarized() (bool, error) { return false, nil }
+func (generatedStore) Summarized() (bool, error) { return true, nil }
 
-func (generatedStore) Summaries(prefix, after string, limit int) ([]Summary, error) { return nil, nil }
+func (s generatedStore) stored(i int) Stored {
+	f := s.record(i)
+	return Stored{
+		Name: f.Name, Local: &f, Remote: []RemoteFile{{Device: devP, File: f}},
+		Summary: shareOf(f.Name, &f, &f, NeedNone).summary(f.Name), Summarized: true,
+	}
+}
+
+// after is the index of the first name above name.
+func (s generatedStore) after(name string) int {
+	return sort.Search(s.files, func(i int) bool { return s.record(i).Name > name })
+}
+
+func (s generatedStore) Summaries(prefix, after string, limit int) ([]Summary, error) {
+	sts, _ := s.Range(prefix, after, limit)
+	out := make([]Summary, len(sts))
+	for i, st := range sts {
+		out[i] = st.Summary
+		out[i].Name = st.Name
+	}
+	return out, nil
+}
+
+func (s generatedStore) Range(prefix, after string, limit int) ([]Stored, error) {
+	var out []Stored
+	for i := s.after(max(after, prefix)); i < s.files && len(out) < limit; i++ {
+		st := s.stored(i)
+		if !strings.HasPrefix(st.Name, prefix) {
+			break
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func (s generatedStore) Lookup(name string) (Stored, error) {
+	if i := s.after(name) - 1; i >= 0 && s.record(i).Name == name {
+		return s.stored(i), nil
+	}
+	return Stored{Name: name}, nil
+}
+
+func (s generatedStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
+	var out []proto.FileInfo
+	for i := int(max(seq, 0)); i < s.files && len(out) < limit; i++ {
+		out = append(out, s.record(i))
+	}
+	return out, nil
+}
+
+func (s generatedStore) CountRemote(dev proto.DeviceID) (int, error) {
+	if dev == devP {
+		return s.files, nil
+	}
+	return 0, nil
+}
+
+func (generatedStore) RemoteDevices() ([]proto.DeviceID, error) { return []proto.DeviceID{devP}, nil }
 
 func (generatedStore) BlockSource(proto.Hash) (string, int64, bool, error) {
 	return "", 0, false, nil
@@ -68,7 +126,8 @@ func BenchmarkEngineMemory(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e.Advance() // what the daemon keeps once the first writes are committed
+		e.Advance()
+		e.Step(Saved{Serial: 1}) // what the daemon keeps once the first writes are committed
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		perFile = float64(after.HeapAlloc-before.HeapAlloc) / files

@@ -125,7 +125,7 @@ func (s *syncer) here(name string) bool {
 
 // global returns the global record of name, nil if it has none.
 func (s *syncer) global(name string) *proto.FileInfo {
-	en := s.e.files.entries[name]
+	en := s.e.files.lookup(name)
 	if en == nil {
 		return nil
 	}
@@ -188,13 +188,16 @@ func (x *foldIndex) key(folded string) uint64 {
 	return h.Sum64()
 }
 
+// add adds name, if it is not there yet.
 func (x *foldIndex) add(name string) {
 	k := x.key(x.fold(name))
-	if _, ok := x.first[k]; !ok {
+	first, ok := x.first[k]
+	switch {
+	case !ok:
 		x.first[k] = name
-		return
+	case first != name && !slices.Contains(x.more[k], name):
+		x.more[k] = append(x.more[k], name)
 	}
-	x.more[k] = append(x.more[k], name)
 }
 
 func (x *foldIndex) remove(name string) {

@@ -305,8 +305,10 @@ func (e *Engine) localChange(st Stat, blocks []proto.Block) {
 	en := e.files.get(st.Name)
 	l := en.local
 	if l != nil && proto.SameContent(l, &f) && sameTime(l, &f) && (l.Inode == 0 || l.Inode == f.Inode) {
-		l.Inode = f.Inode
-		e.rd.Writes.Local = append(e.rd.Writes.Local, *l)
+		same := *l
+		same.Inode = f.Inode
+		e.files.setLocal(same)
+		e.rd.Writes.Local = append(e.rd.Writes.Local, same)
 		return
 	}
 	var base proto.Vector

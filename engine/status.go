@@ -122,13 +122,20 @@ func (c *counts) add(o share, sign int) {
 // records changed; the simulator calls it after every step.
 func (e *Engine) Verify() error {
 	var sum counts
-	for name, en := range e.files.entries {
+	var err error
+	e.files.each("", func(name string, en *entry) {
 		g, _ := e.global(en)
 		c := shareOf(name, en.local, g, needKind(e.sync.need[name], g))
 		sum.add(c, 1)
-		if c != en.share {
-			return fmt.Errorf("folder %s: %q adds %+v to the status, recounted %+v", e.cfg.Folder, name, en.share, c)
+		if c != en.share && err == nil {
+			err = fmt.Errorf("folder %s: %q adds %+v to the status, recounted %+v", e.cfg.Folder, name, en.share, c)
 		}
+	})
+	if err != nil {
+		return err
+	}
+	if e.files.err != nil {
+		return e.files.err
 	}
 	if sum != e.sync.totals {
 		return fmt.Errorf("folder %s: status counts %+v, recounted %+v", e.cfg.Folder, e.sync.totals, sum)
@@ -147,25 +154,36 @@ func (e *Engine) VerifySummaries() error {
 	if err != nil || !ok {
 		return fmt.Errorf("folder %s: summaries incomplete (%v)", e.cfg.Folder, err)
 	}
-	seen := 0
-	err = e.eachSummary(func(sum Summary) error {
-		en := e.files.entries[sum.Name]
-		if en == nil {
-			return fmt.Errorf("folder %s: a summary of %q, which has no record", e.cfg.Folder, sum.Name)
+	if len(e.files.dirty) > 0 {
+		return fmt.Errorf("folder %s: %d names changed since the last commit the driver reported", e.cfg.Folder, len(e.files.dirty))
+	}
+	for after := ""; ; {
+		page, err := e.store.Range("", after, rangePage)
+		if err != nil {
+			return err
 		}
-		if c := shareOfSummary(sum); c != en.share {
-			return fmt.Errorf("folder %s: stored summary of %q %+v, engine's %+v", e.cfg.Folder, sum.Name, c, en.share)
+		for _, st := range page {
+			if st.Local == nil && len(st.Remote) == 0 {
+				return fmt.Errorf("folder %s: a summary of %q, which has no record", e.cfg.Folder, st.Name)
+			}
+			en := e.files.entryOf(st)
+			g, _ := e.global(en)
+			if c := shareOf(st.Name, en.local, g, needKind(e.sync.need[st.Name], g)); c != en.share {
+				return fmt.Errorf("folder %s: stored summary of %q %+v, recounted %+v", e.cfg.Folder, st.Name, en.share, c)
+			}
 		}
-		seen++
-		return nil
-	})
-	if err != nil {
+		if len(page) < rangePage {
+			break
+		}
+		after = page[len(page)-1].Name
+	}
+	return e.store.Each(func(_ proto.DeviceID, f proto.FileInfo) error {
+		st, err := e.store.Lookup(f.Name)
+		if err == nil && !st.Summarized {
+			err = fmt.Errorf("folder %s: %q has records and no summary", e.cfg.Folder, f.Name)
+		}
 		return err
-	}
-	if seen != len(e.files.entries) {
-		return fmt.Errorf("folder %s: %d summaries stored for %d names", e.cfg.Folder, seen, len(e.files.entries))
-	}
-	return nil
+	})
 }
 
 // Status computes the folder's status.
@@ -246,3 +264,8 @@ func heldSample(local map[string]hold, remote map[string]bool) []string {
 	}
 	return out
 }
+
+// Held returns how many names the engine holds in memory: those whose
+// changes the index does not have yet, and the cache of what it read.
+// The rest of the folder stays in the index.
+func (e *Engine) Held() int { return len(e.files.dirty) + len(e.files.cache) }

@@ -89,16 +89,19 @@ func newSyncer(e *Engine) *syncer {
 }
 
 func (s *syncer) recomputeAll() {
-	for name := range s.e.files.entries {
-		s.recompute(name)
-	}
+	s.e.files.each("", func(name string, _ *entry) { s.recompute(name) })
 	s.dirty = true
 }
 
 // recompute updates whether name needs work, and the counts of the
-// folder's status.
+// folder's status. A name without records left goes, with its summary.
 func (s *syncer) recompute(name string) {
-	en := s.e.files.entries[name]
+	en := s.e.files.lookup(name)
+	if en != nil && en.empty() {
+		s.totals.add(en.share, -1)
+		s.e.files.remove(name)
+		en = nil
+	}
 	if en == nil {
 		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, Summary{Name: name, Gone: true})
 		delete(s.need, name)
@@ -152,8 +155,9 @@ func (s *syncer) recompute(name string) {
 	s.totals.add(c, 1)
 	if c != en.share || !en.summarized {
 		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, c.summary(name))
+		en = s.e.files.edit(name)
+		en.share, en.summarized = c, true
 	}
-	en.share, en.summarized = c, true
 }
 
 // needKind is the work a name whose target is g needs, if needed; a nil
@@ -269,7 +273,7 @@ func (s *syncer) schedule() {
 			}
 		}
 		name := s.queue[0]
-		en := s.e.files.entries[name]
+		en := s.e.files.lookup(name)
 		if s.need[name] && s.inflight[name] == nil && en != nil {
 			g, _ := s.target(name, en)
 			if g.Deleted && len(s.inflight) > s.deletes {
@@ -317,7 +321,7 @@ func (s *syncer) cleanIfIdle() {
 // temp file is worth keeping. Files this device cannot store are not.
 func (s *syncer) mayPull() bool {
 	for name := range s.need {
-		en := s.e.files.entries[name]
+		en := s.e.files.lookup(name)
 		if en == nil {
 			continue
 		}
@@ -401,7 +405,7 @@ func (s *syncer) rebuild() {
 		if _, held := s.e.scans.held[name]; held {
 			continue // gone here; the user decides
 		}
-		en := s.e.files.entries[name]
+		en := s.e.files.lookup(name)
 		g, _ := s.target(name, en)
 		if !g.Deleted && !s.storable(name, g) {
 			continue
@@ -729,7 +733,7 @@ func (s *syncer) scanOrphanParents(name string) {
 	top := ""
 	for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
 		var g *proto.FileInfo
-		if en := s.e.files.entries[dir]; en != nil {
+		if en := s.e.files.lookup(dir); en != nil {
 			g, _ = s.e.global(en)
 		}
 		if g == nil || g.Deleted {

@@ -131,7 +131,7 @@ func TestNotEmptyDirectoryIsKept(t *testing.T) {
 			if l.Deleted || l.Type != proto.FileTypeDir || l.Version.Compare(other.Version) != tc.want {
 				t.Errorf("kept %v, want a live directory %v to %v", l, tc.want, other.Version)
 			}
-			if g, _ := e.files.entries["d"].global(e.devices); g != l {
+			if g, _ := e.files.lookup("d").global(e.devices); g != l {
 				t.Errorf("global %v, want the kept directory", g)
 			}
 		})

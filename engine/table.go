@@ -2,20 +2,54 @@ package engine
 
 import (
 	"cmp"
-	"path"
+	"fmt"
 	"slices"
+	"strings"
 
 	"ferry/proto"
 )
 
-// table holds every record of the folder: the local one and each peer's, by
-// name, and which names lie in which directory so that a subtree's records
-// are found without visiting the whole folder.
+// table is the engine's view of every record and summary of the folder.
+// The index holds them; the table holds only what the index does not have
+// yet and a bounded cache of what it read:
+//
+//   - dirty are the entries changed since the last commit the driver
+//     reported (Saved): their writes are on their way to the index, so
+//     they are read from memory until then. A nil entry is a name whose
+//     records go.
+//   - cache holds entries read from the index and unchanged since, at most
+//     cacheEntries of them between trims.
+//
+// An entry is changed only through edit, which pins it in dirty first, so
+// every pointer to a changed entry is the one the table reads. The engine
+// reads the index through its Store and writes it only through Ready, so
+// an entry that is not dirty is what the index holds.
 type table struct {
-	entries  map[string]*entry
-	children map[string]map[string]struct{} // directory ("" is the root) → names directly in it
-	folds    *foldIndex                     // nil unless the file system ignores case
+	store  Store
+	keep   func(dev proto.DeviceID) bool // whether dev's stored records are the folder's
+	serial uint64                        // the Ready whose writes are being made
+	dirty  map[string]*dirtyEntry
+	cache  map[string]*entry
+	// dropping are devices whose records the index drops with the Ready
+	// of the given serial: until then, its records there are not read.
+	dropping map[proto.DeviceID]uint64
+	folds    *foldIndex // nil unless the file system ignores case
+	err      error      // the first failed read
 }
+
+// dirtyEntry is an entry changed in the Ready of the given serial (or
+// earlier), and the devices whose records of it the index held before.
+type dirtyEntry struct {
+	en     *entry
+	serial uint64
+	stored []proto.DeviceID
+}
+
+// cacheEntries bounds the clean entries kept between trims.
+const cacheEntries = 4096
+
+// rangePage is how many names an iteration reads from the index at once.
+const rangePage = 1024
 
 type entry struct {
 	local  *proto.FileInfo
@@ -24,6 +58,9 @@ type entry struct {
 	// summarized says the index holds share as the name's summary.
 	summarized bool
 }
+
+// empty reports whether the entry has no record.
+func (e *entry) empty() bool { return e.local == nil && len(e.remote) == 0 }
 
 // remotes are the peers' records of one name, in device order. A folder
 // is shared with a few devices, so a short slice costs far less than a map
@@ -69,21 +106,142 @@ func (rs *remotes) del(dev proto.DeviceID) bool {
 	return false
 }
 
-func newTable() *table {
-	return &table{entries: make(map[string]*entry), children: make(map[string]map[string]struct{})}
+func newTable(store Store, keep func(proto.DeviceID) bool) *table {
+	return &table{
+		store: store, keep: keep, serial: 1,
+		dirty: make(map[string]*dirtyEntry), cache: make(map[string]*entry), dropping: make(map[proto.DeviceID]uint64),
+	}
 }
 
+// fail records the first failed read of the index.
+func (t *table) fail(err error) {
+	if t.err == nil {
+		t.err = fmt.Errorf("%w: %w", ErrLoad, err)
+	}
+}
+
+// entryOf makes an entry of what the index holds of a name, nil if it
+// holds nothing.
+func (t *table) entryOf(st Stored) *entry {
+	en := &entry{local: st.Local}
+	for _, r := range st.Remote {
+		if t.keep(r.Device) && t.dropping[r.Device] == 0 {
+			f := r.File
+			en.remote = append(en.remote, remoteRecord{r.Device, &f})
+		}
+	}
+	slices.SortFunc(en.remote, func(a, b remoteRecord) int { return compareDevices(a.dev, b.dev) })
+	if st.Summarized {
+		en.share, en.summarized = shareOfSummary(st.Summary), true
+	}
+	if en.empty() && !en.summarized {
+		return nil
+	}
+	for i := range en.remote {
+		en.shareName(en.remote[i].f)
+	}
+	return en
+}
+
+// lookup returns name's entry, nil if the folder has nothing of it. An
+// entry may have no record and only the summary the index still holds.
+func (t *table) lookup(name string) *entry {
+	if d, ok := t.dirty[name]; ok {
+		return d.en
+	}
+	if en := t.cache[name]; en != nil {
+		return en
+	}
+	st, err := t.store.Lookup(name)
+	if err != nil {
+		t.fail(err)
+		return nil
+	}
+	en := t.entryOf(st)
+	if en != nil {
+		t.cache[name] = en
+	}
+	return en
+}
+
+// get returns name's entry to read, an empty one if it has none.
 func (t *table) get(name string) *entry {
-	e := t.entries[name]
-	if e == nil {
-		e = &entry{}
-		t.entries[name] = e
-		t.link(name)
+	if en := t.lookup(name); en != nil {
+		return en
+	}
+	return &entry{}
+}
+
+// edit returns name's entry to change, pinned until the index has the
+// change: one with no record yet is made.
+func (t *table) edit(name string) *entry {
+	if d, ok := t.dirty[name]; ok {
+		d.serial = t.serial
+		if d.en == nil {
+			d.en = &entry{}
+			if t.folds != nil {
+				t.folds.add(name)
+			}
+		}
+		return d.en
+	}
+	en := t.lookup(name)
+	d := &dirtyEntry{en: en, serial: t.serial}
+	if en == nil {
+		d.en = &entry{}
 		if t.folds != nil {
 			t.folds.add(name)
 		}
+	} else {
+		for _, r := range en.remote {
+			d.stored = append(d.stored, r.dev)
+		}
 	}
-	return e
+	delete(t.cache, name)
+	t.dirty[name] = d
+	return d.en
+}
+
+// remove forgets every record of name. Its share of the status counts must
+// be taken out by the caller.
+func (t *table) remove(name string) {
+	if t.lookup(name) == nil {
+		return
+	}
+	t.edit(name)
+	t.dirty[name].en = nil
+	if t.folds != nil {
+		t.folds.remove(name)
+	}
+}
+
+// saved tells the table the index holds the writes of the Readys up to
+// serial: what they changed is read from the index again.
+func (t *table) saved(serial uint64) {
+	for name, d := range t.dirty {
+		if d.serial <= serial {
+			delete(t.dirty, name)
+		}
+	}
+	for dev, s := range t.dropping {
+		if s <= serial {
+			delete(t.dropping, dev)
+		}
+	}
+}
+
+// advance starts the writes of the next Ready.
+func (t *table) advance() { t.serial++ }
+
+// trim drops cached entries down to the bound. No entry read before may
+// be changed after, except through edit.
+func (t *table) trim() {
+	for name := range t.cache {
+		if len(t.cache) <= cacheEntries {
+			return
+		}
+		delete(t.cache, name)
+	}
 }
 
 // shareName gives f.Name the bytes of the name e's records already hold,
@@ -97,47 +255,78 @@ func (e *entry) shareName(f *proto.FileInfo) {
 	}
 }
 
-// link records name in its directory, and each ancestor in its own, up to
-// the root: a record deep in a directory without a record of its own is
-// still found under it.
-func (t *table) link(name string) {
-	for name != "" {
-		dir := path.Dir(name)
-		if dir == "." {
-			dir = ""
+// each calls fn for every name that starts with prefix and has an entry,
+// in byte order. fn may change entries, and add or remove names, which it
+// may or may not then be called for.
+func (t *table) each(prefix string, fn func(name string, e *entry)) {
+	var mine []string // changed names, not in the index yet as they are
+	for name := range t.dirty {
+		if strings.HasPrefix(name, prefix) {
+			mine = append(mine, name)
 		}
-		kids := t.children[dir]
-		if kids == nil {
-			kids = make(map[string]struct{})
-			t.children[dir] = kids
+	}
+	slices.Sort(mine)
+	visitDirty := func(name string) {
+		if d := t.dirty[name]; d != nil && d.en != nil {
+			fn(name, d.en)
 		}
-		if _, ok := kids[name]; ok {
+	}
+	for after := ""; ; {
+		page, err := t.store.Range(prefix, after, rangePage)
+		if err != nil {
+			t.fail(err)
 			return
 		}
-		kids[name] = struct{}{}
-		name = dir
+		for _, st := range page {
+			for len(mine) > 0 && mine[0] < st.Name {
+				visitDirty(mine[0])
+				mine = mine[1:]
+			}
+			if len(mine) > 0 && mine[0] == st.Name {
+				visitDirty(mine[0])
+				mine = mine[1:]
+				continue
+			}
+			if _, ok := t.dirty[st.Name]; ok {
+				visitDirty(st.Name) // changed by fn
+				continue
+			}
+			en := t.cache[st.Name]
+			if en == nil {
+				if en = t.entryOf(st); en == nil {
+					continue
+				}
+				t.cache[st.Name] = en
+			}
+			fn(st.Name, en)
+		}
+		if len(page) < rangePage {
+			break
+		}
+		after = page[len(page)-1].Name
+		t.trim()
 	}
+	for _, name := range mine {
+		visitDirty(name)
+	}
+	t.trim()
 }
 
 // under calls fn for every entry at or below subtree; "" is the whole
-// folder. The order is unspecified.
+// folder.
 func (t *table) under(subtree string, fn func(name string, e *entry)) {
 	if subtree == "" {
-		for name, e := range t.entries {
-			fn(name, e)
-		}
+		t.each("", fn)
 		return
 	}
-	if e := t.entries[subtree]; e != nil {
-		fn(subtree, e)
+	if en := t.lookup(subtree); en != nil {
+		fn(subtree, en)
 	}
-	for kid := range t.children[subtree] {
-		t.under(kid, fn)
-	}
+	t.each(subtree+"/", fn)
 }
 
 func (t *table) local(name string) *proto.FileInfo {
-	if e := t.entries[name]; e != nil {
+	if e := t.lookup(name); e != nil {
 		return e.local
 	}
 	return nil
@@ -145,24 +334,24 @@ func (t *table) local(name string) *proto.FileInfo {
 
 // remote returns dev's record of name, nil if it has none.
 func (t *table) remote(dev proto.DeviceID, name string) *proto.FileInfo {
-	if e := t.entries[name]; e != nil {
+	if e := t.lookup(name); e != nil {
 		return e.remote.get(dev)
 	}
 	return nil
 }
 
 func (t *table) setLocal(f proto.FileInfo) {
-	e := t.get(f.Name)
+	e := t.edit(f.Name)
 	e.shareName(&f)
 	e.local = &f
 }
 
-// setRemote makes f dev's record. Its name shares the table's copy, and
+// setRemote makes f dev's record. Its name shares the entry's copy, and
 // its block list and version the local record's when they are equal, so a
 // name in sync costs its bytes, blocks and version once. Records are
 // never changed in place, so sharing is safe.
 func (t *table) setRemote(dev proto.DeviceID, f proto.FileInfo) {
-	e := t.get(f.Name)
+	e := t.edit(f.Name)
 	e.shareName(&f)
 	if l := e.local; l != nil {
 		if slices.Equal(l.Blocks, f.Blocks) {
@@ -175,15 +364,69 @@ func (t *table) setRemote(dev proto.DeviceID, f proto.FileInfo) {
 	e.remote.set(dev, &f)
 }
 
-// dropRemote forgets all of dev's records and returns the names affected.
-func (t *table) dropRemote(dev proto.DeviceID) []string {
-	var names []string
-	for name, e := range t.entries {
-		if e.remote.del(dev) {
-			names = append(names, name)
+// dropRemote forgets all of dev's records, those of the index with the
+// writes of the current Ready. The caller recomputes every name.
+func (t *table) dropRemote(dev proto.DeviceID) {
+	t.dropping[dev] = t.serial
+	for _, d := range t.dirty {
+		if d.en != nil {
+			d.en.remote.del(dev)
+		}
+		if i := slices.Index(d.stored, dev); i >= 0 {
+			d.stored = slices.Delete(d.stored, i, i+1)
 		}
 	}
-	return names
+	clear(t.cache)
+}
+
+// localSince returns the local records whose sequence is above seq, in
+// sequence order.
+func (t *table) localSince(seq int64) []proto.FileInfo {
+	var out []proto.FileInfo
+	for from := seq; ; {
+		page, err := t.store.LocalSince(from, rangePage)
+		if err != nil {
+			t.fail(err)
+			return nil
+		}
+		for _, f := range page {
+			if _, ok := t.dirty[f.Name]; !ok { // else as below
+				out = append(out, f)
+			}
+		}
+		if len(page) < rangePage {
+			break
+		}
+		from = page[len(page)-1].Sequence
+	}
+	for _, d := range t.dirty {
+		if d.en != nil && d.en.local != nil && d.en.local.Sequence > seq {
+			out = append(out, *d.en.local)
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	return out
+}
+
+// countRemote returns how many records of dev the folder holds.
+func (t *table) countRemote(dev proto.DeviceID) int {
+	n := 0
+	if t.dropping[dev] == 0 {
+		var err error
+		if n, err = t.store.CountRemote(dev); err != nil {
+			t.fail(err)
+			return 0
+		}
+	}
+	for _, d := range t.dirty {
+		if slices.Contains(d.stored, dev) {
+			n--
+		}
+		if d.en != nil && d.en.remote.get(dev) != nil {
+			n++
+		}
+	}
+	return max(n, 0)
 }
 
 // global returns the winning record for e among the local record and those

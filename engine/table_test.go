@@ -95,9 +95,9 @@ func TestGlobal(t *testing.T) {
 }
 
 func TestTableUnder(t *testing.T) {
-	tb := newTable()
+	tb := newTable(&testStore{}, func(proto.DeviceID) bool { return true })
 	for _, n := range []string{"a", "a/b", "a/b/c", "ab", "x/y/z", "x/y2"} {
-		tb.get(n)
+		tb.setLocal(proto.FileInfo{Name: n})
 	}
 	for _, tc := range []struct {
 		subtree string

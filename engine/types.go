@@ -78,6 +78,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Stored is what the index holds of one name: its records and summary.
+type Stored struct {
+	Name       string
+	Local      *proto.FileInfo
+	Remote     []RemoteFile
+	Summary    Summary
+	Summarized bool // the name has a stored summary
+}
+
 // Stat is what the driver saw on disk at a name.
 type Stat struct {
 	Name    string
@@ -112,7 +121,20 @@ type State struct {
 // Store is the engine's read-only view of the committed index.
 type Store interface {
 	// Each calls fn for every record; local records have the zero device.
+	// The engine calls it only for an index without summaries.
 	Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error
+	// Lookup returns what the index holds of name.
+	Lookup(name string) (Stored, error)
+	// Range returns what the index holds of up to limit names with a
+	// summary that start with prefix, after the name after, in byte order.
+	Range(prefix, after string, limit int) ([]Stored, error)
+	// LocalSince returns up to limit local records whose sequence is
+	// above seq, in sequence order.
+	LocalSince(seq int64, limit int) ([]proto.FileInfo, error)
+	// CountRemote returns how many records of dev the index holds.
+	CountRemote(dev proto.DeviceID) (int, error)
+	// RemoteDevices returns the devices the index holds records of.
+	RemoteDevices() ([]proto.DeviceID, error)
 	// BlockSource finds a local file holding the block with hash h.
 	BlockSource(h proto.Hash) (name string, offset int64, ok bool, err error)
 	// Summarized reports whether every name has its stored summary: an

@@ -148,24 +148,34 @@ func (f *Folder) SummaryOf(name string) (Summary, bool, error) {
 func (f *Folder) Summaries(prefix, after string, limit int) ([]NamedSummary, error) {
 	var out []NamedSummary
 	err := f.view("read summaries", func(b buckets) error {
-		c := b.summary.Cursor()
-		start := []byte(prefix)
-		if after >= prefix {
-			start = append([]byte(after), 0) // the least key above after
-		}
-		for k, v := c.Seek(start); k != nil && len(out) < limit; k, v = c.Next() {
-			if !bytes.HasPrefix(k, []byte(prefix)) {
-				break
-			}
+		return eachSummarized(b, prefix, after, limit, func(k, v []byte) error {
 			s, err := decodeSummary(string(k), v)
-			if err != nil {
-				return err
-			}
 			out = append(out, NamedSummary{Name: string(k), Summary: s})
-		}
-		return nil
+			return err
+		})
 	})
 	return out, err
+}
+
+// eachSummarized calls fn with up to limit summaries of the names after
+// the name after, in byte order, that start with prefix.
+func eachSummarized(b buckets, prefix, after string, limit int, fn func(k, v []byte) error) error {
+	c := b.summary.Cursor()
+	start := []byte(prefix)
+	if after >= prefix {
+		start = append([]byte(after), 0) // the least key above after
+	}
+	n := 0
+	for k, v := c.Seek(start); k != nil && n < limit; k, v = c.Next() {
+		if !bytes.HasPrefix(k, []byte(prefix)) {
+			break
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
 }
 
 // NeedAfter returns up to limit names of the need list with the given kind
@@ -219,37 +229,11 @@ func step(c cursor, reverse bool) []byte {
 // Records returns every record of name: this device's, if it has one, and
 // each peer's, by device.
 func (f *Folder) Records(name string) (local *proto.FileInfo, remote []RemoteRecord, err error) {
-	err = f.view("read records", func(b buckets) error {
-		key := []byte(name)
-		if v := b.local.Get(key); v != nil {
-			rec, err := decodeRecord(name, v)
-			if err != nil {
-				return err
-			}
-			local = &rec
-		}
-		return b.remote.ForEachBucket(func(k []byte) error {
-			v := b.remote.Bucket(k).Get(key)
-			if v == nil {
-				return nil
-			}
-			var dev proto.DeviceID
-			if len(k) != len(dev) {
-				return fmt.Errorf("corrupt remote device key %x", k)
-			}
-			copy(dev[:], k)
-			rec, err := decodeRecord(name, v)
-			if err != nil {
-				return err
-			}
-			remote = append(remote, RemoteRecord{Device: dev, File: rec})
-			return nil
-		})
-	})
+	st, err := f.Lookup(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	return local, remote, nil
+	return st.Local, st.Remote, nil
 }
 
 // RemoteRecord is a peer's record.

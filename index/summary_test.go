@@ -147,6 +147,39 @@ func TestRecordsOfAName(t *testing.T) {
 	if err != nil || l != nil || len(rs) != 1 || rs[0].Device != p {
 		t.Fatalf("Records(y) = %+v %+v %v", l, rs, err)
 	}
+
+	// Range lists the summarized names with their records and summaries.
+	err = f.Update(func(tx *Tx) error {
+		for _, name := range []string{"x", "y"} {
+			if err := tx.PutSummary(name, Summary{Flags: 1, LocalBytes: int64(len(name))}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts, err := f.Range("", "", 10)
+	if err != nil || len(sts) != 2 || sts[0].Name != "x" || sts[0].Local == nil || len(sts[0].Remote) != 2 ||
+		!sts[0].Summarized || sts[1].Name != "y" || sts[1].Local != nil || len(sts[1].Remote) != 1 {
+		t.Fatalf("Range = %+v, %v", sts, err)
+	}
+	if sts, err := f.Range("", "x", 10); err != nil || len(sts) != 1 || sts[0].Name != "y" {
+		t.Fatalf("Range after x = %+v, %v", sts, err)
+	}
+	if st, err := f.Lookup("z"); err != nil || st.Local != nil || st.Remote != nil || st.Summarized {
+		t.Fatalf("Lookup(z) = %+v, %v", st, err)
+	}
+	if n, err := f.CountRemote(p); err != nil || n != 2 {
+		t.Fatalf("CountRemote(p) = %d, %v; want 2", n, err)
+	}
+	if n, err := f.CountRemote(device(9)); err != nil || n != 0 {
+		t.Fatalf("CountRemote of a device with no records = %d, %v", n, err)
+	}
+	if devs, err := f.RemoteDevices(); err != nil || len(devs) != 2 || devs[0] != q || devs[1] != p {
+		t.Fatalf("RemoteDevices = %v, %v", devs, err)
+	}
 }
 
 // An index of schema version 1 is upgraded in place: its folders get the

@@ -23,6 +23,9 @@ type Device struct {
 	ops    []engine.Op
 	events []engine.Event
 	dirty  bool // the engine took an input since it was last verified
+	// unsaved is the serial of the last Ready committed that the engine
+	// has not been told of yet, 0 if none.
+	unsaved uint64
 }
 
 // deviceID returns the ID of the i-th device: every byte i+1 times 0x11, so
@@ -87,10 +90,10 @@ func (d *Device) crash(midCommit bool) {
 		d.Store.Stage(d.eng.Ready().Writes)
 	}
 	d.Store.Crash()
-	d.eng, d.ops = nil, nil
+	d.eng, d.ops, d.unsaved = nil, nil, 0
 }
 
 // busy reports whether the device has work the simulation must still do.
 func (d *Device) busy() bool {
-	return d.eng != nil && (len(d.ops) > 0 || d.eng.HasReady())
+	return d.eng != nil && (len(d.ops) > 0 || d.eng.HasReady() || d.unsaved > 0)
 }

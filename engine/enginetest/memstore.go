@@ -24,6 +24,7 @@ type MemStore struct {
 	// summarized.
 	summaries  map[string]engine.Summary
 	summarized bool
+	named      []string // the names of summaries, sorted; nil when to be made again
 
 	staged []engine.Writes
 }
@@ -93,6 +94,9 @@ func (m *MemStore) apply(w engine.Writes) {
 		}
 	}
 	maps.Copy(m.peers, w.Peers)
+	if len(w.Summaries) > 0 {
+		m.named = nil
+	}
 	for _, s := range w.Summaries {
 		if s.Gone {
 			delete(m.summaries, s.Name)
@@ -108,14 +112,20 @@ func (m *MemStore) Summarized() (bool, error) { return m.summarized, nil }
 
 // Summaries returns committed summaries in name order.
 func (m *MemStore) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
+	if m.named == nil {
+		m.named = slices.Sorted(maps.Keys(m.summaries))
+	}
+	from := prefix
+	if after >= prefix {
+		from = after + "\x00" // the least name above after
+	}
+	i, _ := slices.BinarySearch(m.named, from)
 	var out []engine.Summary
-	for _, name := range slices.Sorted(maps.Keys(m.summaries)) {
-		if len(out) == limit {
+	for _, name := range m.named[i:] {
+		if len(out) == limit || !strings.HasPrefix(name, prefix) {
 			break
 		}
-		if strings.HasPrefix(name, prefix) && (after < prefix || name > after) {
-			out = append(out, m.summaries[name])
-		}
+		out = append(out, m.summaries[name])
 	}
 	return out, nil
 }
@@ -212,5 +222,53 @@ func cloneWrites(w engine.Writes) engine.Writes {
 // DropSummaries forgets every summary, as in an index written before
 // summaries were kept.
 func (m *MemStore) DropSummaries() {
-	m.summaries, m.summarized = make(map[string]engine.Summary), false
+	m.summaries, m.summarized, m.named = make(map[string]engine.Summary), false, nil
+}
+
+// Lookup returns the committed records and summary of name.
+func (m *MemStore) Lookup(name string) (engine.Stored, error) {
+	st := engine.Stored{Name: name}
+	if f, ok := m.local[name]; ok {
+		c := f.Clone()
+		st.Local = &c
+	}
+	for _, dev := range slices.SortedFunc(maps.Keys(m.remote), compareDevices) {
+		if f, ok := m.remote[dev][name]; ok {
+			st.Remote = append(st.Remote, engine.RemoteFile{Device: dev, File: f.Clone()})
+		}
+	}
+	st.Summary, st.Summarized = m.summaries[name]
+	return st, nil
+}
+
+// Range returns the committed state of the names with a summary, in name
+// order.
+func (m *MemStore) Range(prefix, after string, limit int) ([]engine.Stored, error) {
+	sums, _ := m.Summaries(prefix, after, limit)
+	out := make([]engine.Stored, len(sums))
+	for i, sum := range sums {
+		out[i], _ = m.Lookup(sum.Name)
+	}
+	return out, nil
+}
+
+// LocalSince returns committed local records above sequence seq, in
+// sequence order.
+func (m *MemStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
+	var out []proto.FileInfo
+	for _, f := range m.local {
+		if f.Sequence > seq {
+			out = append(out, f.Clone())
+		}
+	}
+	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	return out[:min(len(out), limit)], nil
+}
+
+// CountRemote returns how many committed records of dev there are.
+func (m *MemStore) CountRemote(dev proto.DeviceID) (int, error) { return len(m.remote[dev]), nil }
+
+// RemoteDevices returns the devices with committed records.
+func (m *MemStore) RemoteDevices() ([]proto.DeviceID, error) {
+	return slices.SortedFunc(maps.Keys(m.remote), compareDevices), nil
 }

@@ -77,13 +77,15 @@ func TestEngineWritesMissingSummariesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := e.Ready().Writes
+	rd := e.Ready()
+	w := rd.Writes
 	if !w.Summarized || len(w.Summaries) != 3 {
 		t.Fatalf("first writes: summarized %v, %d summaries; want true and 3", w.Summarized, len(w.Summaries))
 	}
 	want := e.Status()
 	m.Apply(w)
 	e.Advance()
+	e.Step(engine.Saved{Serial: rd.Serial})
 	if err := e.VerifySummaries(); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ const (
 	actDeliver actionKind = iota
 	actOp
 	actReady
+	actSaved
 )
 
 // action is one thing that may happen next.
@@ -48,6 +49,9 @@ func (s *Sim) actions() []action {
 		if d.eng.HasReady() {
 			out = append(out, action{kind: actReady, dev: i})
 		}
+		if d.unsaved > 0 {
+			out = append(out, action{kind: actSaved, dev: i})
+		}
 	}
 	return out
 }
@@ -72,6 +76,10 @@ func (s *Sim) Step() bool {
 		s.runOp(a.dev)
 	case actReady:
 		s.handleReady(a.dev)
+	case actSaved:
+		d := s.devs[a.dev]
+		d.step(engine.Saved{Serial: d.unsaved})
+		d.unsaved = 0
 	}
 	for _, l := range s.links {
 		if l.closing {
@@ -88,7 +96,7 @@ func (s *Sim) Step() bool {
 // an input since it was last verified (an engine changes only by its inputs)
 // and keeps the first failure, with the step it happened at, for Converged.
 func (s *Sim) verify() {
-	if s.broken != nil {
+	if s.broken != nil || s.opt.VerifyEvery > 1 && s.steps%s.opt.VerifyEvery != 0 {
 		return
 	}
 	for _, d := range s.devs {
@@ -177,6 +185,9 @@ func (s *Sim) handleReady(i int) {
 	}
 	d.events = append(d.events, rd.Events...)
 	d.eng.Advance() // drops the Ready, nothing that Verify checks
+	// The engine hears that the writes are committed later, as a driver
+	// that commits off its loop tells it: until then it holds them.
+	d.unsaved = rd.Serial
 }
 
 // runOp carries out one of device i's operations, chosen at random, and

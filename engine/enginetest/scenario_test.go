@@ -645,3 +645,26 @@ func TestMovedBackWhileDown(t *testing.T) {
 	settle(t, s)
 	wantFile(t, s, "old.bin", data)
 }
+
+// A folder larger than the engine's cache syncs with every name read from
+// the index: once the writes are committed and the engine told so, it
+// holds no more names than its cache, however large the folder.
+func TestEngineHoldsABoundedPart(t *testing.T) {
+	s := newSim(t, Options{Devices: 2, Seed: 7, VerifyEvery: 1000})
+	const files = 10_000
+	for i := range files {
+		must(t, s.Write(devA, fmt.Sprintf("d%02d/f%05d", i%37, i), content(fmt.Sprint(i), 10)))
+	}
+	s.Scan(devA)
+	settle(t, s)
+	wantFile(t, s, "d00/f00000", content("0", 10))
+	for i := range 2 {
+		e := s.Dev(i).Engine()
+		if st := e.Status(); st.LocalFiles != files+37 || !st.InSync {
+			t.Fatalf("%s: status %+v, want %d local files in sync", s.Dev(i).Name, st, files+37)
+		}
+		if n := e.Held(); n > files/2 {
+			t.Errorf("%s holds %d of %d names in memory", s.Dev(i).Name, n, files+37)
+		}
+	}
+}

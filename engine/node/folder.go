@@ -103,7 +103,7 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 		waiters:    make(map[uint64]chan error),
 		lost:       make(chan error, 1),
 	}
-	r.persist = newPersister(idx, r.release, r.start)
+	r.persist = newPersister(idx, r.release, r.start, func(serial uint64) { r.in.put(engine.Saved{Serial: serial}) })
 	r.served = newOpenFiles(fs, now)
 	return r, nil
 }
@@ -144,9 +144,19 @@ func (r *folderRunner) run(ctx context.Context) error {
 			}
 		}
 		busy := r.step(workCtx)
+		if err := r.engineErr(); err != nil {
+			return fmt.Errorf("folder %s: %w", r.id, err)
+		}
 		r.served.sweep()
 		timer.Reset(r.sleep(busy))
 	}
+}
+
+// engineErr returns why the engine stopped, nil while it runs.
+func (r *folderRunner) engineErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.eng.Err()
 }
 
 // sleep is how long the runner may wait for inputs before the engine's
@@ -296,14 +306,53 @@ func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
 
 func (s storeView) Summarized() (bool, error) { return s.f.Summarized() }
 
+func (s storeView) Lookup(name string) (engine.Stored, error) {
+	st, err := s.f.Lookup(name)
+	return storedOf(st), err
+}
+
+func (s storeView) Range(prefix, after string, limit int) ([]engine.Stored, error) {
+	sts, err := s.f.Range(prefix, after, limit)
+	out := make([]engine.Stored, len(sts))
+	for i, st := range sts {
+		out[i] = storedOf(st)
+	}
+	return out, err
+}
+
+func storedOf(st index.NameState) engine.Stored {
+	out := engine.Stored{Name: st.Name, Local: st.Local, Summary: summaryOf(st.Name, st.Summary), Summarized: st.Summarized}
+	for _, r := range st.Remote {
+		out.Remote = append(out.Remote, engine.RemoteFile{Device: r.Device, File: r.File})
+	}
+	return out
+}
+
+func summaryOf(name string, sum index.Summary) engine.Summary {
+	return engine.Summary{
+		Name: name, Need: engine.NeedKind(sum.Need), Flags: sum.Flags,
+		LocalBytes: sum.LocalBytes, GlobalBytes: sum.GlobalBytes,
+	}
+}
+
+func (s storeView) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
+	var out []proto.FileInfo
+	err := s.f.LocalSince(seq, limit, func(f proto.FileInfo) error {
+		out = append(out, f)
+		return nil
+	})
+	return out, err
+}
+
+func (s storeView) CountRemote(dev proto.DeviceID) (int, error) { return s.f.CountRemote(dev) }
+
+func (s storeView) RemoteDevices() ([]proto.DeviceID, error) { return s.f.RemoteDevices() }
+
 func (s storeView) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
 	sums, err := s.f.Summaries(prefix, after, limit)
 	out := make([]engine.Summary, len(sums))
 	for i, sum := range sums {
-		out[i] = engine.Summary{
-			Name: sum.Name, Need: engine.NeedKind(sum.Need), Flags: sum.Flags,
-			LocalBytes: sum.LocalBytes, GlobalBytes: sum.GlobalBytes,
-		}
+		out[i] = summaryOf(sum.Name, sum.Summary)
 	}
 	return out, err
 }

@@ -15,7 +15,7 @@ import (
 // is not running: nothing takes its inputs unless the test does.
 func inboxNode() (*Node, *folderRunner) {
 	r := &folderRunner{id: "docs", in: newInbox[engine.Input]()}
-	r.persist = newPersister(nil, nil, nil)
+	r.persist = newPersister(nil, nil, nil, nil)
 	n := &Node{folders: map[string]*folderHandle{"docs": {runner: r, shared: map[proto.DeviceID]bool{devA: true}}}}
 	return n, r
 }

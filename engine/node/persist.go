@@ -20,13 +20,14 @@ type persister struct {
 	idx   *index.Folder
 	do    func(ctx context.Context, rd engine.Ready) // the work after the commit
 	start func(ctx context.Context, op engine.Op)    // starts an operation now
+	saved func(serial uint64)                        // tells the engine what is committed
 
 	queue *inbox[engine.Ready]
 	err   chan error // the first failed commit; the folder stops on it
 }
 
-func newPersister(idx *index.Folder, do func(context.Context, engine.Ready), start func(context.Context, engine.Op)) *persister {
-	return &persister{idx: idx, do: do, start: start, queue: newInbox[engine.Ready](), err: make(chan error, 1)}
+func newPersister(idx *index.Folder, do func(context.Context, engine.Ready), start func(context.Context, engine.Op), saved func(uint64)) *persister {
+	return &persister{idx: idx, do: do, start: start, saved: saved, queue: newInbox[engine.Ready](), err: make(chan error, 1)}
 }
 
 // put queues rd, starting its read-only operations at once.
@@ -75,6 +76,7 @@ func (p *persister) turn(ctx context.Context, release bool) bool {
 		}
 		return false
 	}
+	p.saved(batch[len(batch)-1].Serial)
 	if release {
 		for _, rd := range batch {
 			p.do(ctx, rd)

@@ -25,6 +25,21 @@ type recorder struct {
 	released []string // message folders, in release order
 	started  []string // names of started operations
 	durable  []bool   // per release: the Ready's record was in the index
+	saved    []uint64 // serials the engine was told are committed
+	// unsaved are serials reported before their Ready's record was in
+	// the index.
+	unsaved []uint64
+}
+
+// savedReport notes a Saved for serial; the Ready of serial s writes the
+// record f<s-1>.
+func (r *recorder) savedReport(serial uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.saved = append(r.saved, serial)
+	if _, ok, err := r.idx.Get(index.Local, fmt.Sprintf("f%03d", serial-1)); !ok || err != nil {
+		r.unsaved = append(r.unsaved, serial)
+	}
 }
 
 func (r *recorder) release(_ context.Context, rd engine.Ready) {
@@ -78,6 +93,7 @@ func testIndex(t *testing.T) *index.Folder {
 func readyFor(name string, seq int64) engine.Ready {
 	f := proto.FileInfo{Name: name, Type: proto.FileTypeDir, Sequence: seq, Version: proto.Vector{{ID: 1, Value: uint64(seq)}}}
 	return engine.Ready{
+		Serial:   uint64(seq),
 		Writes:   engine.Writes{Local: []proto.FileInfo{f}},
 		Messages: []engine.Outgoing{{To: devA, Msg: &proto.IndexUpdate{Folder: name}}},
 		Ops: []engine.Op{
@@ -90,7 +106,7 @@ func readyFor(name string, seq int64) engine.Ready {
 func TestPersisterReleasesInOrderOnceDurable(t *testing.T) {
 	idx := testIndex(t)
 	rec := &recorder{idx: idx}
-	p := newPersister(idx, rec.release, rec.start)
+	p := newPersister(idx, rec.release, rec.start, rec.savedReport)
 	ctx := context.Background()
 	const n = 200
 	// Queue a first Ready before the persister runs: its hash starts at
@@ -123,12 +139,22 @@ func TestPersisterReleasesInOrderOnceDurable(t *testing.T) {
 	if len(started) != 2*n {
 		t.Fatalf("started %d operations, want %d", len(started), 2*n)
 	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.saved) == 0 || rec.saved[len(rec.saved)-1] != n || len(rec.unsaved) > 0 {
+		t.Fatalf("told the engine serials %v saved, %v before their commit; want up to %d, all committed", rec.saved, rec.unsaved, n)
+	}
+	for i := 1; i < len(rec.saved); i++ {
+		if rec.saved[i] <= rec.saved[i-1] {
+			t.Fatalf("saved serials out of order: %v", rec.saved)
+		}
+	}
 }
 
 func TestPersisterCommitsTheQueueWhenStopped(t *testing.T) {
 	idx := testIndex(t)
 	rec := &recorder{idx: idx}
-	p := newPersister(idx, rec.release, rec.start)
+	p := newPersister(idx, rec.release, rec.start, rec.savedReport)
 	stop := make(chan struct{})
 	close(stop)
 	p.put(context.Background(), readyFor("last", 1))
@@ -141,7 +167,7 @@ func TestPersisterCommitsTheQueueWhenStopped(t *testing.T) {
 func TestPersisterReportsAFailedCommit(t *testing.T) {
 	idx := testIndex(t)
 	rec := &recorder{idx: idx}
-	p := newPersister(idx, rec.release, rec.start)
+	p := newPersister(idx, rec.release, rec.start, rec.savedReport)
 	stop := make(chan struct{})
 	defer close(stop)
 	go p.run(context.Background(), stop)

@@ -1,0 +1,111 @@
+package index
+
+import (
+	"fmt"
+
+	"ferry/proto"
+)
+
+// NameState is everything the index holds of one name: its records and its
+// summary.
+type NameState struct {
+	Name       string
+	Local      *proto.FileInfo
+	Remote     []RemoteRecord // by device
+	Summary    Summary
+	Summarized bool // the name has a stored summary
+}
+
+// Lookup returns what the index holds of name.
+func (f *Folder) Lookup(name string) (NameState, error) {
+	var st NameState
+	err := f.view("look up "+name, func(b buckets) error {
+		var err error
+		st, err = nameState(b, name)
+		return err
+	})
+	return st, err
+}
+
+// Range returns what the index holds of up to limit summarized names after
+// the name after, in byte order, that start with prefix. Each call is its
+// own read transaction.
+func (f *Folder) Range(prefix, after string, limit int) ([]NameState, error) {
+	var out []NameState
+	err := f.view("read names", func(b buckets) error {
+		return eachSummarized(b, prefix, after, limit, func(k, _ []byte) error {
+			st, err := nameState(b, string(k))
+			out = append(out, st)
+			return err
+		})
+	})
+	return out, err
+}
+
+func nameState(b buckets, name string) (NameState, error) {
+	st := NameState{Name: name}
+	key := []byte(name)
+	if v := b.summary.Get(key); v != nil {
+		s, err := decodeSummary(name, v)
+		if err != nil {
+			return st, err
+		}
+		st.Summary, st.Summarized = s, true
+	}
+	if v := b.local.Get(key); v != nil {
+		rec, err := decodeRecord(name, v)
+		if err != nil {
+			return st, err
+		}
+		st.Local = &rec
+	}
+	err := b.remote.ForEachBucket(func(k []byte) error {
+		v := b.remote.Bucket(k).Get(key)
+		if v == nil {
+			return nil
+		}
+		var dev proto.DeviceID
+		if len(k) != len(dev) {
+			return fmt.Errorf("corrupt remote device key %x", k)
+		}
+		copy(dev[:], k)
+		rec, err := decodeRecord(name, v)
+		if err != nil {
+			return err
+		}
+		st.Remote = append(st.Remote, RemoteRecord{Device: dev, File: rec})
+		return nil
+	})
+	return st, err
+}
+
+// CountRemote returns how many records of dev the index holds.
+func (f *Folder) CountRemote(dev proto.DeviceID) (int, error) {
+	n := 0
+	err := f.view("count records", func(b buckets) error {
+		files := b.remote.Bucket(dev[:])
+		if files == nil {
+			return nil
+		}
+		n = files.Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
+// RemoteDevices returns the devices the index holds records of.
+func (f *Folder) RemoteDevices() ([]proto.DeviceID, error) {
+	var out []proto.DeviceID
+	err := f.view("list devices", func(b buckets) error {
+		return b.remote.ForEachBucket(func(k []byte) error {
+			var dev proto.DeviceID
+			if len(k) != len(dev) {
+				return fmt.Errorf("corrupt remote device key %x", k)
+			}
+			copy(dev[:], k)
+			out = append(out, dev)
+			return nil
+		})
+	})
+	return out, err
+}
