@@ -26,13 +26,18 @@ type Engine struct {
 	sync    *syncer
 	scans   *scanner
 
-	rd Ready
+	rd     Ready
+	tokens uint64 // the last token given to an Outgoing
 }
 
 // peer is what the engine knows of one device it shares the folder with.
 type peer struct {
 	connected bool
 	sentSeq   int64     // highest local sequence sent on this connection
+	// catchUp says the peer is still being sent the records it missed,
+	// in batches by sequence; window are the tokens of those on their way.
+	catchUp, sentAny bool
+	window           map[uint64]bool
 	index     PeerIndex // how much of its index we hold
 	// files counts its records, as of its connection and those it sent
 	// since; a record forgotten meanwhile is still counted.
@@ -200,6 +205,8 @@ func (e *Engine) Step(in Input) {
 		e.override()
 	case Saved:
 		e.files.saved(in.Serial)
+	case Sent:
+		e.onSent(in)
 	}
 	e.scans.schedule()
 	e.sync.schedule()
@@ -310,7 +317,7 @@ func (e *Engine) commitLocal(f proto.FileInfo) {
 func (e *Engine) announce(f proto.FileInfo, old *proto.FileInfo) {
 	var delta *proto.FileInfo // made for the first peer that holds old
 	for dev, p := range e.peers {
-		if !p.connected || f.Sequence <= p.sentSeq {
+		if !p.connected || p.catchUp || f.Sequence <= p.sentSeq {
 			continue
 		}
 		out := f

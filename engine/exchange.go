@@ -8,7 +8,8 @@ import (
 
 // onPeerUp starts the index exchange with a device that just connected: its
 // records are dropped if its index was recreated, and it is sent every local
-// record newer than what its Hello says it has seen.
+// record newer than what its Hello says it has seen, a few batches at a
+// time (see feed).
 func (e *Engine) onPeerUp(in PeerUp) {
 	p := e.peers[in.Device]
 	if p == nil {
@@ -31,20 +32,60 @@ func (e *Engine) onPeerUp(in PeerUp) {
 		from = 0
 	}
 	p.files = e.files.countRemote(in.Device)
-	out := e.files.localSince(from)
-	p.sentSeq = e.seq
+	clear(p.window)
 	if e.cfg.Type == ReceiveOnly {
+		p.sentSeq = e.seq
 		return
 	}
-	for _, f := range out {
-		e.queueFile(in.Device, f)
+	p.sentSeq, p.catchUp, p.sentAny = from, true, false
+	e.feed(in.Device, p)
+}
+
+// catchUpWindow is how many batches of a peer's first index exchange may be
+// on their way at once: the rest are read from the index as they go out,
+// so a large folder is never held whole in memory or in a connection's
+// queue.
+const catchUpWindow = 4
+
+// feed sends a peer that is catching up the next batches of local records
+// by sequence, until catchUpWindow are on their way. Once the last has
+// gone, the peer gets each change as it is made (announce).
+func (e *Engine) feed(dev proto.DeviceID, p *peer) {
+	for p.catchUp && len(p.window) < catchUpWindow && e.files.err == nil {
+		page, next, more := e.files.localPage(p.sentSeq, e.cfg.BatchFiles)
+		if len(page) > 0 {
+			e.tokens++
+			if p.window == nil {
+				p.window = make(map[uint64]bool)
+			}
+			p.window[e.tokens] = true
+			p.sentAny = true
+			e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Token: e.tokens, Msg: &proto.IndexUpdate{
+				Folder: e.cfg.Folder, IndexID: e.indexID, Files: page,
+			}})
+		}
+		p.sentSeq = next
+		if !more {
+			p.catchUp = false
+			p.sentSeq = e.seq
+			if !p.sentAny {
+				// An empty update tells the peer our index is complete.
+				e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Msg: &proto.IndexUpdate{
+					Folder: e.cfg.Folder, IndexID: e.indexID,
+				}})
+			}
+		}
 	}
-	if len(out) == 0 {
-		// An empty update tells the peer our index is complete.
-		e.rd.Messages = append(e.rd.Messages, Outgoing{To: in.Device, Msg: &proto.IndexUpdate{
-			Folder: e.cfg.Folder, IndexID: e.indexID,
-		}})
+}
+
+// onSent frees the place of a batch that went out in its peer's window.
+func (e *Engine) onSent(in Sent) {
+	p := e.peers[in.Device]
+	if p == nil || !p.window[in.Token] {
+		return
 	}
+	delete(p.window, in.Token)
+	e.feed(in.Device, p)
 }
 
 // onPeerDown forgets the connection, and the messages still queued for it:
@@ -57,7 +98,8 @@ func (e *Engine) onPeerDown(in PeerDown) {
 		return
 	}
 	p.connected = false
-	p.sentSeq = 0
+	p.sentSeq, p.catchUp = 0, false
+	clear(p.window)
 	var keep []Outgoing
 	for _, m := range e.rd.Messages {
 		if m.To != in.Device {

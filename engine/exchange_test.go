@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -175,5 +176,62 @@ func TestReceivedDelta(t *testing.T) {
 	}
 	if h, _ := e.Hello(devP); h.SeenSequence != 5 {
 		t.Fatalf("position after a refused delta: %d, want 5", h.SeenSequence)
+	}
+}
+
+// tokensTo returns the tokens of the paced messages to dev in rd.
+func tokensTo(rd Ready, dev proto.DeviceID) []uint64 {
+	var out []uint64
+	for _, m := range rd.Messages {
+		if m.To == dev && m.Token != 0 {
+			out = append(out, m.Token)
+		}
+	}
+	return out
+}
+
+// A peer that catches up gets the records it missed a few batches at a
+// time, each further batch once one has gone out; a change made meanwhile
+// comes in its turn by sequence, and once the last batch is out, changes
+// are announced as they are made.
+func TestCatchUpIsPaced(t *testing.T) {
+	st := &testStore{}
+	for i := range 23 {
+		st.local = append(st.local, proto.FileInfo{
+			Name: fmt.Sprintf("d%02d", i), Type: proto.FileTypeDir, Mode: 0o755, Version: vec(0x11, uint64(i+1)), Sequence: int64(i + 1),
+		})
+	}
+	cfg := Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}, BatchFiles: 5}
+	e, err := New(cfg, st, State{IndexID: 7, LastSequence: 23})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Step(Tick{Now: 1_000_000 * 1e9})
+	e.Advance()
+	e.Step(PeerUp{Device: devP, Hello: proto.FolderHello{ID: "f", IndexID: 9}})
+	rd := e.Ready()
+	tokens := tokensTo(rd, devP)
+	if got := updatesTo(rd, devP); len(tokens) != catchUpWindow || len(got) != 20 || got[0] != 1 || got[19] != 20 {
+		t.Fatalf("first batches: %d paced messages with sequences %v; want %d, 1 to 20", len(tokens), got, catchUpWindow)
+	}
+	e.Advance()
+
+	if got := updatesTo(scanFile(e, Stat{Name: "new", Size: 1, ModTime: 2, Mode: 0o644}, []proto.Block{{Size: 1}}), devP); len(got) != 0 {
+		t.Fatalf("a change while catching up went out at once: %v", got)
+	}
+	e.Advance()
+	e.Step(Sent{Device: devP, Token: tokens[0] + 100}) // no such batch
+	if got := updatesTo(e.Ready(), devP); len(got) != 0 {
+		t.Fatalf("an unknown token sent %v", got)
+	}
+	e.Step(Sent{Device: devP, Token: tokens[0]})
+	if got := updatesTo(e.Ready(), devP); !slices.Equal(got, []int64{21, 22, 23, 24}) {
+		t.Fatalf("after a batch went out, sent %v; want 21 to 24, the change included", got)
+	}
+	e.Advance()
+
+	got := updatesTo(scanFile(e, Stat{Name: "later", Size: 1, ModTime: 3, Mode: 0o644}, []proto.Block{{Size: 1}}), devP)
+	if !slices.Equal(got, []int64{25}) {
+		t.Fatalf("after catching up, a change sent %v; want 25 at once", got)
 	}
 }

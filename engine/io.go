@@ -91,6 +91,13 @@ type OpResult struct {
 // never says so keeps the whole folder there.
 type Saved struct{ Serial uint64 }
 
+// Sent says the message of an Outgoing with the given token has been
+// written to its device's connection.
+type Sent struct {
+	Device proto.DeviceID
+	Token  uint64
+}
+
 // Override makes a send-only folder's state the newest version everywhere:
 // every name it keeps apart from the others gets a version that supersedes
 // theirs. Other folder types ignore it.
@@ -121,6 +128,7 @@ func (Acknowledge) isInput()    {}
 func (TempsCleaned) isInput()   {}
 func (Override) isInput()       {}
 func (Saved) isInput()          {}
+func (Sent) isInput()           {}
 
 // Ready is the work the engine hands out, to be done in field order.
 type Ready struct {
@@ -193,6 +201,9 @@ type RemoteFile struct {
 type Outgoing struct {
 	To  proto.DeviceID
 	Msg proto.Message
+	// Token, when not zero, asks the driver for a Sent input with it once
+	// the message has been written out: the engine paces what it sends.
+	Token uint64
 }
 
 // Op is a piece of I/O for the driver.

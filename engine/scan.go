@@ -193,35 +193,50 @@ func (s *scanner) onScanResult(res ScanResult) {
 	for _, sk := range res.Skipped {
 		r.unread[sk.Name] = true
 	}
-	seen := make(map[string]bool, len(res.Entries))
-	for _, st := range res.Entries {
-		seen[st.Name] = true
-		delete(s.held, st.Name)
-		l := s.e.files.local(st.Name)
-		if l != nil && !l.Deleted && l.Type == proto.FileTypeDir && st.Type == proto.FileTypeDir && l.Mount != st.Mount {
-			r.mounts[st.Name] = st.Mount
-		}
-		if !changed(l, st) {
-			continue
-		}
-		if l != nil && l.Sequence > r.startSeq {
-			// Written while the walk ran: what the walk saw may predate
-			// the write, so the next run looks again.
-			s.request(ScanRequest{Subtree: st.Name})
-			continue
-		}
-		if st.Type == proto.FileTypeFile {
-			s.hashQ = append(s.hashQ, st)
-			r.pending++
-			continue
-		}
-		s.e.localChange(st, nil)
-	}
+	// What the walk saw and the records of the subtree, both by name, are
+	// walked side by side: nothing of the folder is held whole.
+	entries := res.Entries
+	slices.SortFunc(entries, func(a, b Stat) int { return strings.Compare(a.Name, b.Name) })
 	s.e.files.under(res.Subtree, func(name string, en *entry) {
-		if en.local != nil && !en.local.Deleted && !seen[name] && en.local.Sequence <= r.startSeq && !underAny(name, r.unread) {
+		for len(entries) > 0 && entries[0].Name < name {
+			s.compare(r, entries[0], nil)
+			entries = entries[1:]
+		}
+		if len(entries) > 0 && entries[0].Name == name {
+			s.compare(r, entries[0], en.local)
+			entries = entries[1:]
+			return
+		}
+		if en.local != nil && !en.local.Deleted && en.local.Sequence <= r.startSeq && !underAny(name, r.unread) {
 			r.missing[name] = en.local.Sequence
 		}
 	})
+	for _, st := range entries {
+		s.compare(r, st, nil)
+	}
+}
+
+// compare takes in what a walk saw at a name whose local record is l.
+func (s *scanner) compare(r *scanRun, st Stat, l *proto.FileInfo) {
+	delete(s.held, st.Name)
+	if l != nil && !l.Deleted && l.Type == proto.FileTypeDir && st.Type == proto.FileTypeDir && l.Mount != st.Mount {
+		r.mounts[st.Name] = st.Mount
+	}
+	if !changed(l, st) {
+		return
+	}
+	if l != nil && l.Sequence > r.startSeq {
+		// Written while the walk ran: what the walk saw may predate the
+		// write, so the next run looks again.
+		s.request(ScanRequest{Subtree: st.Name})
+		return
+	}
+	if st.Type == proto.FileTypeFile {
+		s.hashQ = append(s.hashQ, st)
+		r.pending++
+		return
+	}
+	s.e.localChange(st, nil)
 }
 
 // noteUnread replaces, for status, what is known unreadable in subtree with

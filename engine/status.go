@@ -268,4 +268,4 @@ func heldSample(local map[string]hold, remote map[string]bool) []string {
 // Held returns how many names the engine holds in memory: those whose
 // changes the index does not have yet, and the cache of what it read.
 // The rest of the folder stays in the index.
-func (e *Engine) Held() int { return len(e.files.dirty) + len(e.files.cache) }
+func (e *Engine) Held() int { return len(e.files.dirty) + len(e.files.cache) + len(e.files.older) }

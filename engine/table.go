@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -17,8 +18,11 @@ import (
 //     reported (Saved): their writes are on their way to the index, so
 //     they are read from memory until then. A nil entry is a name whose
 //     records go.
-//   - cache holds entries read from the index and unchanged since, at most
-//     cacheEntries of them between trims.
+//   - cache and older hold entries read from the index and unchanged
+//     since, at most cacheEntries of them between trims; a nil entry is a
+//     name the index has nothing of. A trim makes cache the older
+//     generation and drops the one before, so what is read again and
+//     again stays.
 //
 // An entry is changed only through edit, which pins it in dirty first, so
 // every pointer to a changed entry is the one the table reads. The engine
@@ -30,6 +34,7 @@ type table struct {
 	serial uint64                        // the Ready whose writes are being made
 	dirty  map[string]*dirtyEntry
 	cache  map[string]*entry
+	older  map[string]*entry
 	// dropping are devices whose records the index drops with the Ready
 	// of the given serial: until then, its records there are not read.
 	dropping map[proto.DeviceID]uint64
@@ -149,7 +154,12 @@ func (t *table) lookup(name string) *entry {
 	if d, ok := t.dirty[name]; ok {
 		return d.en
 	}
-	if en := t.cache[name]; en != nil {
+	if en, ok := t.cache[name]; ok {
+		return en
+	}
+	if en, ok := t.older[name]; ok {
+		t.cache[name] = en
+		delete(t.older, name)
 		return en
 	}
 	st, err := t.store.Lookup(name)
@@ -158,9 +168,7 @@ func (t *table) lookup(name string) *entry {
 		return nil
 	}
 	en := t.entryOf(st)
-	if en != nil {
-		t.cache[name] = en
-	}
+	t.cache[name] = en
 	return en
 }
 
@@ -198,6 +206,7 @@ func (t *table) edit(name string) *entry {
 		}
 	}
 	delete(t.cache, name)
+	delete(t.older, name)
 	t.dirty[name] = d
 	return d.en
 }
@@ -233,14 +242,11 @@ func (t *table) saved(serial uint64) {
 // advance starts the writes of the next Ready.
 func (t *table) advance() { t.serial++ }
 
-// trim drops cached entries down to the bound. No entry read before may
-// be changed after, except through edit.
+// trim keeps the cache within its bound. No entry read before may be
+// changed after, except through edit.
 func (t *table) trim() {
-	for name := range t.cache {
-		if len(t.cache) <= cacheEntries {
-			return
-		}
-		delete(t.cache, name)
+	if len(t.cache) > cacheEntries/2 {
+		t.older, t.cache = t.cache, make(map[string]*entry)
 	}
 }
 
@@ -292,6 +298,9 @@ func (t *table) each(prefix string, fn func(name string, e *entry)) {
 				continue
 			}
 			en := t.cache[st.Name]
+			if en == nil {
+				en = t.older[st.Name]
+			}
 			if en == nil {
 				if en = t.entryOf(st); en == nil {
 					continue
@@ -376,36 +385,44 @@ func (t *table) dropRemote(dev proto.DeviceID) {
 			d.stored = slices.Delete(d.stored, i, i+1)
 		}
 	}
-	clear(t.cache)
+	t.cache, t.older = make(map[string]*entry), nil
 }
 
-// localSince returns the local records whose sequence is above seq, in
-// sequence order.
-func (t *table) localSince(seq int64) []proto.FileInfo {
+// localPage returns up to limit local records whose sequence is above
+// seq, in sequence order, and the sequence the next page starts after;
+// more says there may be records after it.
+func (t *table) localPage(seq int64, limit int) (page []proto.FileInfo, next int64, more bool) {
+	stored, err := t.store.LocalSince(seq, limit)
+	if err != nil {
+		t.fail(err)
+		return nil, seq, false
+	}
 	var out []proto.FileInfo
-	for from := seq; ; {
-		page, err := t.store.LocalSince(from, rangePage)
-		if err != nil {
-			t.fail(err)
-			return nil
+	for _, f := range stored {
+		if _, ok := t.dirty[f.Name]; !ok { // else as below
+			out = append(out, f)
 		}
-		for _, f := range page {
-			if _, ok := t.dirty[f.Name]; !ok { // else as below
-				out = append(out, f)
-			}
-		}
-		if len(page) < rangePage {
-			break
-		}
-		from = page[len(page)-1].Sequence
+	}
+	// The changed records not committed yet, up to where the stored page
+	// ends, or all of them past its end.
+	end := int64(math.MaxInt64)
+	if len(stored) == limit {
+		end = stored[len(stored)-1].Sequence
 	}
 	for _, d := range t.dirty {
-		if d.en != nil && d.en.local != nil && d.en.local.Sequence > seq {
+		if d.en != nil && d.en.local != nil && d.en.local.Sequence > seq && d.en.local.Sequence <= end {
 			out = append(out, *d.en.local)
 		}
 	}
 	slices.SortFunc(out, func(a, b proto.FileInfo) int { return cmp.Compare(a.Sequence, b.Sequence) })
-	return out
+	switch {
+	case len(out) > limit:
+		out = out[:limit]
+		return out, out[limit-1].Sequence, true
+	case end != math.MaxInt64:
+		return out, end, true
+	}
+	return out, 0, false
 }
 
 // countRemote returns how many records of dev the folder holds.

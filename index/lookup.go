@@ -3,6 +3,8 @@ package index
 import (
 	"fmt"
 
+	bolt "go.etcd.io/bbolt"
+
 	"ferry/proto"
 )
 
@@ -19,7 +21,7 @@ type NameState struct {
 // Lookup returns what the index holds of name.
 func (f *Folder) Lookup(name string) (NameState, error) {
 	var st NameState
-	err := f.view("look up "+name, func(b buckets) error {
+	err := f.viewNames("look up "+name, func(b buckets) error {
 		var err error
 		st, err = nameState(b, name)
 		return err
@@ -32,7 +34,7 @@ func (f *Folder) Lookup(name string) (NameState, error) {
 // own read transaction.
 func (f *Folder) Range(prefix, after string, limit int) ([]NameState, error) {
 	var out []NameState
-	err := f.view("read names", func(b buckets) error {
+	err := f.viewNames("read names", func(b buckets) error {
 		return eachSummarized(b, prefix, after, limit, func(k, _ []byte) error {
 			st, err := nameState(b, string(k))
 			out = append(out, st)
@@ -40,6 +42,26 @@ func (f *Folder) Range(prefix, after string, limit int) ([]NameState, error) {
 		})
 	})
 	return out, err
+}
+
+// viewNames is view with only the buckets nameState reads: a look-up of
+// one name opens no more than it needs.
+func (f *Folder) viewNames(op string, fn func(b buckets) error) error {
+	err := f.db.View(func(tx *bolt.Tx) error {
+		fb := tx.Bucket(bucketFolders).Bucket([]byte(f.id))
+		if fb == nil {
+			return fmt.Errorf("folder %q is not in the index", f.id)
+		}
+		b := buckets{local: fb.Bucket(bucketLocal), remote: fb.Bucket(bucketRemote), summary: fb.Bucket(bucketSummary)}
+		if b.local == nil || b.remote == nil || b.summary == nil {
+			return fmt.Errorf("folder %q: index is missing buckets", f.id)
+		}
+		return fn(b)
+	})
+	if err != nil {
+		return fmt.Errorf("%s in folder %q: %w", op, f.id, err)
+	}
+	return nil
 }
 
 func nameState(b buckets, name string) (NameState, error) {

@@ -19,6 +19,9 @@ type link struct {
 
 type conn struct {
 	q [2][]proto.Message // q[0] from a to b, q[1] from b to a
+	// tokens are the engine's tokens of paced messages, told back to the
+	// sender as each is delivered.
+	tokens map[proto.Message]uint64
 }
 
 // ends returns the sending and receiving device of direction dir.
@@ -111,6 +114,12 @@ func (s *Sim) send(from int, out engine.Outgoing) {
 	if u, ok := msg.(*proto.IndexUpdate); ok {
 		msg = cloneUpdate(u)
 	}
+	if out.Token != 0 {
+		if l.conn.tokens == nil {
+			l.conn.tokens = make(map[proto.Message]uint64)
+		}
+		l.conn.tokens[msg] = out.Token
+	}
 	dir := l.dirFrom(from)
 	l.conn.q[dir] = append(l.conn.q[dir], msg)
 }
@@ -133,6 +142,10 @@ func (s *Sim) deliver(l *link, dir int) {
 		}
 		s.logUpdate(d, src, m)
 		d.step(engine.Received{From: src.ID, Update: m})
+		if tok := l.conn.tokens[msg]; tok != 0 && l.conn != nil {
+			delete(l.conn.tokens, msg)
+			src.step(engine.Sent{Device: d.ID, Token: tok})
+		}
 	default:
 		s.logf("%s <- %s %T ignored", d.Name, src.Name, m)
 	}

@@ -28,6 +28,7 @@ const (
 // network is what a folder runner needs from the connection manager.
 type network interface {
 	send(dev proto.DeviceID, m proto.Message)
+	sendThen(dev proto.DeviceID, m proto.Message, done func())
 	request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error)
 }
 
@@ -205,7 +206,11 @@ func (r *folderRunner) step(ctx context.Context) (busy bool) {
 // its messages, start its operations, handle its events.
 func (r *folderRunner) release(ctx context.Context, rd engine.Ready) {
 	for _, m := range rd.Messages {
-		r.net.send(m.To, m.Msg)
+		if m.Token == 0 {
+			r.net.send(m.To, m.Msg)
+			continue
+		}
+		r.net.sendThen(m.To, m.Msg, func() { r.in.put(engine.Sent{Device: m.To, Token: m.Token}) })
 	}
 	for _, op := range rd.Ops {
 		r.start(ctx, op)

@@ -480,6 +480,14 @@ func (n *Node) send(dev proto.DeviceID, m proto.Message) {
 	c.send(m)
 }
 
+// sendThen is send, calling done once m has been written to the
+// connection; never if there is none or it ends first.
+func (n *Node) sendThen(dev proto.DeviceID, m proto.Message, done func()) {
+	if c := n.conns.conn(dev); c != nil {
+		c.sendThen(m, done)
+	}
+}
+
 func (n *Node) request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error) {
 	c := n.conns.conn(dev)
 	if c == nil {

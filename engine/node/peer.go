@@ -152,6 +152,16 @@ func (c *peerConn) closeReason() string {
 	return s
 }
 
+// paced is a queued message whose sender is told when it has been written.
+type paced struct {
+	proto.Message
+	done func()
+}
+
+// sendThen queues m like send and calls done once m has been written; not
+// at all if the connection ends first.
+func (c *peerConn) sendThen(m proto.Message, done func()) { c.send(paced{m, done}) }
+
 // send queues m for the write loop and returns at once; m is dropped if
 // the connection is closed. A peer with maxQueued messages waiting is not
 // reading: its connection is closed instead.
@@ -236,6 +246,10 @@ func (c *peerConn) writeLoop() {
 				m = &proto.Ping{}
 			}
 		}
+		var done func()
+		if p, ok := m.(paced); ok {
+			m, done = p.Message, p.done
+		}
 		err := proto.WriteMessage(w, m)
 		if r, ok := m.(*proto.Response); ok {
 			proto.PutBuffer(r.Data) // written out: see serveBlock
@@ -243,6 +257,9 @@ func (c *peerConn) writeLoop() {
 		if err != nil {
 			c.close(fmt.Sprintf("write: %v", err))
 			return
+		}
+		if done != nil {
+			done()
 		}
 	}
 }

@@ -31,6 +31,8 @@ type fakeNet struct {
 
 func (f *fakeNet) send(proto.DeviceID, proto.Message) {}
 
+func (f *fakeNet) sendThen(proto.DeviceID, proto.Message, func()) {}
+
 func (f *fakeNet) request(ctx context.Context, dev proto.DeviceID, req *proto.Request) ([]byte, error) {
 	f.mu.Lock()
 	if f.calls == nil {

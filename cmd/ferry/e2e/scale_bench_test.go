@@ -326,6 +326,11 @@ func scaleFerry(b *testing.B, t scaleTree) scaleCost {
 		src.serve = append(src.serve, "--memprofile", filepath.Join(dir, "heap-A.pprof"))
 		dst.serve = append(dst.serve, "--memprofile", filepath.Join(dir, "heap-B.pprof"))
 	}
+	if dir := os.Getenv("FERRY_SCALE_CPU"); dir != "" {
+		// CPU profiles of both daemons, written when they stop.
+		src.serve = append(src.serve, "--cpuprofile", filepath.Join(dir, "cpu-A.pprof"))
+		dst.serve = append(dst.serve, "--cpuprofile", filepath.Join(dir, "cpu-B.pprof"))
+	}
 	defer moveScaleTree(b, t, src.folder)()
 	flushWrites()
 	dump := func() { dumpFerry(b, src, dst) }
