@@ -33,12 +33,12 @@ type Engine struct {
 // peer is what the engine knows of one device it shares the folder with.
 type peer struct {
 	connected bool
-	sentSeq   int64     // highest local sequence sent on this connection
+	sentSeq   int64 // highest local sequence sent on this connection
 	// catchUp says the peer is still being sent the records it missed,
 	// in batches by sequence; window are the tokens of those on their way.
 	catchUp, sentAny bool
 	window           map[uint64]bool
-	index     PeerIndex // how much of its index we hold
+	index            PeerIndex // how much of its index we hold
 	// files counts its records, as of its connection and those it sent
 	// since; a record forgotten meanwhile is still counted.
 	files int
