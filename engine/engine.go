@@ -379,7 +379,7 @@ func (e *Engine) NextWake() int64 {
 	}
 	if e.sync.temps == tempsMaybe && len(e.sync.inflight) == 0 {
 		at := e.sync.nextClean
-		if len(e.sync.need) > 0 {
+		if e.sync.totals.needFiles > 0 {
 			at = max(at, e.sync.nextLook)
 		}
 		earlier(at)

@@ -18,7 +18,7 @@ func (e *Engine) expireTombstones() {
 		if l == nil || !l.Deleted || l.Version.Counter(l.ModifiedBy) > now-life {
 			return
 		}
-		if e.sync.inflight[name] != nil || e.sync.need[name] {
+		if e.sync.inflight[name] != nil || en.share.need != NeedNone {
 			return
 		}
 		taken := true

@@ -51,6 +51,9 @@ func (s *testStore) Lookup(name string) (Stored, error) {
 	return st, nil
 }
 
+// Needs finds nothing: the store has no summaries.
+func (s *testStore) Needs(NeedKind, string, bool, int) ([]string, error) { return nil, nil }
+
 // Range finds nothing: the store has no summaries.
 func (s *testStore) Range(prefix, after string, limit int) ([]Stored, error) { return nil, nil }
 

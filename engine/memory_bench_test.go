@@ -105,6 +105,9 @@ func (s generatedStore) CountRemote(dev proto.DeviceID) (int, error) {
 	return 0, nil
 }
 
+// Needs finds nothing: every name is in sync.
+func (generatedStore) Needs(NeedKind, string, bool, int) ([]string, error) { return nil, nil }
+
 func (generatedStore) RemoteDevices() ([]proto.DeviceID, error) { return []proto.DeviceID{devP}, nil }
 
 func (generatedStore) BlockSource(proto.Hash) (string, int64, bool, error) {

@@ -123,10 +123,13 @@ func (c *counts) add(o share, sign int) {
 func (e *Engine) Verify() error {
 	var sum counts
 	var err error
+	var needs [NeedDelete + 1][]string // names by kind of work, in byte order
 	e.files.each("", func(name string, en *entry) {
 		g, _ := e.global(en)
-		c := shareOf(name, en.local, g, needKind(e.sync.need[name], g))
+		needed, _ := e.sync.decide(name, en.local, g)
+		c := shareOf(name, en.local, g, needKind(needed, g))
 		sum.add(c, 1)
+		needs[c.need] = append(needs[c.need], name)
 		if c != en.share && err == nil {
 			err = fmt.Errorf("folder %s: %q adds %+v to the status, recounted %+v", e.cfg.Folder, name, en.share, c)
 		}
@@ -140,10 +143,25 @@ func (e *Engine) Verify() error {
 	if sum != e.sync.totals {
 		return fmt.Errorf("folder %s: status counts %+v, recounted %+v", e.cfg.Folder, e.sync.totals, sum)
 	}
-	if sum.needFiles != len(e.sync.need) {
-		return fmt.Errorf("folder %s: %d names need work, counted %d", e.cfg.Folder, len(e.sync.need), sum.needFiles)
+	// The need list, as the index and the changes not committed yet make
+	// it, walked in small pages both ways.
+	for kind := NeedDir; kind <= NeedDelete; kind++ {
+		for _, reverse := range []bool{false, true} {
+			var list []string
+			for after, more := "", true; more; {
+				var page []string
+				page, after, more = e.files.needPage(kind, after, reverse, 3)
+				list = append(list, page...)
+			}
+			if reverse {
+				slices.Reverse(list)
+			}
+			if !slices.Equal(list, needs[kind]) {
+				return fmt.Errorf("folder %s: need list of kind %d (reverse %v) %q, recounted %q", e.cfg.Folder, kind, reverse, list, needs[kind])
+			}
+		}
 	}
-	return nil
+	return e.files.err
 }
 
 // VerifySummaries checks that the store holds, for every name, the summary
@@ -168,7 +186,8 @@ func (e *Engine) VerifySummaries() error {
 			}
 			en := e.files.entryOf(st)
 			g, _ := e.global(en)
-			if c := shareOf(st.Name, en.local, g, needKind(e.sync.need[st.Name], g)); c != en.share {
+			needed, _ := e.sync.decide(st.Name, en.local, g)
+			if c := shareOf(st.Name, en.local, g, needKind(needed, g)); c != en.share {
 				return fmt.Errorf("folder %s: stored summary of %q %+v, recounted %+v", e.cfg.Folder, st.Name, en.share, c)
 			}
 		}

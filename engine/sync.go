@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"path"
 	"slices"
 	"strings"
@@ -14,13 +13,13 @@ import (
 // out file operations for them, a bounded number at a time.
 type syncer struct {
 	e        *Engine
-	need     map[string]bool
 	inflight map[string]*pending
 	deletes  int // deletes in flight
 	failed   map[string]failure
-	queue    []string         // snapshot of need, in operation order
+	queue    []string         // the next names of the need list, in operation order
+	pass     needPass         // where the next names come from
 	delayed  map[string]int64 // file deletions waiting for DeleteDelay, by due time
-	dirty    bool             // need changed since the snapshot
+	dirty    bool             // the need list changed since the pass began
 	totals   counts           // the sum of every entry's counts
 	remote   remoteGuard      // deletions by peers: let through or held
 	// restore are names whose file vanished here and is pulled back from
@@ -44,6 +43,18 @@ type syncer struct {
 	temps                           tempsState
 	cleanStart, nextClean, nextLook int64
 }
+
+// needPass is a walk through the need list, a window at a time: the
+// directories in byte order (parents first), then the files, then the
+// deletions in reverse byte order (children first).
+type needPass struct {
+	kind  NeedKind
+	after string // the last name taken of kind
+	done  bool
+}
+
+// passWindow is how many names of the need list are taken at once.
+const passWindow = 1024
 
 // tempsState tracks temp files left by pulls that did not finish.
 type tempsState int
@@ -81,7 +92,7 @@ type failure struct {
 
 func newSyncer(e *Engine) *syncer {
 	return &syncer{
-		e: e, need: make(map[string]bool), inflight: make(map[string]*pending), delayed: make(map[string]int64),
+		e: e, inflight: make(map[string]*pending), delayed: make(map[string]int64), pass: needPass{done: true},
 		failed: make(map[string]failure), remote: newRemoteGuard(), restore: make(map[string]bool),
 		unstorable: make(map[string]string), refused: make(map[string]refusal), apart: make(map[string]bool), yield: make(map[string]bool),
 		temps: tempsMaybe, // a crash leaves temps that no result reports
@@ -104,7 +115,6 @@ func (s *syncer) recompute(name string) {
 	}
 	if en == nil {
 		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, Summary{Name: name, Gone: true})
-		delete(s.need, name)
 		delete(s.delayed, name)
 		delete(s.apart, name)
 		s.remote.forget(name)
@@ -113,7 +123,35 @@ func (s *syncer) recompute(name string) {
 	}
 	g, _ := s.e.global(en)
 	l := en.local
-	needed, apart := false, false
+	needed, apart := s.decide(name, l, g)
+	if apart {
+		s.apart[name] = true
+	} else {
+		delete(s.apart, name)
+	}
+	if !needed {
+		delete(s.delayed, name)
+		delete(s.restore, name)
+		delete(s.yield, name)
+		s.forgetUnfit(name)
+	}
+	if !needed || g == nil || !g.Deleted || l == nil || l.Deleted {
+		s.remote.forget(name)
+	}
+	s.dirty = true
+	c := shareOf(name, l, g, needKind(needed, g))
+	s.totals.add(en.share, -1)
+	s.totals.add(c, 1)
+	if c != en.share || !en.summarized {
+		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, c.summary(name))
+		s.e.files.setShare(name, c)
+	}
+}
+
+// decide reports whether name, with local record l and global record g,
+// needs work, and whether the folder's type keeps it apart from the global
+// state.
+func (s *syncer) decide(name string, l, g *proto.FileInfo) (needed, apart bool) {
 	switch {
 	case s.restore[name]:
 		needed = g != nil
@@ -132,32 +170,7 @@ func (s *syncer) recompute(name string) {
 			needed, apart = false, needed
 		}
 	}
-	if apart {
-		s.apart[name] = true
-	} else {
-		delete(s.apart, name)
-	}
-	if needed {
-		s.need[name] = true
-	} else {
-		delete(s.need, name)
-		delete(s.delayed, name)
-		delete(s.restore, name)
-		delete(s.yield, name)
-		s.forgetUnfit(name)
-	}
-	if !needed || g == nil || !g.Deleted || l == nil || l.Deleted {
-		s.remote.forget(name)
-	}
-	s.dirty = true
-	c := shareOf(name, l, g, needKind(needed, g))
-	s.totals.add(en.share, -1)
-	s.totals.add(c, 1)
-	if c != en.share || !en.summarized {
-		s.e.rd.Writes.Summaries = append(s.e.rd.Writes.Summaries, c.summary(name))
-		en = s.e.files.edit(name)
-		en.share, en.summarized = c, true
-	}
+	return needed, apart
 }
 
 // needKind is the work a name whose target is g needs, if needed; a nil
@@ -260,21 +273,20 @@ func (s *syncer) tick() {
 // waiting for a retry.
 func (s *syncer) schedule() {
 	defer s.cleanIfIdle()
-	rebuilt := false
-	for len(s.inflight) < s.e.cfg.MaxPulls {
+	restarted := false
+	for len(s.inflight) < s.e.cfg.MaxPulls && s.e.files.err == nil {
 		if len(s.queue) == 0 {
-			if !s.dirty || rebuilt {
-				return
+			if s.dirty && !restarted {
+				s.restart()
+				restarted = true
 			}
-			s.rebuild()
-			rebuilt = true
-			if len(s.queue) == 0 {
+			if s.fill(); len(s.queue) == 0 {
 				return
 			}
 		}
 		name := s.queue[0]
 		en := s.e.files.lookup(name)
-		if s.need[name] && s.inflight[name] == nil && en != nil {
+		if en != nil && en.share.need != NeedNone && s.inflight[name] == nil {
 			g, _ := s.target(name, en)
 			if g.Deleted && len(s.inflight) > s.deletes {
 				return // wait for creations to finish
@@ -304,7 +316,7 @@ func (s *syncer) cleanIfIdle() {
 	if s.temps != tempsMaybe || len(s.inflight) > 0 || s.e.now < s.nextClean {
 		return
 	}
-	if len(s.need) > 0 {
+	if s.totals.needFiles > 0 {
 		if s.e.now < s.nextLook {
 			return
 		}
@@ -320,22 +332,26 @@ func (s *syncer) cleanIfIdle() {
 // mayPull reports whether a file that needs work may be pulled later: its
 // temp file is worth keeping. Files this device cannot store are not.
 func (s *syncer) mayPull() bool {
-	for name := range s.need {
-		en := s.e.files.lookup(name)
-		if en == nil {
-			continue
+	for after, more := "", true; more; {
+		var names []string
+		names, after, more = s.e.files.needPage(NeedFile, after, false, passWindow)
+		for _, name := range names {
+			en := s.e.files.lookup(name)
+			if en == nil {
+				continue
+			}
+			g, _ := s.e.global(en)
+			if g == nil || g.Deleted || g.Type != proto.FileTypeFile {
+				continue
+			}
+			if r, ok := s.refused[name]; ok && r.version.Equal(g.Version) {
+				continue
+			}
+			if s.unstorable[name] != "" {
+				continue
+			}
+			return true
 		}
-		g, _ := s.e.global(en)
-		if g == nil || g.Deleted || g.Type != proto.FileTypeFile {
-			continue
-		}
-		if r, ok := s.refused[name]; ok && r.version.Equal(g.Version) {
-			continue
-		}
-		if s.unstorable[name] != "" {
-			continue
-		}
-		return true
 	}
 	return false
 }
@@ -385,67 +401,108 @@ func (s *syncer) busyUnder(dir string) bool {
 	return false
 }
 
-func (s *syncer) rebuild() {
+// restart begins a new pass through the need list, judging first the
+// deletions of live local files that no pass has judged yet.
+func (s *syncer) restart() {
 	s.dirty = false
 	s.queue = s.queue[:0]
-	type item struct {
-		phase int
-		name  string
-		by    proto.ShortID // the device that made the version to fetch
+	s.pass = needPass{kind: NeedDir, done: s.totals.needFiles == 0}
+	if s.pass.done {
+		return
 	}
-	items := make([]item, 0, len(s.need))
 	var fresh []string // deletions of live local records not judged yet
-	for name := range s.need {
-		if s.inflight[name] != nil {
-			continue
-		}
-		if _, failed := s.failed[name]; failed {
-			continue
-		}
-		if _, held := s.e.scans.held[name]; held {
-			continue // gone here; the user decides
-		}
-		en := s.e.files.lookup(name)
-		g, _ := s.target(name, en)
-		if !g.Deleted && !s.storable(name, g) {
-			continue
-		}
-		switch {
-		case s.yield[name] && g.Deleted:
-			items = append(items, item{phase: 2, name: name}) // the user undoes a change: no guard
-		case g.Deleted && en.local != nil && !en.local.Deleted && !s.restore[name]:
-			switch {
-			case g.Confirmed && !s.remote.held[name]:
+	for after, more := "", true; more; {
+		var names []string
+		names, after, more = s.e.files.needPage(NeedDelete, after, false, passWindow)
+		for _, name := range names {
+			en := s.waiting(name)
+			if en == nil || !s.unjudged(name, en) {
+				continue
+			}
+			if g, _ := s.target(name, en); g.Confirmed {
 				// The user let it out past the guard where it was made.
 				s.remote.approved[name] = true
-			case !s.remote.approved[name] && !s.remote.held[name]:
-				fresh = append(fresh, name)
+				continue
 			}
-			items = append(items, item{phase: 2, name: name})
-		case g.Deleted:
-			items = append(items, item{phase: 2, name: name})
-		case g.Type == proto.FileTypeDir:
-			items = append(items, item{phase: 0, name: name})
-		default:
-			items = append(items, item{1, name, g.ModifiedBy})
+			fresh = append(fresh, name)
 		}
 	}
-	slices.SortFunc(items, func(a, b item) int {
-		if c := cmp.Compare(a.phase, b.phase); c != 0 {
-			return c
-		}
-		if a.phase == 2 {
-			return strings.Compare(b.name, a.name) // children first
-		}
-		return strings.Compare(a.name, b.name)
-	})
-	interleaveFetches(items, func(it item) (bool, proto.ShortID) { return it.phase == 1, it.by })
-	slices.Sort(fresh)
 	s.judgeDeletes(fresh)
-	for _, it := range items {
-		if !s.remote.held[it.name] {
-			s.queue = append(s.queue, it.name)
+}
+
+// unjudged reports whether a deletion the need list holds removes a live
+// local file that the guard has neither let through nor held.
+func (s *syncer) unjudged(name string, en *entry) bool {
+	return !s.yield[name] && !s.restore[name] && en.local != nil && !en.local.Deleted &&
+		!s.remote.approved[name] && !s.remote.held[name]
+}
+
+// waiting returns the entry of a name on the need list that waits for an
+// operation, nil if it is in flight, failed and waits for a retry, or gone
+// here and held for the user.
+func (s *syncer) waiting(name string) *entry {
+	if s.inflight[name] != nil {
+		return nil
+	}
+	if _, failed := s.failed[name]; failed {
+		return nil
+	}
+	if _, held := s.e.scans.held[name]; held {
+		return nil // gone here; the user decides
+	}
+	return s.e.files.lookup(name)
+}
+
+// fill takes the next window of the pass into the queue, until it has a
+// name to work on or the pass is done.
+func (s *syncer) fill() {
+	for len(s.queue) == 0 && !s.pass.done && s.e.files.err == nil {
+		p := &s.pass
+		names, next, more := s.e.files.needPage(p.kind, p.after, p.kind == NeedDelete, passWindow)
+		p.after = next
+		if !more {
+			p.after = ""
+			if p.done = p.kind == NeedDelete; !p.done {
+				p.kind++
+			}
 		}
+		s.enqueue(names)
+	}
+}
+
+// enqueue queues the names of one window that may be worked on now.
+func (s *syncer) enqueue(names []string) {
+	type item struct {
+		name string
+		by   proto.ShortID // the device that made the version to fetch
+	}
+	var items []item
+	fetches := false
+	for _, name := range names {
+		en := s.waiting(name)
+		if en == nil || s.remote.held[name] {
+			continue
+		}
+		g, _ := s.target(name, en)
+		if g == nil || !g.Deleted && !s.storable(name, g) {
+			continue
+		}
+		if g.Deleted && s.unjudged(name, en) {
+			s.dirty = true // the next pass judges it first
+			continue
+		}
+		if !g.Deleted && g.Type != proto.FileTypeDir {
+			items = append(items, item{name, g.ModifiedBy})
+			fetches = true
+			continue
+		}
+		items = append(items, item{name: name})
+	}
+	if fetches {
+		interleaveFetches(items, func(it item) (bool, proto.ShortID) { return true, it.by })
+	}
+	for _, it := range items {
+		s.queue = append(s.queue, it.name)
 	}
 }
 

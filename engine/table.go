@@ -33,8 +33,10 @@ type table struct {
 	keep   func(dev proto.DeviceID) bool // whether dev's stored records are the folder's
 	serial uint64                        // the Ready whose writes are being made
 	dirty  map[string]*dirtyEntry
-	cache  map[string]*entry
-	older  map[string]*entry
+	// needing are the dirty names that need work, by the kind of work.
+	needing map[string]NeedKind
+	cache   map[string]*entry
+	older   map[string]*entry
 	// dropping are devices whose records the index drops with the Ready
 	// of the given serial: until then, its records there are not read.
 	dropping map[proto.DeviceID]uint64
@@ -114,7 +116,8 @@ func (rs *remotes) del(dev proto.DeviceID) bool {
 func newTable(store Store, keep func(proto.DeviceID) bool) *table {
 	return &table{
 		store: store, keep: keep, serial: 1,
-		dirty: make(map[string]*dirtyEntry), cache: make(map[string]*entry), dropping: make(map[proto.DeviceID]uint64),
+		dirty: make(map[string]*dirtyEntry), needing: make(map[string]NeedKind), cache: make(map[string]*entry),
+		dropping: make(map[proto.DeviceID]uint64),
 	}
 }
 
@@ -204,6 +207,9 @@ func (t *table) edit(name string) *entry {
 		for _, r := range en.remote {
 			d.stored = append(d.stored, r.dev)
 		}
+		if en.share.need != NeedNone {
+			t.needing[name] = en.share.need
+		}
 	}
 	delete(t.cache, name)
 	delete(t.older, name)
@@ -219,6 +225,7 @@ func (t *table) remove(name string) {
 	}
 	t.edit(name)
 	t.dirty[name].en = nil
+	delete(t.needing, name)
 	if t.folds != nil {
 		t.folds.remove(name)
 	}
@@ -230,12 +237,25 @@ func (t *table) saved(serial uint64) {
 	for name, d := range t.dirty {
 		if d.serial <= serial {
 			delete(t.dirty, name)
+			delete(t.needing, name)
 		}
 	}
 	for dev, s := range t.dropping {
 		if s <= serial {
 			delete(t.dropping, dev)
 		}
+	}
+}
+
+// setShare records what name, whose entry is en, adds to the status, as
+// the index will hold it.
+func (t *table) setShare(name string, c share) {
+	en := t.edit(name)
+	en.share, en.summarized = c, true
+	if c.need != NeedNone {
+		t.needing[name] = c.need
+	} else {
+		delete(t.needing, name)
 	}
 }
 
@@ -423,6 +443,50 @@ func (t *table) localPage(seq int64, limit int) (page []proto.FileInfo, next int
 		return out, end, true
 	}
 	return out, 0, false
+}
+
+// needPage returns up to limit names of the need list whose work is of the
+// given kind, in byte order after the name after, or with reverse in
+// reverse byte order before it ("" starts at the end), and the name the
+// next page starts after; more says there may be names past it.
+func (t *table) needPage(kind NeedKind, after string, reverse bool, limit int) (page []string, next string, more bool) {
+	stored, err := t.store.Needs(kind, after, reverse, limit)
+	if err != nil {
+		t.fail(err)
+		return nil, after, false
+	}
+	past := func(a, b string) bool { return a > b } // a comes after b in the walk
+	if reverse {
+		past = func(a, b string) bool { return a < b }
+	}
+	for _, name := range stored {
+		if _, ok := t.dirty[name]; !ok { // else as below
+			page = append(page, name)
+		}
+	}
+	// The changed names not committed yet, up to where the stored page
+	// ends, or all of them past its end.
+	full := len(stored) == limit
+	for name, k := range t.needing {
+		if k != kind || after != "" && !past(name, after) || full && past(name, stored[limit-1]) {
+			continue
+		}
+		page = append(page, name)
+	}
+	slices.SortFunc(page, func(a, b string) int {
+		if reverse {
+			return strings.Compare(b, a)
+		}
+		return strings.Compare(a, b)
+	})
+	switch {
+	case len(page) > limit:
+		page = page[:limit]
+		return page, page[limit-1], true
+	case full:
+		return page, stored[limit-1], true
+	}
+	return page, "", false
 }
 
 // countRemote returns how many records of dev the folder holds.

@@ -131,6 +131,10 @@ type Store interface {
 	// LocalSince returns up to limit local records whose sequence is
 	// above seq, in sequence order.
 	LocalSince(seq int64, limit int) ([]proto.FileInfo, error)
+	// Needs returns up to limit names of the need list whose summary has
+	// the given kind of work, in byte order after the name after, or with
+	// reverse in reverse byte order before it ("" starts at the end).
+	Needs(kind NeedKind, after string, reverse bool, limit int) ([]string, error)
 	// CountRemote returns how many records of dev the index holds.
 	CountRemote(dev proto.DeviceID) (int, error)
 	// RemoteDevices returns the devices the index holds records of.

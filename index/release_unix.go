@@ -17,9 +17,15 @@ import (
 // again without a disk read while they are cached. It runs inside a read
 // transaction: bbolt remaps the file only when no transaction is open, so
 // the mapping cannot move meanwhile.
-func (db *DB) ReleaseMemory() error {
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		base, size := db.bolt.Info().Data, tx.Size()
+func (db *DB) ReleaseMemory() error { return releaseMapping(db.bolt) }
+
+// ReleaseMemory is the DB's ReleaseMemory: the folder's pages are those of
+// the whole index.
+func (f *Folder) ReleaseMemory() error { return releaseMapping(f.db) }
+
+func releaseMapping(b *bolt.DB) error {
+	err := b.View(func(tx *bolt.Tx) error {
+		base, size := b.Info().Data, tx.Size()
 		if base == 0 || size <= 0 {
 			return nil
 		}

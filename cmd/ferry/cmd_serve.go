@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -28,6 +29,10 @@ var serveUsage = usage{
 		"--no-dht turns it off), and asks the router to forward the sync port by UPnP or NAT-PMP (--no-portmap turns\n" +
 		"that off). Devices that cannot reach each other connect through a device both trust.",
 }
+
+// heapSoftLimit is the daemon's soft limit on the Go heap unless GOMEMLIMIT
+// sets another.
+const heapSoftLimit = 96 << 20
 
 func runServe(g *globals, args []string) int {
 	fs := newFlagSet("serve")
@@ -68,6 +73,12 @@ func runServe(g *globals, args []string) int {
 	if *memProfile != "" {
 		stop := writeHeapProfiles(*memProfile, logger)
 		defer stop()
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The heap stays near what the daemon holds instead of doubling
+		// with garbage between collections; above the limit the
+		// collector works harder, and never stops the daemon.
+		debug.SetMemoryLimit(heapSoftLimit)
 	}
 	var recorded atomic.Value // the API address this daemon recorded, once it runs
 	defer func() {

@@ -265,6 +265,37 @@ func (m *MemStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
 	return out[:min(len(out), limit)], nil
 }
 
+// Needs returns the names of committed summaries with the given kind of
+// work, in byte order after after, or in reverse before it.
+func (m *MemStore) Needs(kind engine.NeedKind, after string, reverse bool, limit int) ([]string, error) {
+	if m.named == nil {
+		m.named = slices.Sorted(maps.Keys(m.summaries))
+	}
+	var out []string
+	add := func(name string) bool {
+		if m.summaries[name].Need == kind {
+			out = append(out, name)
+		}
+		return len(out) < limit
+	}
+	if !reverse {
+		i, _ := slices.BinarySearch(m.named, after+"\x00")
+		for _, name := range m.named[i:] {
+			if !add(name) {
+				break
+			}
+		}
+		return out, nil
+	}
+	i := len(m.named)
+	if after != "" {
+		i, _ = slices.BinarySearch(m.named, after)
+	}
+	for j := i - 1; j >= 0 && add(m.named[j]); j-- {
+	}
+	return out, nil
+}
+
 // CountRemote returns how many committed records of dev there are.
 func (m *MemStore) CountRemote(dev proto.DeviceID) (int, error) { return len(m.remote[dev]), nil }
 

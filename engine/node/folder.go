@@ -91,7 +91,7 @@ func newFolderRunner(cfg engine.Config, fs *platform.Folder, idx *index.Folder, 
 	for dev, p := range meta.Peers {
 		st.Peers[dev] = engine.PeerIndex{IndexID: p.IndexID, Sequence: p.Sequence}
 	}
-	eng, err := engine.New(cfg, storeView{idx}, st)
+	eng, err := engine.New(cfg, &storeView{f: idx}, st)
 	if err != nil {
 		return nil, err
 	}
@@ -300,24 +300,43 @@ func (r *folderRunner) hello(dev proto.DeviceID) (proto.FolderHello, bool) {
 	return r.eng.Hello(dev)
 }
 
-// storeView adapts an index folder to the engine's Store.
-type storeView struct{ f *index.Folder }
+// storeView adapts an index folder to the engine's Store. Every
+// releaseReads names it reads, it takes the index's pages out of the
+// daemon's resident memory (see index.DB.ReleaseMemory): a walk of a large
+// folder touches the whole index within a second.
+type storeView struct {
+	f     *index.Folder
+	reads atomic.Int64
+}
 
-func (s storeView) Each(fn func(proto.DeviceID, proto.FileInfo) error) error { return s.f.Each(fn) }
+// releaseReads is how many names are read between two releases of the
+// index's pages.
+const releaseReads = 8192
 
-func (s storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
+// read counts n names read.
+func (s *storeView) read(n int) {
+	if s.reads.Add(int64(n))%releaseReads < int64(n) {
+		s.f.ReleaseMemory() // only memory use depends on it
+	}
+}
+
+func (s *storeView) Each(fn func(proto.DeviceID, proto.FileInfo) error) error { return s.f.Each(fn) }
+
+func (s *storeView) BlockSource(h proto.Hash) (string, int64, bool, error) {
 	return s.f.BlockSource(h)
 }
 
-func (s storeView) Summarized() (bool, error) { return s.f.Summarized() }
+func (s *storeView) Summarized() (bool, error) { return s.f.Summarized() }
 
-func (s storeView) Lookup(name string) (engine.Stored, error) {
+func (s *storeView) Lookup(name string) (engine.Stored, error) {
+	s.read(1)
 	st, err := s.f.Lookup(name)
 	return storedOf(st), err
 }
 
-func (s storeView) Range(prefix, after string, limit int) ([]engine.Stored, error) {
+func (s *storeView) Range(prefix, after string, limit int) ([]engine.Stored, error) {
 	sts, err := s.f.Range(prefix, after, limit)
+	s.read(len(sts))
 	out := make([]engine.Stored, len(sts))
 	for i, st := range sts {
 		out[i] = storedOf(st)
@@ -340,20 +359,25 @@ func summaryOf(name string, sum index.Summary) engine.Summary {
 	}
 }
 
-func (s storeView) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
+func (s *storeView) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
 	var out []proto.FileInfo
 	err := s.f.LocalSince(seq, limit, func(f proto.FileInfo) error {
 		out = append(out, f)
 		return nil
 	})
+	s.read(len(out))
 	return out, err
 }
 
-func (s storeView) CountRemote(dev proto.DeviceID) (int, error) { return s.f.CountRemote(dev) }
+func (s *storeView) Needs(kind engine.NeedKind, after string, reverse bool, limit int) ([]string, error) {
+	return s.f.NeedAfter(uint8(kind), after, reverse, limit)
+}
 
-func (s storeView) RemoteDevices() ([]proto.DeviceID, error) { return s.f.RemoteDevices() }
+func (s *storeView) CountRemote(dev proto.DeviceID) (int, error) { return s.f.CountRemote(dev) }
 
-func (s storeView) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
+func (s *storeView) RemoteDevices() ([]proto.DeviceID, error) { return s.f.RemoteDevices() }
+
+func (s *storeView) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
 	sums, err := s.f.Summaries(prefix, after, limit)
 	out := make([]engine.Summary, len(sums))
 	for i, sum := range sums {

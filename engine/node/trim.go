@@ -56,7 +56,7 @@ func (n *Node) activity() int64 {
 // daemon's resident memory (see index.DB.ReleaseMemory): a sync or a scan
 // of a large folder reads much of the index, and what it read would stay
 // resident.
-const indexReleaseEvery = 5 * time.Second
+const indexReleaseEvery = time.Second
 
 // trimIfIdle gives unused memory back once the daemon has been quiet for
 // idleTrimAfter, and releases the index's pages every indexReleaseEvery.

@@ -223,9 +223,21 @@ func cpuTicks(b *testing.B, pid int) int64 {
 // procStatus reads the kB values of /proc/PID/status by name.
 func procStatus(b *testing.B, pid int) map[string]int64 {
 	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	out, err := readProcStatus(pid)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if out["VmRSS"] == 0 {
+		b.Fatalf("/proc/%d/status: no VmRSS", pid)
+	}
+	return out
+}
+
+// readProcStatus reads the kB values of /proc/PID/status by name.
+func readProcStatus(pid int) (map[string]int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	out := map[string]int64{}
@@ -240,8 +252,36 @@ func procStatus(b *testing.B, pid int) map[string]int64 {
 			out[name] = n
 		}
 	}
-	if out["VmRSS"] == 0 {
-		b.Fatalf("/proc/%d/status: no VmRSS", pid)
+	return out, sc.Err()
+}
+
+// peakParts samples the anonymous and file-backed resident memory of pids
+// every 100 ms until the returned function is called, which returns the
+// highest of each, in KiB, per pid. The kernel keeps only the peak of
+// their sum.
+func peakParts(pids ...int) func() (anon, file []int64) {
+	anon, file := make([]int64, len(pids)), make([]int64, len(pids))
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for i, pid := range pids {
+				if mem, err := readProcStatus(pid); err == nil {
+					anon[i], file[i] = max(anon[i], mem["RssAnon"]), max(file[i], mem["RssFile"])
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() ([]int64, []int64) {
+		close(done)
+		<-stopped
+		return anon, file
 	}
-	return out
 }

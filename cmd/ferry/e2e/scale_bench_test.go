@@ -340,10 +340,14 @@ func scaleFerry(b *testing.B, t scaleTree) scaleCost {
 	dst.start()
 	defer src.stop()
 	defer dst.stop()
+	parts := peakParts(src.cmd.Process.Pid, dst.cmd.Process.Pid)
 	p := waitPhases(b, start, scaleTimeout,
 		func() bool { return ferryScanned(src, t.bytes) },
 		func() bool { return ferryHolds(src, dst, t.bytes) }, dump)
 	b.StopTimer()
+	anon, file := parts()
+	b.Logf("ferry: during the sync, peak anonymous A %d B %d MiB, peak file-backed A %d B %d MiB",
+		anon[0]>>10, anon[1]>>10, file[0]>>10, file[1]>>10)
 	c := scaleCost{scanned: p.scanned, sync: p.done}
 	c.measureRSS(b, src.cmd.Process.Pid, dst.cmd.Process.Pid, func() { checkHolds(b, t, "ferry", dst.folder, dump) })
 	start = time.Now()
