@@ -34,9 +34,13 @@ type ScanRequest struct {
 // could not be read: nothing at or under them is taken as deleted.
 type ScanResult struct {
 	Subtree string
+	After   string // the ScanOp's
 	Entries []Stat
 	Skipped []Skip
 	Err     error
+	// More says the walk stopped after the last entry: the names after
+	// it come in the results of further ScanOps.
+	More bool
 }
 
 // Skip is a name a walk could not read or left out, and why.
@@ -210,7 +214,16 @@ type Outgoing struct {
 type Op interface{ isOp() }
 
 // ScanOp asks the driver to walk a subtree and report a ScanResult.
-type ScanOp struct{ Subtree string }
+//
+// A walk may stop after some entries and say so (ScanResult.More): the
+// engine asks for the rest with After set to the last name it got, once
+// it has hashed enough of what came. Entries come in byte order of the
+// whole names (the order Store.Range lists them in), which lets the engine
+// compare them with the records a page at a time.
+type ScanOp struct {
+	Subtree string
+	After   string // only names after this one; "" for all
+}
 
 // HashOp asks the driver to hash a file whose stat was seen as Stat and
 // report a HashResult; if the file changes while it is read, Err says so.

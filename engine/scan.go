@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -45,8 +46,11 @@ type scanRun struct {
 	subtrees []string // minimal: none inside another
 	ids      []uint64
 	walks    int // walks not yet answered
-	pending  int // hash jobs not yet answered
-	err      error
+	// more are the walks that stopped, to go on once the hash queue is
+	// short again.
+	more    []ScanOp
+	pending int // hash jobs not yet answered
+	err     error
 	// missing holds the sequence of each local record the walk did not
 	// find. The deletions are recorded when the run finishes, after the
 	// hashed names, so a peer learns a renamed file's new name no later
@@ -156,6 +160,14 @@ func (s *scanner) scheduleOnce() {
 		s.hashQ = s.hashQ[1:]
 		s.hashing++
 	}
+	// A walk goes on once what it found is mostly hashed: the files to
+	// hash are never all held at once.
+	if r := s.run; r != nil && len(r.more) > 0 && len(s.hashQ) < s.e.cfg.MaxHashes {
+		for _, op := range r.more {
+			s.e.rd.Ops = append(s.e.rd.Ops, op)
+		}
+		r.more = r.more[:0]
+	}
 	s.finish()
 }
 
@@ -181,23 +193,39 @@ func (s *scanner) onScanResult(res ScanResult) {
 	if r == nil {
 		return
 	}
-	r.walks--
+	if res.Err != nil || !res.More {
+		r.walks--
+	}
 	if res.Err != nil {
 		// A folder that cannot be walked is not a folder whose files were
 		// all deleted: change nothing.
 		r.err = res.Err
 		return
 	}
-	s.noteUnread(res.Subtree, res.Skipped)
-	s.e.sync.rescanned(res.Subtree)
+	if res.After == "" {
+		s.forgetUnread(res.Subtree)
+		s.e.sync.rescanned(res.Subtree)
+	}
+	s.noteUnread(res.Skipped)
 	for _, sk := range res.Skipped {
 		r.unread[sk.Name] = true
 	}
 	// What the walk saw and the records of the subtree, both by name, are
-	// walked side by side: nothing of the folder is held whole.
+	// walked side by side: nothing of the folder is held whole. A walk
+	// that stopped covers the records up to its last entry.
 	entries := res.Entries
 	slices.SortFunc(entries, func(a, b Stat) int { return strings.Compare(a.Name, b.Name) })
-	s.e.files.under(res.Subtree, func(name string, en *entry) {
+	upto := ""
+	if res.More {
+		if len(entries) == 0 {
+			r.err = fmt.Errorf("scan %s: a walk stopped without an entry", res.Subtree)
+			r.walks--
+			return
+		}
+		upto = entries[len(entries)-1].Name
+		r.more = append(r.more, ScanOp{Subtree: res.Subtree, After: upto})
+	}
+	s.e.files.under(res.Subtree, res.After, upto, func(name string, en *entry) {
 		for len(entries) > 0 && entries[0].Name < name {
 			s.compare(r, entries[0], nil)
 			entries = entries[1:]
@@ -242,12 +270,17 @@ func (s *scanner) compare(r *scanRun, st Stat, l *proto.FileInfo) {
 // noteUnread replaces, for status, what is known unreadable in subtree with
 // what its walk could not read. A special file counts only where a live
 // local record says a file was.
-func (s *scanner) noteUnread(subtree string, skipped []Skip) {
+func (s *scanner) forgetUnread(subtree string) {
 	for name := range s.unread {
 		if covers(subtree, name) {
 			delete(s.unread, name)
 		}
 	}
+}
+
+// noteUnread adds, for status, what a walk could not read. A special file
+// counts only where a live local record says a file was.
+func (s *scanner) noteUnread(skipped []Skip) {
 	for _, sk := range skipped {
 		if len(s.unread) >= maxUnread {
 			return

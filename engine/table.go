@@ -285,9 +285,16 @@ func (e *entry) shareName(f *proto.FileInfo) {
 // in byte order. fn may change entries, and add or remove names, which it
 // may or may not then be called for.
 func (t *table) each(prefix string, fn func(name string, e *entry)) {
+	t.eachIn(prefix, "", "", fn)
+}
+
+// eachIn is each over the names after the name after and, unless upto is
+// "", up to upto.
+func (t *table) eachIn(prefix, after, upto string, fn func(name string, e *entry)) {
+	within := func(name string) bool { return name > after && (upto == "" || name <= upto) }
 	var mine []string // changed names, not in the index yet as they are
 	for name := range t.dirty {
-		if strings.HasPrefix(name, prefix) {
+		if strings.HasPrefix(name, prefix) && within(name) {
 			mine = append(mine, name)
 		}
 	}
@@ -297,13 +304,17 @@ func (t *table) each(prefix string, fn func(name string, e *entry)) {
 			fn(name, d.en)
 		}
 	}
-	for after := ""; ; {
-		page, err := t.store.Range(prefix, after, rangePage)
+	for from, done := after, false; !done; {
+		page, err := t.store.Range(prefix, from, rangePage)
 		if err != nil {
 			t.fail(err)
 			return
 		}
 		for _, st := range page {
+			if !within(st.Name) {
+				done = true
+				break
+			}
 			for len(mine) > 0 && mine[0] < st.Name {
 				visitDirty(mine[0])
 				mine = mine[1:]
@@ -332,7 +343,7 @@ func (t *table) each(prefix string, fn func(name string, e *entry)) {
 		if len(page) < rangePage {
 			break
 		}
-		after = page[len(page)-1].Name
+		from = page[len(page)-1].Name
 		t.trim()
 	}
 	for _, name := range mine {
@@ -341,17 +352,20 @@ func (t *table) each(prefix string, fn func(name string, e *entry)) {
 	t.trim()
 }
 
-// under calls fn for every entry at or below subtree; "" is the whole
-// folder.
-func (t *table) under(subtree string, fn func(name string, e *entry)) {
+// under calls fn for every entry at or below subtree ("" is the whole
+// folder) whose name is after the name after and, unless upto is "", up
+// to upto, in byte order.
+func (t *table) under(subtree, after, upto string, fn func(name string, e *entry)) {
 	if subtree == "" {
-		t.each("", fn)
+		t.eachIn("", after, upto, fn)
 		return
 	}
-	if en := t.lookup(subtree); en != nil {
-		fn(subtree, en)
+	if after < subtree {
+		if en := t.lookup(subtree); en != nil {
+			fn(subtree, en)
+		}
 	}
-	t.each(subtree+"/", fn)
+	t.eachIn(subtree+"/", after, upto, fn)
 }
 
 func (t *table) local(name string) *proto.FileInfo {

@@ -111,10 +111,25 @@ func TestTableUnder(t *testing.T) {
 		{"nothing", nil},
 	} {
 		var got []string
-		tb.under(tc.subtree, func(name string, _ *entry) { got = append(got, name) })
-		slices.Sort(got)
+		tb.under(tc.subtree, "", "", func(name string, _ *entry) { got = append(got, name) })
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("under(%q) = %q, want %q", tc.subtree, got, tc.want)
+			t.Errorf("under(%q) = %q, want %q in byte order", tc.subtree, got, tc.want)
+		}
+	}
+	// A range of the subtree: after one name, up to another.
+	for _, tc := range []struct {
+		subtree, after, upto string
+		want                 []string
+	}{
+		{"", "a/b", "x/y/z", []string{"a/b/c", "ab", "x/y/z"}},
+		{"a", "", "a", []string{"a"}},
+		{"a", "a", "", []string{"a/b", "a/b/c"}},
+		{"x", "x/y/z", "", []string{"x/y2"}},
+	} {
+		var got []string
+		tb.under(tc.subtree, tc.after, tc.upto, func(name string, _ *entry) { got = append(got, name) })
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("under(%q, %q, %q) = %q, want %q", tc.subtree, tc.after, tc.upto, got, tc.want)
 		}
 	}
 }

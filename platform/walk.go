@@ -21,10 +21,10 @@ var ErrSpecial = errors.New("special file (socket, fifo or device) is not synced
 
 // Walk calls fn for every directory, regular file and symlink in the folder,
 // or in subtree ("" for all; the subtree itself is reported too), without
-// following symlinks. The order is lexical and depth first, as
-// filepath.WalkDir: a directory comes before its children, and entries of a
-// directory are sorted by name. Names are slash separated and relative to
-// the folder root. A directory on another file system than the folder's
+// following symlinks. The order is the byte order of the whole names, the
+// order the index keeps them in: a directory comes before its children,
+// but "a.txt" comes between the directory "a" and "a/b". Names are slash
+// separated and relative to the folder root. A directory on another file system than the folder's
 // root has Mount set.
 //
 // A name whose only fault is not being in Unicode NFC, as names travel, is
@@ -46,10 +46,17 @@ func (f *Folder) Walk(subtree string, fn func(Entry) error) error {
 // files (with ErrSpecial). Nothing at or under a skipped name was seen, so
 // callers must not take anything there as deleted.
 func (f *Folder) WalkSkips(subtree string, fn func(Entry) error, skip func(name string, err error)) error {
+	return f.WalkAfter(subtree, "", fn, skip)
+}
+
+// WalkAfter is WalkSkips over the names after the name after only, which
+// lets a walk go on where an earlier one stopped: it reads no directory
+// whose names all come before after but those on the way to it.
+func (f *Folder) WalkAfter(subtree, after string, fn func(Entry) error, skip func(name string, err error)) error {
 	if err := f.Verify(); err != nil {
 		return fmt.Errorf("walk: %w", err)
 	}
-	w := &walker{f: f, fn: fn, skipFn: skip}
+	w := &walker{f: f, fn: fn, skipFn: skip, after: after}
 	if subtree == "" {
 		return w.dir("", nil, true)
 	}
@@ -60,7 +67,7 @@ func (f *Folder) WalkSkips(subtree string, fn func(Entry) error, skip func(name 
 	if err != nil {
 		return fmt.Errorf("walk %s: %w", subtree, err)
 	}
-	return w.entry(subtree, fi, true)
+	return w.entry(subtree, fi)
 }
 
 // walker is one walk of a folder.
@@ -68,6 +75,7 @@ type walker struct {
 	f      *Folder
 	fn     func(Entry) error
 	skipFn func(name string, err error)
+	after  string // names up to this one are not reported
 }
 
 // skip reports a name left out, to the folder's OnSkip (except special
@@ -81,9 +89,22 @@ func (w *walker) skip(name string, err error) {
 	}
 }
 
-// entry reports name, whose Lstat result is fi, and walks it if it is a
-// directory. top says name is where the walk started.
-func (w *walker) entry(name string, fi fs.FileInfo, top bool) error {
+// entry reports name, whose Lstat result is fi, where the walk started,
+// and walks it if it is a directory.
+func (w *walker) entry(name string, fi fs.FileInfo) error {
+	if name > w.after {
+		if err := w.report(name, fi); err != nil {
+			return err
+		}
+	}
+	if !fi.IsDir() {
+		return nil
+	}
+	return w.dir(name, fi, true)
+}
+
+// report calls the walk's fn for name, whose Lstat result is fi.
+func (w *walker) report(name string, fi fs.FileInfo) error {
 	e, ok := entryOf(name, fi)
 	if !ok {
 		w.skip(name, ErrSpecial)
@@ -100,13 +121,16 @@ func (w *walker) entry(name string, fi fs.FileInfo, top bool) error {
 	case proto.FileTypeDir:
 		e.Mount = w.f.onOtherDevice(fi)
 	}
-	if err := w.fn(e); err != nil {
-		return err
-	}
-	if e.Type != proto.FileTypeDir {
-		return nil
-	}
-	return w.dir(name, fi, top)
+	return w.fn(e)
+}
+
+// child is an entry of a directory being walked: the entry itself, or,
+// with sub, what is inside it, which comes at its name and a slash.
+type child struct {
+	key  string
+	name string
+	fi   fs.FileInfo
+	sub  bool
 }
 
 // dir walks the children of directory dir ("" for the root). If want is
@@ -122,10 +146,14 @@ func (w *walker) dir(dir string, want fs.FileInfo, top bool) error {
 		w.skip(dir, err)
 		return nil
 	}
+	var kids []child
 	for _, de := range ents {
 		name := joinName(dir, de.Name())
 		if proto.IsInternalName(de.Name()) {
 			continue
+		}
+		if !de.IsDir() && name <= w.after {
+			continue // reported by an earlier walk
 		}
 		var fi fs.FileInfo
 		err := proto.ValidName(name)
@@ -138,10 +166,26 @@ func (w *walker) dir(dir string, want fs.FileInfo, top bool) error {
 			err = nerr
 		}
 		if err != nil {
-			w.skip(name, err)
+			if name > w.after {
+				w.skip(name, err)
+			}
 			continue
 		}
-		if err := w.entry(name, fi, false); err != nil {
+		kids = append(kids, child{key: name, name: name, fi: fi})
+		if fi.IsDir() && (w.after < name+"/" || strings.HasPrefix(w.after, name+"/")) {
+			kids = append(kids, child{key: name + "/", name: name, fi: fi, sub: true})
+		}
+	}
+	slices.SortFunc(kids, func(a, b child) int { return strings.Compare(a.key, b.key) })
+	for _, k := range kids {
+		var err error
+		switch {
+		case k.sub:
+			err = w.dir(k.name, k.fi, false)
+		case k.name > w.after:
+			err = w.report(k.name, k.fi)
+		}
+		if err != nil {
 			return err
 		}
 	}

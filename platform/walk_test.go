@@ -37,7 +37,8 @@ func TestWalkOrderAndSkips(t *testing.T) {
 		skipped = append(skipped, name)
 	}
 	got := walkNames(t, f, "")
-	want := []string{"B", "a", "a/b.txt", "a/z", "a/z/deep", "a-c", "l", "nfd", "nfd/\u00e9"}
+	// Byte order of the whole names: "a-c" sorts before "a/b.txt".
+	want := []string{"B", "a", "a-c", "a/b.txt", "a/z", "a/z/deep", "l", "nfd", "nfd/\u00e9"}
 	if !slices.Equal(got, want) {
 		t.Errorf("walk = %q\nwant %q", got, want)
 	}
@@ -136,8 +137,48 @@ func TestWalkStopsOnError(t *testing.T) {
 		}
 		return nil
 	})
-	if !errors.Is(err, stop) || n != 3 {
-		t.Errorf("walk = %v after %d calls, want stop after 3", err, n)
+	if !errors.Is(err, stop) || n != 4 {
+		t.Errorf("walk = %v after %d calls, want stop after 4", err, n)
+	}
+}
+
+// A walk after a name reports what a whole walk reports after it, so a
+// walk stopped anywhere goes on where it stopped.
+func TestWalkAfter(t *testing.T) {
+	f, dir := walkTree(t)
+	for _, p := range []string{"a.txt", "a/z0", "a/z.d/x", "a!/y", "zz/1/2/3"} {
+		writeFile(t, dir, p, p)
+	}
+	all := walkNames(t, f, "")
+	if !slices.IsSorted(all) {
+		t.Fatalf("walk not in byte order: %q", all)
+	}
+	for i, after := range append([]string{"", "a/z/", "a/zz", "\xff"}, all...) {
+		var got []string
+		err := f.WalkAfter("", after, func(e Entry) error {
+			got = append(got, e.Name)
+			return nil
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, name := range all {
+			if name > after {
+				want = append(want, name)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d: walk after %q = %q\nwant %q", i, after, got, want)
+		}
+	}
+	var sub []string
+	err := f.WalkAfter("a", "a/z", func(e Entry) error {
+		sub = append(sub, e.Name)
+		return nil
+	}, nil)
+	if want := []string{"a/z.d", "a/z.d/x", "a/z/deep", "a/z0"}; err != nil || !slices.Equal(sub, want) {
+		t.Errorf("walk of a after a/z = %q, %v; want %q", sub, err, want)
 	}
 }
 

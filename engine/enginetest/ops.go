@@ -35,12 +35,33 @@ func Blocks(data []byte) []proto.Block {
 	return out
 }
 
+// walkBatch is how many entries a walk reports at most before it stops,
+// few so that walks stop and go on in every simulation.
+const walkBatch = 5
+
+// walkOp walks op's subtree after op.After, in byte order, stopping after
+// walkBatch entries as a driver does.
+func (m *MemFS) walkOp(op engine.ScanOp) engine.ScanResult {
+	res := engine.ScanResult{Subtree: op.Subtree, After: op.After}
+	for _, st := range m.Walk(op.Subtree) {
+		if st.Name <= op.After {
+			continue
+		}
+		if len(res.Entries) == walkBatch {
+			res.More = true
+			break
+		}
+		res.Entries = append(res.Entries, st)
+	}
+	return res
+}
+
 // Exec carries out op the way a driver does and returns the input to feed
 // back to the engine. fetch gets blocks from peers for a PullOp.
 func (m *MemFS) Exec(op engine.Op, fetch Fetcher) engine.Input {
 	switch op := op.(type) {
 	case engine.ScanOp:
-		return engine.ScanResult{Subtree: op.Subtree, Entries: m.Walk(op.Subtree)}
+		return m.walkOp(op)
 	case engine.HashOp:
 		return m.hash(op)
 	case engine.PullOp:

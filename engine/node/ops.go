@@ -18,8 +18,15 @@ func hashWorkers() int { return max(2, runtime.NumCPU()) }
 
 // walk performs a ScanOp. A subtree that no longer exists yields no entries;
 // a folder whose root or marker is missing is an error, never "all deleted".
+// walkBatch is how many entries one walk reports at most: the engine asks
+// for the rest when it is ready for them (see engine.ScanOp).
+var walkBatch = 4096
+
+// errWalkBatch stops a walk that has reported walkBatch entries.
+var errWalkBatch = errors.New("walk batch full")
+
 func (r *folderRunner) walk(op engine.ScanOp) engine.ScanResult {
-	res := engine.ScanResult{Subtree: op.Subtree}
+	res := engine.ScanResult{Subtree: op.Subtree, After: op.After}
 	if err := r.fs.Verify(); err != nil {
 		res.Err = err
 		select {
@@ -28,12 +35,19 @@ func (r *folderRunner) walk(op engine.ScanOp) engine.ScanResult {
 		}
 		return res
 	}
-	err := r.fs.WalkSkips(op.Subtree, func(e platform.Entry) error {
+	err := r.fs.WalkAfter(op.Subtree, op.After, func(e platform.Entry) error {
+		if len(res.Entries) == walkBatch {
+			res.More = true
+			return errWalkBatch
+		}
 		res.Entries = append(res.Entries, engine.Stat(e))
 		return nil
 	}, func(name string, err error) {
 		res.Skipped = append(res.Skipped, engine.Skip{Name: name, Err: err, Special: errors.Is(err, platform.ErrSpecial)})
 	})
+	if errors.Is(err, errWalkBatch) {
+		err = nil
+	}
 	if err != nil && !(op.Subtree != "" && errors.Is(err, fs.ErrNotExist)) {
 		res.Err = fmt.Errorf("scan %s: %w", op.Subtree, err)
 	}

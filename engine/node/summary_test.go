@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"ferry/engine"
 )
 
 // The summaries and the need list are written with the records they come
@@ -61,5 +63,58 @@ func TestIndexHoldsSummaries(t *testing.T) {
 			ok, _ := idx.Summarized()
 			return ok && st.InSync && len(sums) == 21 && locals == st.LocalFiles && len(need) == 0
 		})
+	}
+}
+
+// A walk that stops every few entries and goes on where it stopped finds
+// every file, in whatever order names sort, and a deletion found in a
+// later batch is still a deletion, of that file only.
+func TestWalkInBatches(t *testing.T) {
+	old := walkBatch
+	walkBatch = 3
+	t.Cleanup(func() { walkBatch = old })
+	base := t.TempDir()
+	aDir, bDir := filepath.Join(base, "a"), filepath.Join(base, "b")
+	names := []string{"a.txt", "a b", "a/b", "a/c/d", "a/c.d", "a-1/x", "b", "z/z/z", "z!", "zz"}
+	for _, name := range names {
+		p := filepath.Join(aDir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("content of "+name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startNode(t, "a", map[string]string{"docs": aDir})
+	b := startNode(t, "b", map[string]string{"docs": bDir})
+	trust(t, a, b.id, []string{b.addr}, "docs")
+	trust(t, b, a.id, []string{a.addr}, "docs")
+	has := func(name string) bool {
+		data, err := os.ReadFile(filepath.Join(bDir, filepath.FromSlash(name)))
+		return err == nil && string(data) == "content of "+name
+	}
+	waitUntil(t, func() bool {
+		for _, name := range names {
+			if !has(name) {
+				return false
+			}
+		}
+		return true
+	})
+	if err := os.Remove(filepath.Join(aDir, "z", "z", "z")); err != nil {
+		t.Fatal(err)
+	}
+	a.folders["docs"].runner.in.put(engine.ScanRequest{})
+	waitUntil(t, func() bool {
+		_, err := os.Stat(filepath.Join(bDir, "z", "z", "z"))
+		return os.IsNotExist(err)
+	})
+	for _, name := range names[:len(names)-3] {
+		if !has(name) {
+			t.Errorf("%s is gone from b after the deletion of z/z/z", name)
+		}
+	}
+	if !has("z!") || !has("zz") {
+		t.Error("a name after z/z/z is gone from b")
 	}
 }
