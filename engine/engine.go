@@ -320,6 +320,12 @@ func (e *Engine) announce(f proto.FileInfo, old *proto.FileInfo) {
 		if !p.connected || p.catchUp || f.Sequence <= p.sentSeq {
 			continue
 		}
+		if len(p.window) >= catchUpWindow && !e.roomInLast(dev) {
+			// The peer reads slower than changes are made: it catches up
+			// from the index once it has read what is on its way.
+			p.catchUp = true
+			continue
+		}
 		out := f
 		if old != nil && old.Sequence > 0 && old.Sequence <= p.sentSeq {
 			if delta == nil {
@@ -335,21 +341,48 @@ func (e *Engine) announce(f proto.FileInfo, old *proto.FileInfo) {
 	}
 }
 
+// queueFile adds f to the last IndexUpdate for dev, or to a new one, which
+// takes a place in the peer's window (see feed).
 func (e *Engine) queueFile(dev proto.DeviceID, f proto.FileInfo) {
-	msgs := e.rd.Messages
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if msgs[i].To != dev {
-			continue
-		}
-		if u, ok := msgs[i].Msg.(*proto.IndexUpdate); ok && len(u.Files) < e.cfg.BatchFiles {
-			u.Files = append(u.Files, f)
-			return
-		}
-		break
+	if u := e.lastUpdate(dev); u != nil && len(u.Files) < e.cfg.BatchFiles {
+		u.Files = append(u.Files, f)
+		return
 	}
-	e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Msg: &proto.IndexUpdate{
+	e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Token: e.windowToken(dev), Msg: &proto.IndexUpdate{
 		Folder: e.cfg.Folder, IndexID: e.indexID, Files: []proto.FileInfo{f},
 	}})
+}
+
+// lastUpdate returns the IndexUpdate for dev that ends the Ready's messages
+// to it, nil if the last is another message.
+func (e *Engine) lastUpdate(dev proto.DeviceID) *proto.IndexUpdate {
+	msgs := e.rd.Messages
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].To == dev {
+			u, _ := msgs[i].Msg.(*proto.IndexUpdate)
+			return u
+		}
+	}
+	return nil
+}
+
+// roomInLast reports whether the last IndexUpdate for dev takes another
+// record.
+func (e *Engine) roomInLast(dev proto.DeviceID) bool {
+	u := e.lastUpdate(dev)
+	return u != nil && len(u.Files) < e.cfg.BatchFiles
+}
+
+// windowToken gives a new message to dev a token and a place in its
+// peer's window.
+func (e *Engine) windowToken(dev proto.DeviceID) uint64 {
+	p := e.peers[dev]
+	e.tokens++
+	if p.window == nil {
+		p.window = make(map[uint64]bool)
+	}
+	p.window[e.tokens] = true
+	return e.tokens
 }
 
 // NextWake returns when the engine next has something to do on its own: a

@@ -54,13 +54,8 @@ func (e *Engine) feed(dev proto.DeviceID, p *peer) {
 	for p.catchUp && len(p.window) < catchUpWindow && e.files.err == nil {
 		page, next, more := e.files.localPage(p.sentSeq, e.cfg.BatchFiles)
 		if len(page) > 0 {
-			e.tokens++
-			if p.window == nil {
-				p.window = make(map[uint64]bool)
-			}
-			p.window[e.tokens] = true
 			p.sentAny = true
-			e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Token: e.tokens, Msg: &proto.IndexUpdate{
+			e.rd.Messages = append(e.rd.Messages, Outgoing{To: dev, Token: e.windowToken(dev), Msg: &proto.IndexUpdate{
 				Folder: e.cfg.Folder, IndexID: e.indexID, Files: page,
 			}})
 		}

@@ -225,13 +225,28 @@ func TestCatchUpIsPaced(t *testing.T) {
 		t.Fatalf("an unknown token sent %v", got)
 	}
 	e.Step(Sent{Device: devP, Token: tokens[0]})
-	if got := updatesTo(e.Ready(), devP); !slices.Equal(got, []int64{21, 22, 23, 24}) {
+	rd = e.Ready()
+	if got := updatesTo(rd, devP); !slices.Equal(got, []int64{21, 22, 23, 24}) {
 		t.Fatalf("after a batch went out, sent %v; want 21 to 24, the change included", got)
 	}
+	tokens = append(tokens[1:], tokensTo(rd, devP)...)
 	e.Advance()
 
-	got := updatesTo(scanFile(e, Stat{Name: "later", Size: 1, ModTime: 3, Mode: 0o644}, []proto.Block{{Size: 1}}), devP)
-	if !slices.Equal(got, []int64{25}) {
-		t.Fatalf("after catching up, a change sent %v; want 25 at once", got)
+	// Caught up, with four batches still on their way: a change waits for
+	// room in the window, then comes from the index.
+	if got := updatesTo(scanFile(e, Stat{Name: "later", Size: 1, ModTime: 3, Mode: 0o644}, []proto.Block{{Size: 1}}), devP); len(got) != 0 {
+		t.Fatalf("a change went out past a full window: %v", got)
+	}
+	e.Advance()
+	for _, tok := range tokens {
+		e.Step(Sent{Device: devP, Token: tok})
+	}
+	if got := updatesTo(e.Ready(), devP); !slices.Equal(got, []int64{25}) {
+		t.Fatalf("once the window emptied, sent %v; want 25", got)
+	}
+	e.Advance()
+	got := updatesTo(scanFile(e, Stat{Name: "last", Size: 1, ModTime: 4, Mode: 0o644}, []proto.Block{{Size: 1}}), devP)
+	if !slices.Equal(got, []int64{26}) {
+		t.Fatalf("with room in the window, a change sent %v; want 26 at once", got)
 	}
 }
