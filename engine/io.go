@@ -166,6 +166,11 @@ type Writes struct {
 	Summarized bool
 }
 
+// Records returns how many records and summaries w writes.
+func (w *Writes) Records() int {
+	return len(w.Remote) + len(w.Local) + len(w.Forget) + len(w.Summaries)
+}
+
 // Empty reports whether there is nothing to write.
 func (w *Writes) Empty() bool {
 	return len(w.DropRemote) == 0 && len(w.Remote) == 0 && len(w.Local) == 0 && len(w.Forget) == 0 && len(w.Peers) == 0 &&

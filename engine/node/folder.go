@@ -238,7 +238,11 @@ func (r *folderRunner) start(ctx context.Context, op engine.Op) {
 	case engine.CleanTempsOp:
 		r.work.Go(func() { r.in.put(r.cleanTemps()) })
 	default:
-		r.work.Go(func() { r.in.put(r.fileOp(ctx, op)) })
+		r.work.Go(func() {
+			res := r.fileOp(ctx, op)
+			r.awaitCommits(ctx)
+			r.in.put(res)
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"runtime"
+	"time"
 
 	"ferry/engine"
 	"ferry/index/chunker"
@@ -60,8 +61,20 @@ func (r *folderRunner) hashWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case op := <-r.hashes:
-			r.in.put(r.hash(op.Stat))
+			res := r.hash(op.Stat)
+			r.awaitCommits(ctx)
+			r.in.put(res)
 		}
+	}
+}
+
+// awaitCommits waits while the index writes already handed out are more
+// than a few Readys: what makes new records (hashing, operations) goes no
+// faster than they are committed, so the records waiting for the disk stay
+// bounded.
+func (r *folderRunner) awaitCommits(ctx context.Context) {
+	if r.persist != nil {
+		r.persist.queue.waitShorter(maxPendingCommits, ctx.Done(), time.Now().Add(time.Hour))
 	}
 }
 

@@ -62,28 +62,40 @@ func (p *persister) run(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-// turn commits everything queued in one transaction and, if release, does
-// the work that waited for it. It reports false if the commit failed.
+// turn commits everything queued, in transactions of about
+// maxCommitRecords records, and, if release, does the work that waited for
+// each. It reports false if a commit failed.
 func (p *persister) turn(ctx context.Context, release bool) bool {
 	batch := p.queue.take()
-	if len(batch) == 0 {
-		return true
-	}
-	if err := commitAll(p.idx, batch); err != nil {
-		select {
-		case p.err <- err:
-		default:
+	for len(batch) > 0 {
+		n, records := 0, 0
+		for n < len(batch) && (n == 0 || records+batch[n].Writes.Records() <= maxCommitRecords) {
+			records += batch[n].Writes.Records()
+			n++
 		}
-		return false
-	}
-	p.saved(batch[len(batch)-1].Serial)
-	if release {
-		for _, rd := range batch {
-			p.do(ctx, rd)
+		part := batch[:n]
+		batch = batch[n:]
+		if err := commitAll(p.idx, part); err != nil {
+			select {
+			case p.err <- err:
+			default:
+			}
+			return false
+		}
+		p.saved(part[len(part)-1].Serial)
+		if release {
+			for _, rd := range part {
+				p.do(ctx, rd)
+			}
 		}
 	}
 	return true
 }
+
+// maxCommitRecords bounds the records of one transaction, whose dirty pages
+// bbolt holds in memory until the commit: a record with blocks adds one at
+// a random place of the block index, and so about a page.
+const maxCommitRecords = 8192
 
 // commitAll applies the index writes of batch, in order, in one
 // transaction.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -273,4 +274,34 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not met within 10 s")
+}
+
+// Readys queued together are committed in transactions of about
+// maxCommitRecords records, in order, each told to the engine as it is
+// done.
+func TestPersisterBoundsTransactions(t *testing.T) {
+	idx := testIndex(t)
+	rec := &recorder{idx: idx}
+	var saved []uint64
+	p := newPersister(idx, rec.release, rec.start, func(s uint64) { saved = append(saved, s) })
+	seq := int64(0)
+	for r := range 5 {
+		rd := engine.Ready{Serial: uint64(r + 1)}
+		for range maxCommitRecords / 2 {
+			seq++
+			rd.Writes.Local = append(rd.Writes.Local, proto.FileInfo{
+				Name: fmt.Sprintf("d%06d", seq), Type: proto.FileTypeDir, Sequence: seq, Version: proto.Vector{{ID: 1, Value: uint64(seq)}},
+			})
+		}
+		p.put(context.Background(), rd)
+	}
+	stop := make(chan struct{})
+	close(stop)
+	p.run(context.Background(), stop)
+	if !slices.Equal(saved, []uint64{2, 4, 5}) {
+		t.Fatalf("saved after serials %v, want 2, 4 and 5: two Readys a transaction", saved)
+	}
+	if _, ok, err := idx.Get(index.Local, fmt.Sprintf("d%06d", seq)); !ok || err != nil {
+		t.Fatalf("last record: found %v, %v", ok, err)
+	}
 }
