@@ -82,6 +82,9 @@ func (p *persister) turn(ctx context.Context, release bool) bool {
 			}
 			return false
 		}
+		// A commit reads the pages it changes through the index's mapping,
+		// which would keep them resident (see index.DB.ReleaseMemory).
+		p.idx.ReleaseMemory()
 		p.saved(part[len(part)-1].Serial)
 		if release {
 			for _, rd := range part {
