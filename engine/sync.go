@@ -276,7 +276,10 @@ func (s *syncer) schedule() {
 	restarted := false
 	for len(s.inflight) < s.e.cfg.MaxPulls && s.e.files.err == nil {
 		if len(s.queue) == 0 {
-			if s.dirty && !restarted {
+			// A pass goes on to its end before the next begins: a name
+			// late in the list is reached even while names before it
+			// keep changing.
+			if s.pass.done && s.dirty && !restarted {
 				s.restart()
 				restarted = true
 			}

@@ -28,6 +28,9 @@ var (
 type MemFS struct {
 	nodes     map[string]*node
 	nextInode uint64
+	// walkBatch is how many entries a walk reports before it stops; 0 is
+	// walkBatch.
+	walkBatch int
 
 	// loseConflicts breaks the folder, for the tests that check that the
 	// simulation notices a lost version: what an operation should move to

@@ -24,7 +24,9 @@ type MemStore struct {
 	// summarized.
 	summaries  map[string]engine.Summary
 	summarized bool
-	named      []string // the names of summaries, sorted; nil when to be made again
+	named      []string                        // the names of summaries, sorted; nil when to be made again
+	byNeed     [engine.NeedDelete + 1][]string // named, by the kind of work, made with it
+	devOrder   []proto.DeviceID                // the keys of remote, sorted, once made
 
 	staged []engine.Writes
 }
@@ -74,6 +76,7 @@ func (m *MemStore) Crash() { m.staged = nil }
 func (m *MemStore) apply(w engine.Writes) {
 	for _, dev := range w.DropRemote {
 		delete(m.remote, dev)
+		m.devOrder = nil
 	}
 	for _, r := range w.Remote {
 		if m.remote[r.Device] == nil {
@@ -112,9 +115,7 @@ func (m *MemStore) Summarized() (bool, error) { return m.summarized, nil }
 
 // Summaries returns committed summaries in name order.
 func (m *MemStore) Summaries(prefix, after string, limit int) ([]engine.Summary, error) {
-	if m.named == nil {
-		m.named = slices.Sorted(maps.Keys(m.summaries))
-	}
+	m.sortedNames(engine.NeedNone)
 	from := prefix
 	if after >= prefix {
 		from = after + "\x00" // the least name above after
@@ -232,7 +233,10 @@ func (m *MemStore) Lookup(name string) (engine.Stored, error) {
 		c := f.Clone()
 		st.Local = &c
 	}
-	for _, dev := range slices.SortedFunc(maps.Keys(m.remote), compareDevices) {
+	if len(m.devOrder) != len(m.remote) {
+		m.devOrder = slices.SortedFunc(maps.Keys(m.remote), compareDevices)
+	}
+	for _, dev := range m.devOrder {
 		if f, ok := m.remote[dev][name]; ok {
 			st.Remote = append(st.Remote, engine.RemoteFile{Device: dev, File: f.Clone()})
 		}
@@ -268,32 +272,34 @@ func (m *MemStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
 // Needs returns the names of committed summaries with the given kind of
 // work, in byte order after after, or in reverse before it.
 func (m *MemStore) Needs(kind engine.NeedKind, after string, reverse bool, limit int) ([]string, error) {
+	names := m.sortedNames(kind)
+	if !reverse {
+		i, _ := slices.BinarySearch(names, after+"\x00")
+		return slices.Clone(names[i:min(len(names), i+limit)]), nil
+	}
+	i := len(names)
+	if after != "" {
+		i, _ = slices.BinarySearch(names, after)
+	}
+	out := slices.Clone(names[max(0, i-limit):i])
+	slices.Reverse(out)
+	return out, nil
+}
+
+// sortedNames returns the names of summaries with the given kind of work,
+// sorted, making the lists again after a change.
+func (m *MemStore) sortedNames(kind engine.NeedKind) []string {
 	if m.named == nil {
 		m.named = slices.Sorted(maps.Keys(m.summaries))
-	}
-	var out []string
-	add := func(name string) bool {
-		if m.summaries[name].Need == kind {
-			out = append(out, name)
+		for k := range m.byNeed {
+			m.byNeed[k] = nil
 		}
-		return len(out) < limit
-	}
-	if !reverse {
-		i, _ := slices.BinarySearch(m.named, after+"\x00")
-		for _, name := range m.named[i:] {
-			if !add(name) {
-				break
-			}
+		for _, name := range m.named {
+			k := m.summaries[name].Need
+			m.byNeed[k] = append(m.byNeed[k], name)
 		}
-		return out, nil
 	}
-	i := len(m.named)
-	if after != "" {
-		i, _ = slices.BinarySearch(m.named, after)
-	}
-	for j := i - 1; j >= 0 && add(m.named[j]); j-- {
-	}
-	return out, nil
+	return m.byNeed[kind]
 }
 
 // CountRemote returns how many committed records of dev there are.

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 
@@ -43,11 +44,12 @@ const walkBatch = 5
 // walkBatch entries as a driver does.
 func (m *MemFS) walkOp(op engine.ScanOp) engine.ScanResult {
 	res := engine.ScanResult{Subtree: op.Subtree, After: op.After}
+	batch := cmp.Or(m.walkBatch, walkBatch)
 	for _, st := range m.Walk(op.Subtree) {
 		if st.Name <= op.After {
 			continue
 		}
-		if len(res.Entries) == walkBatch {
+		if len(res.Entries) == batch {
 			res.More = true
 			break
 		}

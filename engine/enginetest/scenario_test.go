@@ -650,7 +650,7 @@ func TestMovedBackWhileDown(t *testing.T) {
 // the index: once the writes are committed and the engine told so, it
 // holds no more names than its cache, however large the folder.
 func TestEngineHoldsABoundedPart(t *testing.T) {
-	s := newSim(t, Options{Devices: 2, Seed: 7, VerifyEvery: 1000})
+	s := newSim(t, Options{Devices: 2, Seed: 7, VerifyEvery: 1000, WalkBatch: 1000})
 	const files = 10_000
 	for i := range files {
 		must(t, s.Write(devA, fmt.Sprintf("d%02d/f%05d", i%37, i), content(fmt.Sprint(i), 10)))

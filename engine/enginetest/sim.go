@@ -36,6 +36,9 @@ type Options struct {
 	// so many steps, and once converged: a recount reads every name, which
 	// a large folder cannot afford at every step.
 	VerifyEvery int
+	// WalkBatch, if set, is how many entries a walk reports before it
+	// stops and the engine asks for the rest; default 5.
+	WalkBatch int
 }
 
 // Faults are the chances of things going wrong. The per-step chances are
@@ -96,6 +99,7 @@ func (s *Sim) addDevice(i int) error {
 		FS:    NewMemFS(),
 		Store: NewMemStore(s.rand.Uint64() | 1),
 	}
+	d.FS.walkBatch = s.opt.WalkBatch
 	d.cfg = engine.Config{Folder: FolderID, Local: d.ID}
 	for j := range s.opt.Devices {
 		if j != i {
