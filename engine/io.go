@@ -96,7 +96,8 @@ type OpResult struct {
 type Saved struct{ Serial uint64 }
 
 // Sent says the message of an Outgoing with the given token has been
-// written to its device's connection.
+// written to its device's connection (its write buffer, which holds a
+// bounded amount).
 type Sent struct {
 	Device proto.DeviceID
 	Token  uint64

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -305,5 +306,53 @@ func TestRequestWaitsWhileResponsesFlow(t *testing.T) {
 				c.close("test over")
 			})
 		})
+	}
+}
+
+// A paced message reports that it went out only once the connection wrote
+// it: behind a backlog the peer does not read, it stays unreported; once
+// the peer reads, it is reported, and the peer gets it.
+func TestSendThenReportsWrittenMessages(t *testing.T) {
+	c, b := pipeConn(t)
+	const backlog = 40 // messages of some 22 KB, more than the write buffer holds
+	for m := range backlog {
+		u := &proto.IndexUpdate{Folder: "docs", IndexID: 1}
+		for i := range 200 {
+			u.Files = append(u.Files, proto.FileInfo{Name: fmt.Sprintf("backlog/%03d/%0100d", m, i), Type: proto.FileTypeDir, Sequence: int64(i + 1), Version: proto.Vector{{ID: 1, Value: 1}}})
+		}
+		c.send(u)
+	}
+	written := make(chan struct{}, 1)
+	c.sendThen(&proto.IndexUpdate{Folder: "docs", IndexID: 7}, func() { written <- struct{}{} })
+	select {
+	case <-written:
+		t.Fatal("reported while the peer read nothing")
+	case <-time.After(200 * time.Millisecond):
+	}
+	got := make(chan *proto.IndexUpdate, backlog+1)
+	go func() {
+		r := proto.NewMessageReader(b)
+		for range backlog + 1 {
+			m, err := r.Read()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			u, _ := m.(*proto.IndexUpdate)
+			got <- u
+		}
+	}()
+	select {
+	case <-written:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a message the peer read was never reported (closed: %q)", c.closeReason())
+	}
+	for range backlog {
+		if u := <-got; u == nil || u.IndexID != 1 {
+			t.Fatal("the peer did not get the backlog first")
+		}
+	}
+	if u := <-got; u == nil || u.IndexID != 7 {
+		t.Fatal("the peer did not get the paced message")
 	}
 }
