@@ -208,6 +208,7 @@ func (e *Engine) Step(in Input) {
 	case Sent:
 		e.onSent(in)
 	}
+	e.sync.sweepSome(false)
 	e.scans.schedule()
 	e.sync.schedule()
 	e.files.trim()

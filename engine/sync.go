@@ -38,6 +38,8 @@ type syncer struct {
 	// devices a send-only folder does not take. yield are the changes
 	// made in a receive-only folder that RevertDeletes undoes.
 	apart, yield map[string]bool
+	// sweep is a recompute of every name that is under way.
+	sweep sweep
 	// temps says whether temp files may be left in the folder; see
 	// cleanIfIdle for the times that pace their removal.
 	temps                           tempsState
@@ -100,8 +102,50 @@ func newSyncer(e *Engine) *syncer {
 }
 
 func (s *syncer) recomputeAll() {
-	s.e.files.each("", func(name string, _ *entry) { s.recompute(name) })
-	s.dirty = true
+	s.sweep = sweep{on: true}
+	s.sweepSome(true)
+}
+
+// sweep is a recompute of every name after a change that may change any
+// name's summary: the folder's type or devices, a device's index dropped,
+// an index upgraded. It goes a batch at a time in byte order and waits
+// while too many changed names wait for their commit, so it never pins
+// the folder in memory. Until it ends, the summaries of names past its
+// cursor may be stale: such a name is recomputed before any operation is
+// handed out for it, and deletions wait for the sweep's end, so that the
+// guard judges them all together.
+type sweep struct {
+	on    bool
+	after string // the names up to this one are recomputed
+	done  int    // names recomputed so far
+}
+
+// stale reports whether name's summary may predate the sweep under way.
+func (s *syncer) stale(name string) bool { return s.sweep.on && name > s.sweep.after }
+
+// sweepSome goes on with the sweep while few changed names wait for their
+// commit. A driver that has never reported a commit (see Saved) is not
+// waited for, except by New: it holds everything in memory anyway.
+func (s *syncer) sweepSome(starting bool) {
+	batch := s.e.cfg.SweepBatch
+	for s.sweep.on && s.e.files.err == nil {
+		if len(s.e.files.dirty) >= 8*batch && (starting || s.e.files.acked) {
+			return
+		}
+		n, last := 0, ""
+		s.e.files.walk("", s.sweep.after, "", func(name string, _ *entry) bool {
+			s.recompute(name)
+			n, last = n+1, name
+			return n < batch
+		})
+		s.sweep.done += n
+		if n < batch {
+			s.sweep = sweep{}
+			s.dirty = true
+			return
+		}
+		s.sweep.after = last
+	}
 }
 
 // recompute updates whether name needs work, and the counts of the
@@ -288,6 +332,9 @@ func (s *syncer) schedule() {
 			}
 		}
 		name := s.queue[0]
+		if s.stale(name) {
+			s.recompute(name)
+		}
 		en := s.e.files.lookup(name)
 		if en != nil && en.share.need != NeedNone && s.inflight[name] == nil {
 			g, _ := s.target(name, en)
@@ -410,8 +457,8 @@ func (s *syncer) restart() {
 	s.dirty = false
 	s.queue = s.queue[:0]
 	s.pass = needPass{kind: NeedDir, done: s.totals.needFiles == 0}
-	if s.pass.done {
-		return
+	if s.pass.done || s.sweep.on {
+		return // deletions are judged once the sweep is over
 	}
 	var fresh []string // deletions of live local records not judged yet
 	for after, more := "", true; more; {
@@ -461,6 +508,10 @@ func (s *syncer) waiting(name string) *entry {
 func (s *syncer) fill() {
 	for len(s.queue) == 0 && !s.pass.done && s.e.files.err == nil {
 		p := &s.pass
+		if p.kind == NeedDelete && s.sweep.on {
+			p.done = true // see sweep; its end begins a new pass
+			return
+		}
 		names, next, more := s.e.files.needPage(p.kind, p.after, p.kind == NeedDelete, passWindow)
 		p.after = next
 		if !more {
@@ -482,6 +533,9 @@ func (s *syncer) enqueue(names []string) {
 	var items []item
 	fetches := false
 	for _, name := range names {
+		if s.stale(name) {
+			s.recompute(name)
+		}
 		en := s.waiting(name)
 		if en == nil || s.remote.held[name] {
 			continue

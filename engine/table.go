@@ -42,6 +42,7 @@ type table struct {
 	dropping map[proto.DeviceID]uint64
 	folds    *foldIndex // nil unless the file system ignores case
 	err      error      // the first failed read
+	acked    bool       // the driver has reported a commit (see saved)
 }
 
 // dirtyEntry is an entry changed in the Ready of the given serial (or
@@ -234,6 +235,7 @@ func (t *table) remove(name string) {
 // saved tells the table the index holds the writes of the Readys up to
 // serial: what they changed is read from the index again.
 func (t *table) saved(serial uint64) {
+	t.acked = true
 	for name, d := range t.dirty {
 		if d.serial <= serial {
 			delete(t.dirty, name)
@@ -291,6 +293,14 @@ func (t *table) each(prefix string, fn func(name string, e *entry)) {
 // eachIn is each over the names after the name after and, unless upto is
 // "", up to upto.
 func (t *table) eachIn(prefix, after, upto string, fn func(name string, e *entry)) {
+	t.walk(prefix, after, upto, func(name string, e *entry) bool {
+		fn(name, e)
+		return true
+	})
+}
+
+// walk is eachIn with a fn that may stop the walk by returning false.
+func (t *table) walk(prefix, after, upto string, fn func(name string, e *entry) bool) {
 	within := func(name string) bool { return name > after && (upto == "" || name <= upto) }
 	var mine []string // changed names, not in the index yet as they are
 	for name := range t.dirty {
@@ -299,18 +309,27 @@ func (t *table) eachIn(prefix, after, upto string, fn func(name string, e *entry
 		}
 	}
 	slices.Sort(mine)
-	visitDirty := func(name string) {
-		if d := t.dirty[name]; d != nil && d.en != nil {
-			fn(name, d.en)
+	stopped := false
+	visit := func(name string, en *entry) {
+		if !stopped {
+			stopped = !fn(name, en)
 		}
 	}
-	for from, done := after, false; !done; {
+	visitDirty := func(name string) {
+		if d := t.dirty[name]; d != nil && d.en != nil {
+			visit(name, d.en)
+		}
+	}
+	for from, done := after, false; !done && !stopped; {
 		page, err := t.store.Range(prefix, from, rangePage)
 		if err != nil {
 			t.fail(err)
 			return
 		}
 		for _, st := range page {
+			if stopped {
+				break
+			}
 			if !within(st.Name) {
 				done = true
 				break
@@ -338,7 +357,7 @@ func (t *table) eachIn(prefix, after, upto string, fn func(name string, e *entry
 				}
 				t.cache[st.Name] = en
 			}
-			fn(st.Name, en)
+			visit(st.Name, en)
 		}
 		if len(page) < rangePage {
 			break

@@ -46,6 +46,10 @@ type Config struct {
 	// History says this device keeps old versions: an operation that
 	// replaces or removes a local file names it in Keep (see Keep).
 	History bool
+	// SweepBatch is how many names a sweep (see syncer.sweep) recomputes
+	// at a time; default 1024. A sweep waits while more than 8 times as
+	// many changed names wait for their commit.
+	SweepBatch int
 }
 
 // Validate fills defaults and checks the config.
@@ -64,6 +68,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BatchFiles <= 0 {
 		c.BatchFiles = 1000
+	}
+	if c.SweepBatch <= 0 {
+		c.SweepBatch = 1024
 	}
 	c.BatchFiles = min(c.BatchFiles, proto.MaxUpdateFiles) // what a peer takes
 	if c.MaxRemoteFiles <= 0 {

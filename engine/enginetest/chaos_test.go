@@ -175,6 +175,7 @@ func chaosOptions(seed uint64, trace bool) Options {
 				c.ScanInterval = 20 * time.Second
 			}
 			c.History = cfgRand.IntN(2) == 0
+			c.SweepBatch = 1 + cfgRand.IntN(8)
 		},
 	}
 }

@@ -58,6 +58,18 @@ func (s *Sim) Restart(i int) error {
 	return nil
 }
 
+// Configure changes device i's configuration with fn, as a user editing
+// the folder's settings does: the running engine takes it as a
+// ConfigChange, and a restart keeps it.
+func (s *Sim) Configure(i int, fn func(*engine.Config)) {
+	d := s.devs[i]
+	fn(&d.cfg)
+	s.logf("%s configured: type %v, devices %d", d.Name, d.cfg.Type, len(d.cfg.Devices))
+	if d.Running() {
+		d.step(engine.ConfigChange{Config: d.cfg})
+	}
+}
+
 // mustRestart restarts device i; an engine that cannot start from its own
 // committed index is a bug worth stopping for.
 func (s *Sim) mustRestart(i int) {

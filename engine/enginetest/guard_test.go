@@ -267,3 +267,20 @@ func TestGuardDirectoryRenameNotHeld(t *testing.T) {
 		t.Errorf("the rename moved %d block bytes, want 0", moved)
 	}
 }
+
+// B, made send-only, keeps the 80 files A deletes. Made send-receive
+// again, B recomputes every name two at a time while its commits lag
+// (see Options), and its guard still judges the deletions all together:
+// it holds every one and removes nothing.
+func TestGuardJudgesASweepWhole(t *testing.T) {
+	s, tree := newGuardSim(t, 2, 43, devB)
+	s.Configure(devB, func(c *engine.Config) { c.Type = engine.SendOnly })
+	must(t, s.Remove(devA, "docs"))
+	s.Scan(devA)
+	quiet(t, s)
+	wantTreeOn(t, s, devB, tree)
+	s.Configure(devB, func(c *engine.Config) { c.Type = engine.SendReceive })
+	quiet(t, s)
+	wantTreeOn(t, s, devB, tree)
+	wantHeld(t, s, devB, 0, 81)
+}

@@ -668,3 +668,36 @@ func TestEngineHoldsABoundedPart(t *testing.T) {
 		}
 	}
 }
+
+// A send-only folder takes none of a peer's new files; made send-receive,
+// it pulls every one, although it recomputes the names two at a time.
+func TestSweepAfterTypeChange(t *testing.T) {
+	s := newSim(t, Options{Devices: 2, Seed: 44, DeviceConfig: func(i int, c *engine.Config) {
+		if i == devB {
+			c.Type = engine.SendOnly
+		}
+	}})
+	tree := make(map[string][]byte)
+	for i := range 60 {
+		tree[fmt.Sprintf("d%d/f%02d", i%3, i)] = content(fmt.Sprintf("sweep%d", i), 1+i*131)
+	}
+	for name, data := range tree {
+		must(t, s.Write(devA, name, data))
+	}
+	s.Scan(devA)
+	if err := s.RunUntilQuiet(maxSteps); err != nil {
+		t.Fatal(err)
+	}
+	for name := range tree {
+		if _, ok := s.Dev(devB).FS.ReadFile(name); ok {
+			t.Fatalf("send-only B took %s", name)
+		}
+	}
+	s.Configure(devB, func(c *engine.Config) { c.Type = engine.SendReceive })
+	settle(t, s)
+	for name, data := range tree {
+		if got, ok := s.Dev(devB).FS.ReadFile(name); !ok || string(got) != string(data) {
+			t.Errorf("B: %s missing or changed", name)
+		}
+	}
+}

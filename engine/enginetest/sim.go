@@ -100,7 +100,9 @@ func (s *Sim) addDevice(i int) error {
 		Store: NewMemStore(s.rand.Uint64() | 1),
 	}
 	d.FS.walkBatch = s.opt.WalkBatch
-	d.cfg = engine.Config{Folder: FolderID, Local: d.ID}
+	// Small sweeps, so that a recompute of every name goes on across
+	// many steps while commits lag.
+	d.cfg = engine.Config{Folder: FolderID, Local: d.ID, SweepBatch: 2}
 	for j := range s.opt.Devices {
 		if j != i {
 			d.cfg.Devices = append(d.cfg.Devices, deviceID(j))
