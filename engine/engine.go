@@ -77,9 +77,8 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 
 // load takes the stored summaries as what each name adds to the status,
 // so that the first recompute writes only those that changed; the records
-// stay in the index. An index without summaries has its records read
-// whole, once: the engine holds them until the summaries it then writes
-// are committed. Records of devices the folder is no longer shared with
+// stay in the index. An index without summaries for all its names gets
+// them from the first sweep, in bounded batches (see sweep). Records of devices the folder is no longer shared with
 // leave the index with the first Ready.
 func (e *Engine) load(cfg Config) error {
 	devs, err := e.store.RemoteDevices()
@@ -100,26 +99,12 @@ func (e *Engine) load(cfg Config) error {
 		e.files.folds = newFoldIndex(cfg.Names.Fold)
 	}
 	if !summarized {
-		e.rd.Writes.Summarized = true
-		err := e.store.Each(func(dev proto.DeviceID, f proto.FileInfo) error {
-			switch {
-			case dev.IsZero():
-				e.files.setLocal(f)
-			case e.devices[dev]:
-				e.files.setRemote(dev, f)
-			}
-			return nil
-		})
-		for name, d := range e.files.dirty {
-			d.stored = d.stored[:0] // every record read is the index's
-			for _, r := range d.en.remote {
-				d.stored = append(d.stored, r.dev)
-			}
-			if e.files.folds != nil {
-				e.files.folds.add(name)
-			}
+		// The first sweep gives every name its summary, the Range of an
+		// index that is not summarized yet being the names with records.
+		e.sync.upgrading = true
+		if e.files.folds != nil {
+			e.files.each("", func(name string, _ *entry) { e.files.folds.add(name) })
 		}
-		return err
 	}
 	return e.eachSummary(func(sum Summary) error {
 		e.sync.totals.add(shareOfSummary(sum), 1)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"ferry/proto"
@@ -54,8 +55,30 @@ func (s *testStore) Lookup(name string) (Stored, error) {
 // Needs finds nothing: the store has no summaries.
 func (s *testStore) Needs(NeedKind, string, bool, int) ([]string, error) { return nil, nil }
 
-// Range finds nothing: the store has no summaries.
-func (s *testStore) Range(prefix, after string, limit int) ([]Stored, error) { return nil, nil }
+// Range returns the names with records: the store has no summaries.
+func (s *testStore) Range(prefix, after string, limit int) ([]Stored, error) {
+	set := make(map[string]bool)
+	add := func(f proto.FileInfo) {
+		if f.Name > after && strings.HasPrefix(f.Name, prefix) {
+			set[f.Name] = true
+		}
+	}
+	for _, f := range s.local {
+		add(f)
+	}
+	for _, files := range s.remote {
+		for _, f := range files {
+			add(f)
+		}
+	}
+	names := slices.Sorted(maps.Keys(set))
+	out := make([]Stored, 0, min(len(names), limit))
+	for _, name := range names[:min(len(names), limit)] {
+		st, _ := s.Lookup(name)
+		out = append(out, st)
+	}
+	return out, nil
+}
 
 func (s *testStore) LocalSince(seq int64, limit int) ([]proto.FileInfo, error) {
 	var out []proto.FileInfo

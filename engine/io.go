@@ -331,6 +331,14 @@ type HeldEvent struct{ Local, Remote int }
 // MassChangeEvent says a scan found a large share of the folder rewritten.
 type MassChangeEvent struct{ Files int }
 
+// UpgradeEvent reports the upgrade of an index written before summaries
+// were kept (see Store.Summarized): Names have their summary so far, and
+// Done says every name has.
+type UpgradeEvent struct {
+	Names int
+	Done  bool
+}
+
 // OpFailed says a file operation failed and will be retried.
 type OpFailed struct {
 	Name string
@@ -346,6 +354,7 @@ type NameRefused struct {
 }
 
 func (ScanDone) isEvent()        {}
+func (UpgradeEvent) isEvent()    {}
 func (ConflictEvent) isEvent()   {}
 func (OpFailed) isEvent()        {}
 func (NameRefused) isEvent()     {}

@@ -10,7 +10,7 @@ import (
 
 // Status is a summary of the folder for people and scripts.
 type Status struct {
-	State       string // idle, scanning, syncing, error, held, local-changes or out-of-sync
+	State       string // idle, scanning, syncing, error, held, local-changes, out-of-sync or upgrading
 	InSync      bool
 	NeedFiles   int
 	NeedBytes   int64
@@ -35,6 +35,10 @@ type Status struct {
 	// devices, which are not taken. ApartSample names some of them.
 	Apart       int
 	ApartSample []string
+	// Upgraded counts the names given their summary so far while an index
+	// written before summaries were kept is upgraded (state "upgrading");
+	// until then the counts above leave out the names not reached yet.
+	Upgraded int
 }
 
 // counts are the sums in a Status. The syncer keeps them for the folder,
@@ -242,8 +246,10 @@ func (e *Engine) Status() Status {
 	held := st.HeldLocal+st.HeldRemote > 0
 	st.Apart = len(e.sync.apart)
 	st.ApartSample = heldSample(nil, e.sync.apart)
-	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0 && !held && st.Apart == 0
+	st.InSync = st.NeedFiles == 0 && !busy && len(e.sync.inflight) == 0 && !held && st.Apart == 0 && !e.sync.upgrading
 	switch {
+	case e.sync.upgrading:
+		st.State, st.Upgraded = "upgrading", e.sync.sweep.done
 	case held:
 		st.State = "held"
 	case st.Apart > 0 && !busy && st.NeedFiles == 0 && len(st.Errors) == 0:

@@ -38,8 +38,10 @@ type syncer struct {
 	// devices a send-only folder does not take. yield are the changes
 	// made in a receive-only folder that RevertDeletes undoes.
 	apart, yield map[string]bool
-	// sweep is a recompute of every name that is under way.
-	sweep sweep
+	// sweep is a recompute of every name that is under way; upgrading
+	// says its end marks every name summarized (see UpgradeEvent).
+	sweep     sweep
+	upgrading bool
 	// temps says whether temp files may be left in the folder; see
 	// cleanIfIdle for the times that pace their removal.
 	temps                           tempsState
@@ -120,6 +122,9 @@ type sweep struct {
 	done  int    // names recomputed so far
 }
 
+// upgradeReport is how many names an upgrade reports its progress after.
+const upgradeReport = 100_000
+
 // stale reports whether name's summary may predate the sweep under way.
 func (s *syncer) stale(name string) bool { return s.sweep.on && name > s.sweep.after }
 
@@ -140,9 +145,17 @@ func (s *syncer) sweepSome(starting bool) {
 		})
 		s.sweep.done += n
 		if n < batch {
+			if s.upgrading {
+				s.upgrading = false
+				s.e.rd.Writes.Summarized = true
+				s.e.rd.Events = append(s.e.rd.Events, UpgradeEvent{Names: s.sweep.done, Done: true})
+			}
 			s.sweep = sweep{}
 			s.dirty = true
 			return
+		}
+		if s.upgrading && s.sweep.done/upgradeReport != (s.sweep.done-n)/upgradeReport {
+			s.e.rd.Events = append(s.e.rd.Events, UpgradeEvent{Names: s.sweep.done})
 		}
 		s.sweep.after = last
 	}

@@ -128,12 +128,13 @@ type State struct {
 // Store is the engine's read-only view of the committed index.
 type Store interface {
 	// Each calls fn for every record; local records have the zero device.
-	// The engine calls it only for an index without summaries.
+	// The engine calls it only to verify the index (VerifySummaries).
 	Each(fn func(dev proto.DeviceID, f proto.FileInfo) error) error
 	// Lookup returns what the index holds of name.
 	Lookup(name string) (Stored, error)
 	// Range returns what the index holds of up to limit names with a
 	// summary that start with prefix, after the name after, in byte order.
+	// While the index is not Summarized, it is the names with records.
 	Range(prefix, after string, limit int) ([]Stored, error)
 	// LocalSince returns up to limit local records whose sequence is
 	// above seq, in sequence order.

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"bytes"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,18 +31,69 @@ func (f *Folder) Lookup(name string) (NameState, error) {
 }
 
 // Range returns what the index holds of up to limit summarized names after
-// the name after, in byte order, that start with prefix. Each call is its
-// own read transaction.
+// the name after, in byte order, that start with prefix; while the folder
+// is not Summarized, of the names with records. Each call is its own read
+// transaction.
 func (f *Folder) Range(prefix, after string, limit int) ([]NameState, error) {
 	var out []NameState
 	err := f.viewNames("read names", func(b buckets) error {
-		return eachSummarized(b, prefix, after, limit, func(k, _ []byte) error {
+		each := eachSummarized
+		if b.meta.Get(keySummaries) == nil {
+			each = eachRecorded
+		}
+		return each(b, prefix, after, limit, func(k, _ []byte) error {
 			st, err := nameState(b, string(k))
 			out = append(out, st)
 			return err
 		})
 	})
 	return out, err
+}
+
+// eachRecorded calls fn with up to limit names that have a local or a
+// remote record, after the name after, in byte order, that start with
+// prefix: a merge of the record buckets' keys. fn's value is nil.
+func eachRecorded(b buckets, prefix, after string, limit int, fn func(k, v []byte) error) error {
+	start := []byte(prefix)
+	if after >= prefix {
+		start = append([]byte(after), 0) // the least key above after
+	}
+	type head struct {
+		c *bolt.Cursor
+		k []byte
+	}
+	heads := []*head{{c: b.local.Cursor()}}
+	err := b.remote.ForEachBucket(func(dev []byte) error {
+		heads = append(heads, &head{c: b.remote.Bucket(dev).Cursor()})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, h := range heads {
+		h.k, _ = h.c.Seek(start)
+	}
+	for n := 0; n < limit; n++ {
+		var least []byte
+		for _, h := range heads {
+			if h.k != nil && (least == nil || bytes.Compare(h.k, least) < 0) {
+				least = h.k
+			}
+		}
+		if least == nil || !bytes.HasPrefix(least, []byte(prefix)) {
+			return nil
+		}
+		name := bytes.Clone(least)
+		for _, h := range heads {
+			for h.k != nil && bytes.Equal(h.k, name) {
+				h.k, _ = h.c.Next()
+			}
+		}
+		if err := fn(name, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // viewNames is view with only the buckets nameState reads: a look-up of
@@ -52,8 +104,8 @@ func (f *Folder) viewNames(op string, fn func(b buckets) error) error {
 		if fb == nil {
 			return fmt.Errorf("folder %q is not in the index", f.id)
 		}
-		b := buckets{local: fb.Bucket(bucketLocal), remote: fb.Bucket(bucketRemote), summary: fb.Bucket(bucketSummary)}
-		if b.local == nil || b.remote == nil || b.summary == nil {
+		b := buckets{meta: fb.Bucket(bucketMeta), local: fb.Bucket(bucketLocal), remote: fb.Bucket(bucketRemote), summary: fb.Bucket(bucketSummary)}
+		if b.meta == nil || b.local == nil || b.remote == nil || b.summary == nil {
 			return fmt.Errorf("folder %q: index is missing buckets", f.id)
 		}
 		return fn(b)

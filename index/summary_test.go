@@ -229,3 +229,76 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		t.Fatal("not summarized after MarkSummarized")
 	}
 }
+
+// Until a folder is summarized, Range lists every name with a local or a
+// remote record, each once, in byte order, whether or not it has a summary
+// yet: the engine gives them their summaries in that order.
+func TestRangeBeforeSummaries(t *testing.T) {
+	db, _ := openTemp(t)
+	f := mustFolder(t, db, "docs")
+	p, q := device(1), device(2)
+	err := f.Update(func(tx *Tx) error {
+		for _, r := range []struct {
+			dev  proto.DeviceID
+			name string
+		}{{proto.DeviceID{}, "b"}, {proto.DeviceID{}, "e/f"}, {p, "a"}, {p, "b"}, {p, "c"}, {q, "b"}, {q, "d"}, {q, "e/g"}} {
+			fi := file(r.name, int64(1+len(r.name)), 1)
+			if r.dev.IsZero() {
+				if err := tx.PutLocal(fi); err != nil {
+					return err
+				}
+			} else if err := tx.PutRemote(r.dev, fi); err != nil {
+				return err
+			}
+		}
+		return tx.PutSummary("c", Summary{Flags: 1})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFolders).Bucket([]byte("docs")).Bucket(bucketMeta).Delete(keySummaries)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(prefix, after string, limit int) []string {
+		t.Helper()
+		sts, err := f.Range(prefix, after, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, st := range sts {
+			out = append(out, st.Name)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		prefix, after string
+		limit         int
+		want          []string
+	}{
+		{"", "", 100, []string{"a", "b", "c", "d", "e/f", "e/g"}},
+		{"", "", 2, []string{"a", "b"}},
+		{"", "b", 2, []string{"c", "d"}},
+		{"", "bb", 100, []string{"c", "d", "e/f", "e/g"}},
+		{"e/", "", 100, []string{"e/f", "e/g"}},
+		{"e/", "e/f", 100, []string{"e/g"}},
+		{"", "e/g", 100, nil},
+	} {
+		if got := names(c.prefix, c.after, c.limit); !slices.Equal(got, c.want) {
+			t.Errorf("Range(%q, %q, %d) = %q, want %q", c.prefix, c.after, c.limit, got, c.want)
+		}
+	}
+	sts, _ := f.Range("", "a", 1)
+	if len(sts) != 1 || sts[0].Local == nil || len(sts[0].Remote) != 2 || sts[0].Summarized {
+		t.Errorf("Range gives b as %+v", sts)
+	}
+	if err := f.Update(func(tx *Tx) error { return tx.MarkSummarized() }); err != nil {
+		t.Fatal(err)
+	}
+	if got := names("", "", 100); !slices.Equal(got, []string{"c"}) {
+		t.Errorf("summarized: Range = %q, want the summarized names", got)
+	}
+}

@@ -157,7 +157,7 @@ type FolderStatus struct {
 	ID          string   `json:"id"`
 	Path        string   `json:"path"`
 	Type        string   `json:"type"`
-	State       string   `json:"state"` // idle, scanning, syncing, error, held, local-changes or out-of-sync
+	State       string   `json:"state"` // idle, scanning, syncing, error, held, local-changes, out-of-sync or upgrading
 	InSync      bool     `json:"inSync"`
 	NeedFiles   int      `json:"needFiles"`
 	NeedBytes   int64    `json:"needBytes"`
@@ -185,6 +185,10 @@ type FolderStatus struct {
 	// taken). ApartSample names some of them.
 	Apart       int      `json:"apart"`
 	ApartSample []string `json:"apartSample"`
+	// Upgraded counts the names whose index entries are upgraded so far
+	// (state "upgrading"): an index written by an older version is
+	// upgraded once, when the folder starts.
+	Upgraded int `json:"upgraded,omitempty"`
 }
 
 // FolderSettings changes a folder's settings; nil fields are left alone.

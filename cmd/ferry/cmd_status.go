@@ -20,7 +20,7 @@ var statusUsage = usage{
 	help: "Show the running daemon's folders (state, progress, rate, ETA, errors) and devices (connection, rates).\n" +
 		"--watch redraws the view until interrupted.\n" +
 		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error|\n" +
-		"local-changes|out-of-sync), inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
+		"local-changes|out-of-sync|upgrading), upgraded, inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
 		"heldLocal, heldRemote, heldSample, massChange, apart, apartSample,\n" +
 		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
 		"address, lastSeen. Rates are bytes per second, eta is seconds.",
@@ -168,6 +168,9 @@ func printFolderStatus(w io.Writer, f web.FolderStatus) {
 	}
 	if len(f.Devices) > 0 {
 		fmt.Fprintf(w, "    shared    %s\n", strings.Join(abbrevs(f.Devices), ", "))
+	}
+	if f.State == "upgrading" {
+		fmt.Fprintf(w, "    upgrading the index written by an older version: %d names done; the counts above are partial until then\n", f.Upgraded)
 	}
 	printHeld(w, f)
 	printApart(w, f)

@@ -246,12 +246,35 @@ func (m *MemStore) Lookup(name string) (engine.Stored, error) {
 }
 
 // Range returns the committed state of the names with a summary, in name
-// order.
+// order; until the store is summarized, of the names with records.
 func (m *MemStore) Range(prefix, after string, limit int) ([]engine.Stored, error) {
-	sums, _ := m.Summaries(prefix, after, limit)
-	out := make([]engine.Stored, len(sums))
-	for i, sum := range sums {
-		out[i], _ = m.Lookup(sum.Name)
+	var names []string
+	if m.summarized {
+		sums, _ := m.Summaries(prefix, after, limit)
+		for _, sum := range sums {
+			names = append(names, sum.Name)
+		}
+	} else {
+		set := make(map[string]bool)
+		add := func(name string) {
+			if name > after && strings.HasPrefix(name, prefix) {
+				set[name] = true
+			}
+		}
+		for name := range m.local {
+			add(name)
+		}
+		for _, files := range m.remote {
+			for name := range files {
+				add(name)
+			}
+		}
+		names = slices.Sorted(maps.Keys(set))
+		names = names[:min(len(names), limit)]
+	}
+	out := make([]engine.Stored, len(names))
+	for i, name := range names {
+		out[i], _ = m.Lookup(name)
 	}
 	return out, nil
 }

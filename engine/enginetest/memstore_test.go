@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"fmt"
 	"testing"
 
 	"ferry/engine"
@@ -102,5 +103,72 @@ func TestEngineWritesMissingSummariesOnce(t *testing.T) {
 	}
 	if got := e.Status(); got.NeedFiles != want.NeedFiles || got.NeedBytes != 4 || got.LocalBytes != want.LocalBytes || got.LocalBytes != 5 || got.GlobalFiles != 3 {
 		t.Fatalf("status after restart %+v, want %+v", got, want)
+	}
+}
+
+// An index written before summaries were kept is upgraded a batch at a
+// time, each batch committed before the next: no Ready writes more than a
+// few batches of summaries, the status says "upgrading" with the names
+// done so far until the last batch, which marks the store summarized and
+// reports every name.
+func TestUpgradeGoesInBatches(t *testing.T) {
+	m := NewMemStore(7)
+	local, peer := deviceID(9), deviceID(1)
+	var w engine.Writes
+	for i := range 500 {
+		w.Local = append(w.Local, fileRec(fmt.Sprintf("l/%03d", i), int64(i+1), []byte{byte(i)}))
+	}
+	for i := range 300 {
+		name := fmt.Sprintf("l/%03d", i) // a third of them local names too
+		if i%3 != 0 {
+			name = fmt.Sprintf("r/%03d", i)
+		}
+		w.Remote = append(w.Remote, engine.RemoteFile{Device: peer, File: fileRec(name, int64(i+1), []byte("peer"))})
+	}
+	m.Apply(w)
+	m.DropSummaries()
+	names := 500 + 200
+	const batch = 10
+	cfg := engine.Config{Folder: "f", Local: local, Devices: []proto.DeviceID{peer}, SweepBatch: batch}
+	e, err := engine.New(cfg, m, m.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done []engine.UpgradeEvent
+	readys := 0
+	for ; readys < 1000; readys++ {
+		rd := e.Ready()
+		if n := len(rd.Writes.Summaries); n > 9*batch {
+			t.Fatalf("Ready %d writes %d summaries; want at most %d", readys, n, 9*batch)
+		}
+		for _, ev := range rd.Events {
+			if u, ok := ev.(engine.UpgradeEvent); ok {
+				done = append(done, u)
+			}
+		}
+		if st := e.Status(); rd.Writes.Summarized != (st.State != "upgrading") {
+			t.Fatalf("Ready %d: summarized %v, status %+v", readys, rd.Writes.Summarized, st)
+		} else if !rd.Writes.Summarized && (st.Upgraded == 0 || st.Upgraded >= names) {
+			t.Fatalf("Ready %d: %d names upgraded of %d", readys, st.Upgraded, names)
+		}
+		m.Apply(rd.Writes)
+		e.Advance()
+		if rd.Writes.Summarized {
+			break
+		}
+		e.Step(engine.Saved{Serial: rd.Serial})
+	}
+	if readys < names/(9*batch) {
+		t.Errorf("upgraded in %d Readys; want batches", readys)
+	}
+	if len(done) != 1 || !done[0].Done || done[0].Names != names {
+		t.Fatalf("upgrade events %+v; want one, done, with %d names", done, names)
+	}
+	e.Step(engine.Saved{Serial: e.Ready().Serial})
+	if err := e.VerifySummaries(); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.Status(); st.LocalFiles != 500 || st.GlobalFiles != names || st.NeedFiles != 200 {
+		t.Fatalf("status after the upgrade %+v; want 500 local, %d global, 200 needed", st, names)
 	}
 }

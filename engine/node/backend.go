@@ -70,6 +70,7 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 	fs.Conflicts = s.Conflicts
 	fs.HeldLocal, fs.HeldRemote, fs.HeldSample, fs.MassChange = s.HeldLocal, s.HeldRemote, s.HeldSample, s.MassChange
 	fs.Apart, fs.ApartSample = s.Apart, s.ApartSample
+	fs.Upgraded = s.Upgraded
 	fs.InRate = r.pullRate.rate()
 	if fs.NeedBytes > 0 && fs.InRate > 0 {
 		fs.ETA = float64(fs.NeedBytes) / fs.InRate

@@ -268,6 +268,12 @@ func (r *folderRunner) event(ev engine.Event) {
 	case engine.HeldEvent:
 		r.log.Warn("deletions held: many files vanished at once; run `ferry folder confirm-deletes "+r.id+"` to let them go out, or `ferry folder revert "+r.id+"` to bring the files back",
 			"vanishedHere", ev.Local, "deletedByPeer", ev.Remote)
+	case engine.UpgradeEvent:
+		if ev.Done {
+			r.log.Info("the folder's index is upgraded", "names", ev.Names)
+		} else {
+			r.log.Info("upgrading the folder's index", "names", ev.Names)
+		}
 	case engine.MassChangeEvent:
 		r.log.Warn("many files were rewritten at once; check that this was intended", "files", ev.Files)
 	}
