@@ -28,6 +28,8 @@ type Engine struct {
 
 	rd     Ready
 	tokens uint64 // the last token given to an Outgoing
+	// expireAt is when a full scan next looks for tombstones to forget.
+	expireAt int64
 }
 
 // peer is what the engine knows of one device it shares the folder with.

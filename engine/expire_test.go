@@ -87,3 +87,38 @@ func TestUnsharedDeviceRecordsLeave(t *testing.T) {
 		t.Error("devQ's record was dropped too")
 	}
 }
+
+// Looking for tombstones reads every name, so full scans do it at most
+// every few hours: a tombstone that comes of age an hour after a look is
+// forgotten by the first full scan after the next look is due.
+func TestTombstoneExpiryIsPaced(t *testing.T) {
+	const day, hour = 24 * 60 * 60, 60 * 60
+	now := uint64(1_000_000)
+	gone := proto.FileInfo{Name: "gone", Deleted: true, Sequence: 1, ModifiedBy: devL.Short(), Version: vec(0x11, now-5*day+hour/2)}
+	st := &testStore{local: []proto.FileInfo{gone}, remote: map[proto.DeviceID][]proto.FileInfo{devP: {gone}, devQ: {gone}}}
+	e := newTestEngine(t, st)
+	cfg := e.cfg
+	cfg.TombstoneLifetime = 5 * 24 * time.Hour
+	e.Step(ConfigChange{Config: cfg})
+	e.Advance()
+	fullScan := func(at uint64) []string {
+		t.Helper()
+		e.Step(Tick{Now: int64(at) * 1e9})
+		e.Advance()
+		e.Step(ScanRequest{})
+		e.Advance()
+		e.Step(ScanResult{Subtree: ""})
+		rd := e.Ready()
+		e.Advance()
+		return rd.Writes.Forget
+	}
+	if f := fullScan(now); len(f) != 0 {
+		t.Fatalf("forgot %q while the tombstone was young", f)
+	}
+	if f := fullScan(now + hour); len(f) != 0 {
+		t.Fatalf("forgot %q an hour after a look", f)
+	}
+	if f := fullScan(now + 7*hour); !slices.Equal(f, []string{"gone"}) {
+		t.Fatalf("forgot %q once a look was due, want the tombstone", f)
+	}
+}

@@ -41,8 +41,12 @@ func (f *Folder) Range(prefix, after string, limit int) ([]NameState, error) {
 		if b.meta.Get(keySummaries) == nil {
 			each = eachRecorded
 		}
+		r, err := newOrderedReader(b)
+		if err != nil {
+			return err
+		}
 		return each(b, prefix, after, limit, func(k, _ []byte) error {
-			st, err := nameState(b, string(k))
+			st, err := r.state(k)
 			out = append(out, st)
 			return err
 		})
@@ -114,6 +118,89 @@ func (f *Folder) viewNames(op string, fn func(b buckets) error) error {
 		return fmt.Errorf("%s in folder %q: %w", op, f.id, err)
 	}
 	return nil
+}
+
+// orderedReader reads the state of names asked for in increasing byte
+// order, with a cursor on every bucket that steps forward instead of a
+// look-up from the root for each name: a walk over a range of names reads
+// each page once.
+type orderedReader struct {
+	summary, local *seqCursor
+	remote         []*seqCursor
+	devs           []proto.DeviceID
+}
+
+// seqCursor is a cursor and the key it is at; nil k is the end.
+type seqCursor struct {
+	c    *bolt.Cursor
+	k, v []byte
+	on   bool
+}
+
+// at returns the value of key, nil if the bucket has none. Keys must come
+// in increasing order.
+func (c *seqCursor) at(key []byte) []byte {
+	if !c.on {
+		c.k, c.v = c.c.Seek(key)
+		c.on = true
+	}
+	// A few steps forward, then a seek: the keys skipped may be many.
+	for i := 0; c.k != nil && bytes.Compare(c.k, key) < 0; i++ {
+		if i == 8 {
+			c.k, c.v = c.c.Seek(key)
+			break
+		}
+		c.k, c.v = c.c.Next()
+	}
+	if c.k != nil && bytes.Equal(c.k, key) {
+		return c.v
+	}
+	return nil
+}
+
+func newOrderedReader(b buckets) (*orderedReader, error) {
+	r := &orderedReader{summary: &seqCursor{c: b.summary.Cursor()}, local: &seqCursor{c: b.local.Cursor()}}
+	err := b.remote.ForEachBucket(func(k []byte) error {
+		var dev proto.DeviceID
+		if len(k) != len(dev) {
+			return fmt.Errorf("corrupt remote device key %x", k)
+		}
+		copy(dev[:], k)
+		r.devs = append(r.devs, dev)
+		r.remote = append(r.remote, &seqCursor{c: b.remote.Bucket(k).Cursor()})
+		return nil
+	})
+	return r, err
+}
+
+// state is nameState for the next name.
+func (r *orderedReader) state(key []byte) (NameState, error) {
+	name := string(key)
+	st := NameState{Name: name}
+	if v := r.summary.at(key); v != nil {
+		s, err := decodeSummary(name, v)
+		if err != nil {
+			return st, err
+		}
+		st.Summary, st.Summarized = s, true
+	}
+	if v := r.local.at(key); v != nil {
+		rec, err := decodeRecord(name, v)
+		if err != nil {
+			return st, err
+		}
+		st.Local = &rec
+	}
+	for i, c := range r.remote {
+		if v := c.at(key); v != nil {
+			rec, err := decodeRecord(name, v)
+			if err != nil {
+				return st, err
+			}
+			st.Remote = append(st.Remote, RemoteRecord{Device: r.devs[i], File: rec})
+		}
+	}
+	return st, nil
 }
 
 func nameState(b buckets, name string) (NameState, error) {

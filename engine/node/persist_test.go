@@ -266,7 +266,7 @@ func TestCommitterAnswersQueuedRequestsWhenStopped(t *testing.T) {
 	}
 }
 
-func waitUntil(t *testing.T, cond func() bool) {
+func waitUntil(t testing.TB, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
