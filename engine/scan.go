@@ -34,6 +34,10 @@ type scanner struct {
 	massChange int
 }
 
+// scanRest is how many times as long as a full scan took the next periodic
+// one waits at least.
+const scanRest = 9
+
 // maxUnread bounds the unreadable names kept for status; the protection
 // of records under them does not depend on it.
 const maxUnread = 1000
@@ -56,6 +60,8 @@ type scanRun struct {
 	// hashed names, so a peer learns a renamed file's new name no later
 	// than the removal of its old one and can copy its blocks locally.
 	missing map[string]int64
+	// started is when the run began.
+	started int64
 	// startSeq is the local sequence when the walk was asked for. A record
 	// with a later sequence was written by this engine while the walk ran
 	// (a pull finished): what the walk saw of it may predate that write,
@@ -115,7 +121,7 @@ func (s *scanner) tick() {
 	if iv := s.e.cfg.ScanInterval; iv > 0 {
 		if s.nextAt == 0 {
 			s.nextAt = now + int64(iv)
-		} else if now >= s.nextAt {
+		} else if now >= s.nextAt && !s.busy() { // none queued behind a running one
 			s.nextAt = now + int64(iv)
 			s.request(ScanRequest{})
 		}
@@ -145,7 +151,7 @@ func (s *scanner) schedule() {
 func (s *scanner) scheduleOnce() {
 	if s.run == nil && s.next != nil {
 		s.run, s.next = s.next, nil
-		s.run.startSeq = s.e.seq
+		s.run.startSeq, s.run.started = s.e.seq, s.e.now
 		s.run.walks = len(s.run.subtrees)
 		s.run.missing = make(map[string]int64)
 		s.run.unread = make(map[string]bool)
@@ -180,6 +186,12 @@ func (s *scanner) finish() {
 	s.settleMissing(r)
 	if r.err == nil && slices.Contains(r.subtrees, "") {
 		s.e.expireTombstones()
+		// Periodic scans take at most a tenth of the time, however
+		// large the folder: a folder that cannot be watched is not
+		// walked back to back.
+		if s.e.cfg.ScanInterval > 0 && r.started > 0 {
+			s.nextAt = max(s.nextAt, s.e.now+scanRest*(s.e.now-r.started))
+		}
 	}
 	for _, id := range r.ids {
 		s.e.rd.Events = append(s.e.rd.Events, ScanDone{ID: id, Err: r.err})

@@ -195,3 +195,36 @@ func TestQueuedScanStartsWhenRunEnds(t *testing.T) {
 		t.Fatalf("after the first run ended: scans %+v, want new at once", scans)
 	}
 }
+
+// A full scan that took 30 s keeps the next periodic one 270 s away, though
+// the interval is 10 s: a large folder that cannot be watched is not
+// walked back to back.
+func TestPeriodicScansRestAfterASlowOne(t *testing.T) {
+	e, err := New(Config{Folder: "f", Local: devL, Devices: []proto.DeviceID{devP}, ScanInterval: 10 * time.Second}, &testStore{}, State{IndexID: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(1_000_000 * 1e9)
+	scansAfter := func(d time.Duration) int {
+		now += int64(d)
+		e.Step(Tick{Now: now})
+		n := len(opsOf[ScanOp](e.Ready()))
+		e.Advance()
+		return n
+	}
+	scansAfter(0)
+	if n := scansAfter(11 * time.Second); n != 1 {
+		t.Fatalf("%d scans after the interval, want 1", n)
+	}
+	scansAfter(30 * time.Second) // the walk takes 30 s
+	e.Step(ScanResult{Subtree: ""})
+	e.Advance()
+	for _, d := range []time.Duration{11 * time.Second, time.Minute, 3 * time.Minute} {
+		if n := scansAfter(d); n != 0 {
+			t.Fatalf("a periodic scan %v after the last: want it to wait 270 s", d)
+		}
+	}
+	if n := scansAfter(20 * time.Second); n != 1 {
+		t.Fatalf("%d scans 281 s after a 30 s scan, want 1", n)
+	}
+}
