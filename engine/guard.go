@@ -313,20 +313,50 @@ func (e *Engine) notKept(names, files []string, rec func(*entry) *proto.FileInfo
 	for _, name := range names {
 		leaving[name] = true
 	}
-	kept := make(map[contentKey][]*proto.FileInfo)
-	e.files.each("", func(name string, en *entry) {
+	// The content of each file, by key, until a name that stays is found
+	// to hold it: the walk keeps what the files hold, not what the folder
+	// holds.
+	want := make(map[contentKey][]int)
+	locals := make([]*proto.FileInfo, len(files))
+	for i, name := range files {
+		if l := e.files.local(name); l != nil {
+			locals[i] = l
+			k := keyOf(l)
+			want[k] = append(want[k], i)
+		}
+	}
+	kept := make([]bool, len(files))
+	e.files.walk("", "", "", func(name string, en *entry) bool {
 		if leaving[name] {
-			return
+			return true
 		}
-		if f := rec(en); f != nil && !f.Deleted && f.Type != proto.FileTypeDir {
-			k := keyOf(f)
-			kept[k] = append(kept[k], f)
+		f := rec(en)
+		if f == nil || f.Deleted || f.Type == proto.FileTypeDir {
+			return true
 		}
+		k := keyOf(f)
+		waiting := want[k]
+		if waiting == nil {
+			return true
+		}
+		left := waiting[:0]
+		for _, i := range waiting {
+			if proto.SameContent(f, locals[i]) {
+				kept[i] = true
+			} else {
+				left = append(left, i)
+			}
+		}
+		if len(left) == 0 {
+			delete(want, k)
+		} else {
+			want[k] = left
+		}
+		return len(want) > 0
 	})
 	var gone []string
-	for _, name := range files {
-		l := e.files.local(name)
-		if !slices.ContainsFunc(kept[keyOf(l)], func(o *proto.FileInfo) bool { return proto.SameContent(o, l) }) {
+	for i, name := range files {
+		if !kept[i] {
 			gone = append(gone, name)
 		}
 	}
