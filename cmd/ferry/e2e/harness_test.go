@@ -234,14 +234,17 @@ func (d *device) kill() {
 }
 
 type folderStatus struct {
-	ID        string   `json:"id"`
-	State     string   `json:"state"`
-	InSync    bool     `json:"inSync"`
-	NeedFiles int      `json:"needFiles"`
-	NeedBytes int64    `json:"needBytes"`
-	Errors    []string `json:"errors"`
-	Conflicts int      `json:"conflicts"`
-	Type      string   `json:"type"`
+	ID        string `json:"id"`
+	State     string `json:"state"`
+	InSync    bool   `json:"inSync"`
+	NeedFiles int    `json:"needFiles"`
+	NeedBytes int64  `json:"needBytes"`
+	// LocalFiles and GlobalFiles count files, directories and links.
+	LocalFiles  int      `json:"localFiles"`
+	GlobalFiles int      `json:"globalFiles"`
+	Errors      []string `json:"errors"`
+	Conflicts   int      `json:"conflicts"`
+	Type        string   `json:"type"`
 	// Apart and ApartSample: names the folder's type keeps apart.
 	Apart       int      `json:"apart"`
 	ApartSample []string `json:"apartSample"`
