@@ -1,7 +1,8 @@
 // Package watch turns filesystem events under a folder into debounced,
 // coalesced lists of subtrees to scan.
 //
-// [Watch] watches a folder recursively (through github.com/syncthing/notify)
+// [Watch] watches a folder recursively (through fanotify or inotify on
+// Linux, see Backends, and through github.com/syncthing/notify elsewhere)
 // and hands its caller [Batch]es: folder-relative, slash-separated names,
 // each naming a subtree the caller should scan recursively. A batch is
 // minimal (no name inside another) and sorted; [""] means the whole folder.
@@ -17,7 +18,8 @@
 //     notify sends no events for entries made inside a directory before its
 //     watch was added (a tree "a/b/c/file" created at once may show up as
 //     just "a"), and reports a rename as a create plus a rename, sometimes
-//     twice;
+//     twice (fanotify reports every entry, but a directory moved in from
+//     outside the folder arrives as one name);
 //   - remove and rename-from: the name itself, not its parent. Scanning a
 //     name that no longer exists tells the caller it is gone, together with
 //     everything below it; scanning the parent would do the same at a
@@ -47,14 +49,54 @@
 // runs, events keep being collected, so a slow caller gets fewer, larger
 // batches and events are not lost to a full queue.
 //
+// # Backends
+//
+// On Linux, Watch first tries fanotify: a group made with
+// FAN_REPORT_DFID_NAME and a FAN_MARK_FILESYSTEM mark on the folder's
+// filesystem. That needs Linux 5.9 or later, CAP_SYS_ADMIN (in practice,
+// running as root), a filesystem that reports file handles and takes
+// filesystem marks (not, for example, some FUSE and network filesystems,
+// btrfs subvolumes or overlayfs), no other filesystem mounted inside the
+// folder (the mark would not see into it), and a free fanotify group (one
+// per watched folder; fs.fanotify.max_user_groups, 128 by default). When
+// any of that fails, Watch logs the reason at debug level and uses inotify
+// through notify instead, as it does when built for other systems.
+//
+// fanotify needs no per-directory state, so it watches a folder of any
+// size, including directories made after the watch started, at once. Each
+// event names a directory by file handle plus an entry name; the handle is
+// opened (open_by_handle_at) and its path read from /proc/self/fd, through
+// a small cache of directory paths that is emptied whenever a directory
+// anywhere on the filesystem is renamed or removed, and whenever events
+// were lost. Events outside the folder, which the filesystem mark sees
+// too, are dropped after that lookup, as are ferry's own names. A
+// directory removed before its event is read is skipped: its removal
+// arrives in its parent. The watch holds the folder root open, so the
+// filesystem cannot be unmounted while it runs. Moving a directory above
+// the root ends the watch like moving the root. Busy activity elsewhere on
+// the same filesystem costs a cached lookup per event and can overflow the
+// group's queue (fs.fanotify.max_queued_events, 16,384 by default), which
+// reports lost events for this folder as well.
+//
+// inotify needs one watch per directory (fs.inotify.max_user_watches),
+// added by notify as it walks the tree at start and as directories appear,
+// and notify keeps a node per directory in memory. When adding a watch
+// fails on the limit and the process runs as root, Watch raises the limit
+// (to at least twice its value, or by twice the folder's number of
+// directories, up to 16M; never lowering it), logs it, and tries once
+// more; otherwise the error names the sysctl and the number of
+// directories.
+//
 // # Lost events
 //
 // A batch with [Batch.Overflow] set (and Paths [""]) says events may have
-// been lost and the caller should scan everything. notify drops an event
-// when the receiving channel is full and says nothing; Watch sees that the
-// channel was full when it next receives, and reports an overflow.
+// been lost and the caller should scan everything. Both backends drop an
+// event when the receiving channel is full and say nothing; Watch sees
+// that the channel was full when it next receives, and reports an
+// overflow. fanotify also reports the kernel's own queue overflow
+// (FAN_Q_OVERFLOW) and any record it cannot parse as lost events.
 //
-// Not detectable, and left to the periodic full scan:
+// Not detectable with inotify, and left to the periodic full scan:
 //   - the kernel's own inotify queue overflow (IN_Q_OVERFLOW): notify
 //     v0.0.0-20250528144937-c7027d4f7465 discards that event in its inotify
 //     backend (watcher_inotify.go, transform). notify reads the kernel
@@ -65,7 +107,11 @@
 //     example when fs.inotify.max_user_watches is reached mid-run): notify
 //     only logs it in debug builds.
 //
-// If the folder root itself is removed or moved, Watch delivers an overflow
-// batch and returns an error: the watch is dead and the caller falls back to
-// periodic scans.
+// Not detectable with fanotify: changes in a directory whose path cannot
+// be read (longer than PATH_MAX), and, as with inotify, changes that other
+// machines make to a network filesystem.
+//
+// If the folder root itself is removed or moved, or the fanotify group
+// cannot be read, Watch delivers an overflow batch and returns an error:
+// the watch is dead and the caller falls back to periodic scans.
 package watch

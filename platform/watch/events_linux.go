@@ -6,3 +6,6 @@ import "github.com/syncthing/notify"
 // a change of permissions or times alone (chmod, touch, cp -p), which ferry
 // syncs, so on Linux attribute changes are watched too.
 const platformEvents = notify.InAttrib
+
+// notifyBackend names what notify uses here, for logs.
+const notifyBackend = "inotify"

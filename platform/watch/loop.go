@@ -22,6 +22,7 @@ type watcher struct {
 	root   string // absolute, symlinks resolved
 	prefix string // root with a trailing separator
 	events chan notify.EventInfo
+	fail   <-chan error // an error from the event source that ends the watch; nil for none
 	co     *coalescer
 	log    *slog.Logger
 
@@ -30,14 +31,12 @@ type watcher struct {
 	busy bool          // the deliverer holds a batch
 }
 
+// newWatcher returns a watcher of root reading events, which must be
+// valid.
 func newWatcher(root string, events chan notify.EventInfo, opts Options) *watcher {
-	prefix := root
-	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
-		prefix += string(filepath.Separator)
-	}
 	return &watcher{
 		root:   root,
-		prefix: prefix,
+		prefix: withSeparator(root),
 		events: events,
 		co:     newCoalescer(opts),
 		log:    opts.Logger,
@@ -46,8 +45,9 @@ func newWatcher(root string, events chan notify.EventInfo, opts Options) *watche
 	}
 }
 
-// run loops until ctx ends (nil) or the root is lost (errRootLost), and
-// returns only after the callback has returned.
+// run loops until ctx ends (nil), the root is lost (errRootLost) or the
+// event source fails (its error), and returns only after the callback has
+// returned.
 func (w *watcher) run(ctx context.Context, fn func(Batch)) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -72,8 +72,12 @@ func (w *watcher) run(ctx context.Context, fn func(Batch)) error {
 			return nil
 		case ei := <-w.events:
 			if w.handle(ei, time.Now()) {
-				return w.rootLost(ctx)
+				w.log.Warn("watched folder root removed or moved", "root", w.root)
+				return w.end(ctx, errRootLost)
 			}
+		case err := <-w.fail:
+			w.log.Warn("watching the folder failed", "root", w.root, "err", err)
+			return w.end(ctx, err)
 		case <-timer.C:
 			w.flush(time.Now())
 		case <-w.done:
@@ -109,12 +113,16 @@ func (w *watcher) flush(now time.Time) {
 // handle records one event and reports whether it says the root is gone.
 func (w *watcher) handle(ei notify.EventInfo, now time.Time) (rootLost bool) {
 	// Only this loop receives, so a channel that is full after a receive
-	// was full before it, and notify may have dropped an event then.
-	if len(w.events) >= cap(w.events)-1 {
+	// was full before it, and the source may have dropped an event then.
+	_, lost := ei.(lostEvents)
+	if lost || len(w.events) >= cap(w.events)-1 {
 		if !w.co.overflow {
 			w.log.Warn("watch events dropped; scanning the whole folder", "root", w.root)
 		}
 		w.co.add("", kindOverflow, now)
+	}
+	if lost {
+		return false
 	}
 	name, ok := w.name(ei.Path())
 	switch {
@@ -127,23 +135,36 @@ func (w *watcher) handle(ei notify.EventInfo, now time.Time) (rootLost bool) {
 	return false
 }
 
-// rootLost delivers an overflow batch, including whatever was pending, once
-// the deliverer is free, and returns errRootLost.
-func (w *watcher) rootLost(ctx context.Context) error {
-	w.log.Warn("watched folder root removed or moved", "root", w.root)
+// end delivers an overflow batch, including whatever was pending, once the
+// deliverer is free, and returns err: the watch is over.
+func (w *watcher) end(ctx context.Context, err error) error {
 	w.co.add("", kindOverflow, time.Now())
 	if w.busy {
 		select {
 		case <-w.done:
 			w.busy = false
 		case <-ctx.Done():
-			return errRootLost
+			return err
 		}
 	}
 	w.busy = true
 	w.work <- w.co.take()
-	return errRootLost
+	return err
 }
+
+// lostEvents is what an event source sends when it knows events were lost
+// (the kernel's queue overflowed, or a record could not be read): the
+// loop then reports an overflow, as for a full channel.
+type lostEvents struct{}
+
+// Event returns no event.
+func (lostEvents) Event() notify.Event { return 0 }
+
+// Path returns no path.
+func (lostEvents) Path() string { return "" }
+
+// Sys returns nil.
+func (lostEvents) Sys() any { return nil }
 
 // name maps an event's absolute path to a folder-relative name ("" for the
 // root). ok is false for paths outside the root, ferry's own names and
@@ -169,6 +190,14 @@ func (w *watcher) name(path string) (name string, ok bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// withSeparator returns dir with a trailing separator.
+func withSeparator(dir string) string {
+	if strings.HasSuffix(dir, string(filepath.Separator)) {
+		return dir
+	}
+	return dir + string(filepath.Separator)
 }
 
 // validAncestor returns the nearest ancestor of name that is a valid

@@ -269,6 +269,54 @@ func TestHandleFullChannel(t *testing.T) {
 	}
 }
 
+// TestLoopLostEvents checks that a source's report of lost events makes
+// an overflow batch, like a full channel.
+func TestLoopLostEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startLoop(t, Options{}, 16, false)
+		h.events <- ev("a", notify.Create)
+		h.events <- lostEvents{}
+		time.Sleep(150 * time.Millisecond)
+		if b := h.next(); !b.Overflow || !slices.Equal(b.Paths, []string{""}) {
+			t.Errorf("batch = %+v, want overflow [\"\"]", b)
+		}
+		h.events <- ev("b", notify.Create)
+		time.Sleep(150 * time.Millisecond)
+		if b := h.next(); b.Overflow || !slices.Equal(b.Paths, []string{"b"}) {
+			t.Errorf("batch = %+v, want [b]", b)
+		}
+		h.stop()
+	})
+}
+
+// TestLoopSourceFails checks that an error from the event source ends the
+// loop with it, after an overflow batch.
+func TestLoopSourceFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		opts := Options{}
+		if err := opts.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		events := make(chan notify.EventInfo, 16)
+		fail := make(chan error, 1)
+		w := newWatcher(fakeRoot, events, opts)
+		w.fail = fail
+		var batches []Batch
+		errc := make(chan error, 1)
+		go func() { errc <- w.run(t.Context(), func(b Batch) { batches = append(batches, b) }) }()
+		synctest.Wait()
+		events <- ev("a", notify.Create)
+		boom := errors.New("boom")
+		fail <- boom
+		if err := <-errc; !errors.Is(err, boom) {
+			t.Errorf("run = %v, want %v", err, boom)
+		}
+		if len(batches) != 2 || !batches[1].Overflow || !slices.Equal(batches[1].Paths, []string{""}) {
+			t.Errorf("batches = %+v, want [\"\"] then an overflow", batches)
+		}
+	})
+}
+
 func TestLoopRootLost(t *testing.T) {
 	for _, e := range []notify.Event{notify.Remove, notify.Rename} {
 		t.Run(e.String(), func(t *testing.T) {

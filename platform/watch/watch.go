@@ -86,8 +86,9 @@ var errRootLost = errors.New("folder root removed or moved")
 // It returns an error at once if root cannot be watched (not a directory, a
 // directory below it cannot be read, an unsupported filesystem, the inotify
 // watch limit): the caller then falls back to periodic scans and logs it.
-// If root itself is removed or moved while watched, Watch delivers an
-// overflow batch and returns an error. It returns nil when ctx ends.
+// If root itself is removed or moved while watched, or the kernel's event
+// source fails, Watch delivers an overflow batch and returns an error. It
+// returns nil when ctx ends.
 func Watch(ctx context.Context, root string, opts Options, fn func(Batch)) error {
 	if err := opts.Validate(); err != nil {
 		return err
@@ -97,19 +98,59 @@ func Watch(ctx context.Context, root string, opts Options, fn func(Batch)) error
 		return fmt.Errorf("watch %s: %w", root, err)
 	}
 	events := make(chan notify.EventInfo, eventBuffer)
-	err = notify.WatchWithFilter(filepath.Join(dir, "..."), events, isInternalPath, notify.All|platformEvents)
-	// Also after a failure: notify may have registered part of the tree.
-	defer notify.Stop(events)
+	src, err := startEvents(dir, events, opts.Logger)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", root, err)
 	}
-	opts.Logger.Debug("watching", "root", dir)
+	defer src.stop()
 	w := newWatcher(dir, events, opts)
+	w.fail = src.failed()
 	if err := w.run(ctx, fn); err != nil {
 		return fmt.Errorf("watch %s: %w", root, err)
 	}
 	return nil
 }
+
+// eventSource sends the events under a root into the loop's channel,
+// dropping them when it is full, as notify does.
+type eventSource interface {
+	// failed returns a channel that yields an error if the source stops
+	// working, or nil if it never reports one.
+	failed() <-chan error
+	// stop ends the source; it sends nothing after stop returns.
+	stop()
+}
+
+// notifySource is a recursive watch through notify.
+type notifySource struct {
+	events chan notify.EventInfo
+}
+
+// startNotify watches dir recursively through notify, sending into events.
+func startNotify(dir string, events chan notify.EventInfo, log *slog.Logger) (eventSource, error) {
+	if err := addNotifyWatch(dir, events, log); err != nil {
+		return nil, err
+	}
+	log.Debug("watching", "root", dir, "backend", notifyBackend)
+	return notifySource{events}, nil
+}
+
+// notifyWatch asks notify to watch dir recursively; after a failure
+// nothing of it is left registered.
+func notifyWatch(dir string, events chan notify.EventInfo) error {
+	err := notify.WatchWithFilter(filepath.Join(dir, "..."), events, isInternalPath, notify.All|platformEvents)
+	if err != nil {
+		// notify may have registered part of the tree.
+		notify.Stop(events)
+	}
+	return err
+}
+
+// failed returns nil: notify reports no failure once watching.
+func (s notifySource) failed() <-chan error { return nil }
+
+// stop removes the watch; notify sends nothing after it returns.
+func (s notifySource) stop() { notify.Stop(s.events) }
 
 // resolveRoot returns root as an absolute path with symlinks resolved, the
 // form notify reports events in, and checks that it is a directory.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,10 +29,20 @@ type session struct {
 	cancel  context.CancelFunc
 }
 
+// wantBackend is the backend the watches of the running test must use (see
+// eachBackend); "" accepts any.
+var wantBackend string
+
 // startWatch watches root and waits until the watch is in place (its
-// initial [""] batch). The watch stops at the end of the test.
+// initial [""] batch), and checks that it uses wantBackend. The watch
+// stops at the end of the test.
 func startWatch(t *testing.T, root string, opts Options) *session {
 	t.Helper()
+	rec := backendRecorder{make(chan string, 1)}
+	check := wantBackend != "" && opts.Logger == nil
+	if opts.Logger == nil {
+		opts.Logger = slog.New(rec)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	s := &session{t: t, root: root, batches: make(chan stamped, 10000), errc: make(chan error, 1), cancel: cancel}
 	go func() {
@@ -49,7 +60,43 @@ func startWatch(t *testing.T, root string, opts Options) *session {
 	case <-time.After(eventWait):
 		t.Fatal("no initial batch")
 	}
+	if check {
+		select {
+		case got := <-rec.backend:
+			if got != wantBackend {
+				t.Fatalf("watching with %s, want %s", got, wantBackend)
+			}
+		default:
+			t.Fatal("the watch logged no backend")
+		}
+	}
 	return s
+}
+
+// backendRecorder is a slog handler that keeps the backend a watch says
+// it uses.
+type backendRecorder struct {
+	backend chan string // cap 1
+}
+
+func (h backendRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h backendRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h backendRecorder) WithGroup(string) slog.Handler            { return h }
+
+func (h backendRecorder) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "watching" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "backend" {
+			select {
+			case h.backend <- a.Value.String():
+			default:
+			}
+		}
+		return true
+	})
+	return nil
 }
 
 // stop cancels the watch and returns Watch's result.
@@ -138,7 +185,9 @@ func (s *session) mkdirAll(name string) {
 	}
 }
 
-// allPaths flattens batches and checks each is sorted and minimal.
+// allPaths flattens batches into their sorted distinct names, and checks
+// each is sorted and minimal. A name may come in two batches when the
+// events of one change straddle a debounce.
 func allPaths(t *testing.T, batches []Batch) []string {
 	t.Helper()
 	var paths []string
@@ -148,10 +197,13 @@ func allPaths(t *testing.T, batches []Batch) []string {
 		}
 		paths = append(paths, b.Paths...)
 	}
-	return paths
+	slices.Sort(paths)
+	return slices.Compact(paths)
 }
 
-func TestWatchChanges(t *testing.T) {
+func TestWatchChanges(t *testing.T) { eachBackend(t, testWatchChanges) }
+
+func testWatchChanges(t *testing.T) {
 	root := t.TempDir()
 	for _, n := range []string{"mod", "del", "old", "dir/sub/gone"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, n)), 0o755); err != nil {
@@ -204,7 +256,9 @@ func TestWatchChanges(t *testing.T) {
 
 // TestWatchIgnoresOwnNames checks that writes to ferry's own names make no
 // batch: a change to a normal name made afterwards arrives alone.
-func TestWatchIgnoresOwnNames(t *testing.T) {
+func TestWatchIgnoresOwnNames(t *testing.T) { eachBackend(t, testWatchIgnoresOwnNames) }
+
+func testWatchIgnoresOwnNames(t *testing.T) {
 	root := t.TempDir()
 	if err := os.Mkdir(filepath.Join(root, "a"), 0o755); err != nil {
 		t.Fatal(err)
@@ -229,7 +283,9 @@ func TestWatchIgnoresOwnNames(t *testing.T) {
 // TestWatchBurst creates 5,000 files in new directories at once, as a
 // checkout does, and checks they arrive in a few batches that cover them
 // all.
-func TestWatchBurst(t *testing.T) {
+func TestWatchBurst(t *testing.T) { eachBackend(t, testWatchBurst) }
+
+func testWatchBurst(t *testing.T) {
 	root := t.TempDir()
 	opts := Options{Debounce: 100 * time.Millisecond, MaxDelay: time.Second}
 	s := startWatch(t, root, opts)
@@ -266,35 +322,56 @@ func truncated(paths []string) string {
 	return fmt.Sprintf("%q", paths)
 }
 
-func TestWatchRootLost(t *testing.T) {
-	root := filepath.Join(t.TempDir(), "folder")
-	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
-		t.Fatal(err)
+func TestWatchRootLost(t *testing.T) { eachBackend(t, testWatchRootLost) }
+
+func testWatchRootLost(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		lose func(root string) error
+	}{
+		{"removed", os.RemoveAll},
+		{"moved", func(root string) error { return os.Rename(root, root+"-moved") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "folder")
+			if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			s := startWatch(t, root, testOpts)
+			if err := tt.lose(root); err != nil {
+				t.Fatal(err)
+			}
+			s.waitRootLost()
+		})
 	}
-	s := startWatch(t, root, testOpts)
-	if err := os.RemoveAll(root); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// waitRootLost waits for the watch to end on the loss of its root and
+// checks that its last batch was an overflow.
+func (s *session) waitRootLost() {
+	s.t.Helper()
 	var err error
 	select {
 	case err = <-s.errc:
 	case <-time.After(eventWait):
-		t.Fatal("Watch still running after its root was removed")
+		s.t.Fatal("Watch still running after its root was lost")
 	}
 	if !errors.Is(err, errRootLost) {
-		t.Errorf("Watch = %v, want root lost", err)
+		s.t.Errorf("Watch = %v, want root lost", err)
 	}
 	var last Batch
 	for len(s.batches) > 0 {
 		last = (<-s.batches).Batch
 	}
 	if !last.Overflow || !slices.Equal(last.Paths, []string{""}) {
-		t.Errorf("last batch = %+v, want overflow [\"\"]", last)
+		s.t.Errorf("last batch = %+v, want overflow [\"\"]", last)
 	}
 	s.errc <- err // for the cleanup's stop
 }
 
-func TestWatchUnwatchable(t *testing.T) {
+func TestWatchUnwatchable(t *testing.T) { eachBackend(t, testWatchUnwatchable) }
+
+func testWatchUnwatchable(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
@@ -318,7 +395,9 @@ func TestWatchUnwatchable(t *testing.T) {
 // TestWatchStopReleases checks that cancelling a watch stops it and leaves
 // no goroutine behind. notify keeps a few goroutines for the life of the
 // process once first used, so the baseline is taken after a first watch.
-func TestWatchStopReleases(t *testing.T) {
+func TestWatchStopReleases(t *testing.T) { eachBackend(t, testWatchStopReleases) }
+
+func testWatchStopReleases(t *testing.T) {
 	root := t.TempDir()
 	startWatch(t, root, testOpts).stop()
 	baseline := waitGoroutines(t, -1)

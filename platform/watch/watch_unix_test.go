@@ -10,7 +10,9 @@ import (
 )
 
 // TestWatchSymlinkRoot watches a folder through a symlink to it.
-func TestWatchSymlinkRoot(t *testing.T) {
+func TestWatchSymlinkRoot(t *testing.T) { eachBackend(t, testWatchSymlinkRoot) }
+
+func testWatchSymlinkRoot(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real")
 	link := filepath.Join(dir, "link")
