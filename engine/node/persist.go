@@ -63,14 +63,14 @@ func (p *persister) run(ctx context.Context, stop <-chan struct{}) {
 }
 
 // turn commits everything queued, in transactions of about
-// maxCommitRecords records, and, if release, does the work that waited for
+// maxCommitCost records and block entries, and, if release, does the work that waited for
 // each. It reports false if a commit failed.
 func (p *persister) turn(ctx context.Context, release bool) bool {
 	batch := p.queue.take()
 	for len(batch) > 0 {
 		n, records := 0, 0
-		for n < len(batch) && (n == 0 || records+batch[n].Writes.Records() <= maxCommitRecords) {
-			records += batch[n].Writes.Records()
+		for n < len(batch) && (n == 0 || records+commitCost(&batch[n].Writes) <= maxCommitCost) {
+			records += commitCost(&batch[n].Writes)
 			n++
 		}
 		part := batch[:n]
@@ -95,10 +95,24 @@ func (p *persister) turn(ctx context.Context, release bool) bool {
 	return true
 }
 
-// maxCommitRecords bounds the records of one transaction, whose dirty pages
-// bbolt holds in memory until the commit: a record with blocks adds one at
-// a random place of the block index, and so about a page.
-const maxCommitRecords = 8192
+// maxCommitCost bounds the records and block entries of one transaction
+// (see commitCost). bbolt holds its dirty pages in memory until the
+// commit, and each block entry goes to a random place of the block index:
+// a page read through the index's mapping, which the kernel maps together
+// with its cached neighbours (fault-around, 64 KiB), so that every entry
+// keeps about 64 KiB resident until the commit's release. 3,072 is about
+// a thousand new small files, some 64 MiB at most.
+const maxCommitCost = 3072
+
+// commitCost is what w adds to a transaction: its records, and the block
+// entries of its local records.
+func commitCost(w *engine.Writes) int {
+	n := w.Records()
+	for i := range w.Local {
+		n += len(w.Local[i].Blocks)
+	}
+	return n
+}
 
 // commitAll applies the index writes of batch, in order, in one
 // transaction.

@@ -277,7 +277,7 @@ func waitUntil(t testing.TB, cond func() bool) {
 }
 
 // Readys queued together are committed in transactions of about
-// maxCommitRecords records, in order, each told to the engine as it is
+// maxCommitCost records, in order, each told to the engine as it is
 // done.
 func TestPersisterBoundsTransactions(t *testing.T) {
 	idx := testIndex(t)
@@ -287,7 +287,7 @@ func TestPersisterBoundsTransactions(t *testing.T) {
 	seq := int64(0)
 	for r := range 5 {
 		rd := engine.Ready{Serial: uint64(r + 1)}
-		for range maxCommitRecords / 2 {
+		for range maxCommitCost / 2 {
 			seq++
 			rd.Writes.Local = append(rd.Writes.Local, proto.FileInfo{
 				Name: fmt.Sprintf("d%06d", seq), Type: proto.FileTypeDir, Sequence: seq, Version: proto.Vector{{ID: 1, Value: uint64(seq)}},
@@ -303,5 +303,19 @@ func TestPersisterBoundsTransactions(t *testing.T) {
 	}
 	if _, ok, err := idx.Get(index.Local, fmt.Sprintf("d%06d", seq)); !ok || err != nil {
 		t.Fatalf("last record: found %v, %v", ok, err)
+	}
+}
+
+// A local record costs a transaction one entry for itself and one for each
+// of its blocks; other records and summaries one each.
+func TestCommitCostCountsBlocks(t *testing.T) {
+	w := engine.Writes{
+		Local:     []proto.FileInfo{{Name: "a", Blocks: make([]proto.Block, 3)}, {Name: "d", Type: proto.FileTypeDir}},
+		Remote:    []engine.RemoteFile{{File: proto.FileInfo{Name: "r", Blocks: make([]proto.Block, 5)}}},
+		Summaries: []engine.Summary{{Name: "a"}, {Name: "d"}},
+		Forget:    []string{"old"},
+	}
+	if got := commitCost(&w); got != 2+3+1+2+1 {
+		t.Fatalf("commitCost = %d, want 9", got)
 	}
 }
