@@ -76,6 +76,11 @@ func initialSyncFerry(b *testing.B, ds dataset) time.Duration {
 	src, dst := newDeviceIn(b, scratchDir(b, ds), "A"), newDeviceIn(b, scratchDir(b, ds), "B")
 	copyTree(b, ds.root, src.folder)
 	pair(src, dst)
+	if dir := os.Getenv("FERRY_BENCH_CPU"); dir != "" {
+		// CPU profiles of both daemons, written when they stop.
+		src.serve = append(src.serve, "--cpuprofile", filepath.Join(dir, "sync-cpu-A.pprof"))
+		dst.serve = append(dst.serve, "--cpuprofile", filepath.Join(dir, "sync-cpu-B.pprof"))
+	}
 	flushWrites()
 	b.StartTimer()
 	start := time.Now()
