@@ -91,7 +91,8 @@ func initialSyncFerry(b *testing.B, ds dataset) time.Duration {
 		func() bool { return ferryHolds(src, dst, ds.bytes) },
 		func() { dumpFerry(b, src, dst) })
 	b.StopTimer()
-	p.report(b, "ferry")
+	p.cpu = procCPU(b, src.cmd.Process.Pid) + procCPU(b, dst.cmd.Process.Pid)
+	p.report(b, "ferry", ds.bytes)
 	verifyTree(b, ds.want, dst.folder, func() {
 		dumpFerry(b, src, dst)
 		diffs := treeDiffs(b, ds.want, src.folder, nil)
@@ -105,6 +106,7 @@ func initialSyncFerry(b *testing.B, ds dataset) time.Duration {
 type phases struct {
 	scanned time.Duration // the source has indexed the whole data set
 	done    time.Duration // the target holds all of it
+	cpu     time.Duration // both processes' CPU time until done, if measured
 }
 
 // waitPhases polls scanned until it holds, then done; after timeout it
@@ -126,9 +128,12 @@ func waitPhases(b *testing.B, start time.Time, timeout time.Duration, scanned, d
 	return p
 }
 
-func (p phases) report(b *testing.B, tool string) {
+func (p phases) report(b *testing.B, tool string, bytes int64) {
 	b.ReportMetric(p.scanned.Seconds(), "scan-s")
-	b.Logf("%s: source scanned after %.1f s, target complete after %.1f s", tool, p.scanned.Seconds(), p.done.Seconds())
+	gib := float64(bytes) / (1 << 30)
+	b.ReportMetric(p.cpu.Seconds()/gib, "cpu-s/GiB")
+	b.Logf("%s: source scanned after %.1f s, target complete after %.1f s, CPU %.1f s for both (%.1f s per GiB)",
+		tool, p.scanned.Seconds(), p.done.Seconds(), p.cpu.Seconds(), p.cpu.Seconds()/gib)
 }
 
 // ferryFolder is the part of a folder's status that shows progress.
@@ -235,7 +240,8 @@ func initialSyncSyncthing(b *testing.B, ds dataset) time.Duration {
 		func() bool { s, err := dst.dbStatus(); return err == nil && s.complete(ds.files, ds.bytes) },
 		func() { dst.dump(src) })
 	b.StopTimer()
-	p.report(b, "syncthing")
+	p.cpu = procCPU(b, src.cmd.Process.Pid) + procCPU(b, dst.cmd.Process.Pid)
+	p.report(b, "syncthing", ds.bytes)
 	verifyTree(b, ds.want, dst.folder, func() { dst.dump(src) }, stMarker)
 	return p.done
 }

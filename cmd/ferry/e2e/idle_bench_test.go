@@ -255,6 +255,33 @@ func readProcStatus(pid int) (map[string]int64, error) {
 	return out, sc.Err()
 }
 
+// procCPU is the CPU time (user and system) pid has used so far, from
+// /proc/PID/stat, whose times are in units of 1/100 s.
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: the fields are
+	// counted after its closing parenthesis. utime and stime are the
+	// 14th and 15th fields, the 12th and 13th after it.
+	i := strings.LastIndexByte(string(data), ')')
+	fields := strings.Fields(string(data[i+1:]))
+	if i < 0 || len(fields) < 13 {
+		tb.Fatalf("/proc/%d/stat: unexpected form %q", pid, data)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			tb.Fatalf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 // peakParts samples the anonymous and file-backed resident memory of pids
 // every 100 ms until the returned function is called, which returns the
 // highest of each, in KiB, per pid. The kernel keeps only the peak of

@@ -85,6 +85,7 @@ type scaleCost struct {
 	peakA, peakB float64       // MiB resident at the peak, up to the end of the sync
 	idleA, idleB float64       // MiB resident after scaleIdle of idleness
 	rescan       time.Duration // a forced rescan of the unchanged tree on a
+	cpu          time.Duration // CPU time of both, from start to the end of the sync
 }
 
 func (c scaleCost) report(b *testing.B, tool string) {
@@ -93,6 +94,7 @@ func (c scaleCost) report(b *testing.B, tool string) {
 	b.ReportMetric(max(c.peakA, c.peakB), tool+"-peak-MiB")
 	b.ReportMetric(max(c.idleA, c.idleB), tool+"-idle-MiB")
 	b.ReportMetric(c.rescan.Seconds(), tool+"-rescan-s")
+	b.ReportMetric(c.cpu.Seconds(), tool+"-cpu-s")
 }
 
 // scaleTable lays out both tools' costs, a row per measure; a zero st
@@ -114,6 +116,7 @@ func scaleTable(ferry, st scaleCost, files int) string {
 		{"idle rss A per file", "B", perFile(ferry.idleA), perFile(st.idleA)},
 		{"idle rss B per file", "B", perFile(ferry.idleB), perFile(st.idleB)},
 		{"rescan unchanged (A)", "s", ferry.rescan.Seconds(), st.rescan.Seconds()},
+		{"CPU, both, to in sync", "s", ferry.cpu.Seconds(), st.cpu.Seconds()},
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%-24s %12s %12s %16s\n", "measure", "ferry", "syncthing", "ferry/syncthing")
@@ -362,6 +365,7 @@ func scaleFerry(b *testing.B, t scaleTree) scaleCost {
 // (pidB) now, runs check, and takes their idle memory after scaleIdle.
 func (c *scaleCost) measureRSS(b *testing.B, pidA, pidB int, check func()) {
 	b.Helper()
+	c.cpu = procCPU(b, pidA) + procCPU(b, pidB)
 	_, c.peakA = rssMiB(b, pidA)
 	_, c.peakB = rssMiB(b, pidB)
 	check()
