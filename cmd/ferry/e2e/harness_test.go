@@ -37,11 +37,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ferryBin = filepath.Join(dir, "ferry")
-	build := exec.Command("go", "build", "-o", ferryBin, "ferry/cmd/ferry")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build ferry:", err)
-		os.Exit(1)
+	if bin := os.Getenv("FERRY_BIN"); bin != "" {
+		// A ferry built elsewhere, for benchmarks of an earlier version
+		// against this one.
+		ferryBin = bin
+	} else {
+		build := exec.Command("go", "build", "-o", ferryBin, "ferry/cmd/ferry")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build ferry:", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
