@@ -80,8 +80,9 @@ func New(cfg Config, store Store, st State) (*Engine, error) {
 // load takes the stored summaries as what each name adds to the status,
 // so that the first recompute writes only those that changed; the records
 // stay in the index. An index without summaries for all its names gets
-// them from the first sweep, in bounded batches (see sweep). Records of devices the folder is no longer shared with
-// leave the index with the first Ready.
+// them from the first sweep, in bounded batches (see sweep). Records of
+// devices the folder is no longer shared with leave the index with the
+// first Ready.
 func (e *Engine) load(cfg Config) error {
 	devs, err := e.store.RemoteDevices()
 	if err != nil {
