@@ -34,6 +34,13 @@ var serveUsage = usage{
 // sets another.
 const heapSoftLimit = 96 << 20
 
+// gcPercent is the daemon's garbage-collection target unless GOGC sets
+// another: a collection starts when the heap has grown by half of what
+// survived the last one, not by all of it. The daemon's live heap is small
+// and its garbage comes in bursts (an index batch, a walk), so the peak falls
+// by about a fifth for a few percent more CPU.
+const gcPercent = 50
+
 func runServe(g *globals, args []string) int {
 	fs := newFlagSet("serve")
 	var listen stringList
@@ -79,6 +86,9 @@ func runServe(g *globals, args []string) int {
 		// with garbage between collections; above the limit the
 		// collector works harder, and never stops the daemon.
 		debug.SetMemoryLimit(heapSoftLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	var recorded atomic.Value // the API address this daemon recorded, once it runs
 	defer func() {
