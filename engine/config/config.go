@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"ferry/index/history"
 	"ferry/proto"
@@ -36,6 +39,9 @@ const (
 	DefaultTombstoneLifetime = Duration(456 * 24 * time.Hour)
 	// MaxFolderIDLen is the longest folder ID allowed.
 	MaxFolderIDLen = 64
+	// MaxNameLen is the longest device name or folder label allowed, in
+	// bytes.
+	MaxNameLen = 256
 )
 
 // Config is the daemon's persistent configuration.
@@ -109,12 +115,16 @@ type Device struct {
 	ID    proto.DeviceID `json:"id"`
 	Name  string         `json:"name,omitempty"`
 	Addrs []string       `json:"addrs,omitempty"` // host:port; empty means discover
+	// Paused devices are neither dialled nor let in; what they share
+	// waits until they are resumed.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // Folder is a synced folder and the devices it is shared with.
 type Folder struct {
 	ID           string           `json:"id"`
-	Path         string           `json:"path"` // absolute and clean
+	Path         string           `json:"path"`            // absolute and clean
+	Label        string           `json:"label,omitempty"` // shown instead of the ID; may be empty
 	Type         FolderType       `json:"type"`
 	Devices      []proto.DeviceID `json:"devices,omitempty"`
 	ScanInterval Duration         `json:"scanInterval,omitempty"` // 0 = the global interval
@@ -124,6 +134,9 @@ type Folder struct {
 	// Keep says which old versions this device keeps of the folder's
 	// files; the zero Policy is the staggered default.
 	Keep history.Policy `json:"keep,omitzero"`
+	// Paused folders are neither scanned nor synced; the index and the
+	// files stay as they are until the folder is resumed.
+	Paused bool `json:"paused,omitempty"`
 }
 
 // MinFree is how much free space to keep on a disk: Percent of its size or
@@ -333,6 +346,9 @@ func (c *Config) validateFolder(f Folder) error {
 	if f.ScanInterval < 0 {
 		return invalidf("folder %q scanInterval %s is negative", f.ID, f.ScanInterval)
 	}
+	if err := checkName(f.Label); err != nil {
+		return invalidf("folder %q label: %v", f.ID, err)
+	}
 	if g := f.DeleteGuard; g != nil && (g.Files < 0 || g.Percent < 0 || g.Percent > 100) {
 		return invalidf("folder %q deleteGuard wants files >= 0 and percent from 0 to 100", f.ID)
 	}
@@ -345,6 +361,21 @@ func (c *Config) validateFolder(f Folder) error {
 			return invalidf("folder %q lists device %s twice", f.ID, id)
 		}
 		shared[id] = true
+	}
+	return nil
+}
+
+// checkName reports whether s can be a device name or folder label: valid
+// UTF-8 of at most MaxNameLen bytes without control characters.
+func checkName(s string) error {
+	if len(s) > MaxNameLen {
+		return fmt.Errorf("longer than %d bytes", MaxNameLen)
+	}
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("control character %q", s[i:i+1])
 	}
 	return nil
 }

@@ -88,32 +88,17 @@ func (c *Config) ShareFolder(folderID string, dev proto.DeviceID) error {
 	if slices.Contains(f.Devices, dev) {
 		return nil
 	}
-	return c.apply(func(n *Config) {
-		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
-		n.Folders[i].Devices = append(n.Folders[i].Devices, dev)
-	})
+	return c.changeFolder(folderID, func(f *Folder) { f.Devices = append(f.Devices, dev) })
 }
 
 // SetFolderType changes the type of the folder folderID.
 func (c *Config) SetFolderType(folderID string, t FolderType) error {
-	if _, ok := c.Folder(folderID); !ok {
-		return notFoundf("folder %q does not exist", folderID)
-	}
-	return c.apply(func(n *Config) {
-		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
-		n.Folders[i].Type = t
-	})
+	return c.changeFolder(folderID, func(f *Folder) { f.Type = t })
 }
 
 // SetKeep changes which old versions of folderID's files are kept.
 func (c *Config) SetKeep(folderID string, p history.Policy) error {
-	if _, ok := c.Folder(folderID); !ok {
-		return notFoundf("folder %q does not exist", folderID)
-	}
-	return c.apply(func(n *Config) {
-		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
-		n.Folders[i].Keep = p
-	})
+	return c.changeFolder(folderID, func(f *Folder) { f.Keep = p })
 }
 
 // apply makes a change on a copy and keeps it only if the result is valid.
@@ -167,15 +152,110 @@ func slug(name string) string {
 
 // SetDeleteGuard sets a folder's mass-delete rule; nil restores the default.
 func (c *Config) SetDeleteGuard(folderID string, g *DeleteGuard) error {
-	if _, ok := c.Folder(folderID); !ok {
-		return notFoundf("folder %q does not exist", folderID)
+	if g != nil {
+		c := *g
+		g = &c
+	}
+	return c.changeFolder(folderID, func(f *Folder) { f.DeleteGuard = g })
+}
+
+// folderIndex returns the index of folder id in n.Folders; the folder must
+// exist.
+func (c *Config) folderIndex(id string) int {
+	return slices.IndexFunc(c.Folders, func(f Folder) bool { return f.ID == id })
+}
+
+// changeFolder applies change to folder id, which must exist.
+func (c *Config) changeFolder(id string, change func(*Folder)) error {
+	if _, ok := c.Folder(id); !ok {
+		return notFoundf("folder %q does not exist", id)
+	}
+	return c.apply(func(n *Config) { change(&n.Folders[n.folderIndex(id)]) })
+}
+
+// changeDevice applies change to device id, which must be known.
+func (c *Config) changeDevice(id proto.DeviceID, change func(*Device)) error {
+	if _, ok := c.Device(id); !ok {
+		return notFoundf("device %s is not a known device", id)
 	}
 	return c.apply(func(n *Config) {
-		i := slices.IndexFunc(n.Folders, func(f Folder) bool { return f.ID == folderID })
-		if g != nil {
-			c := *g
-			g = &c
-		}
-		n.Folders[i].DeleteGuard = g
+		i := slices.IndexFunc(n.Devices, func(d Device) bool { return d.ID == id })
+		change(&n.Devices[i])
 	})
+}
+
+// RemoveFolder stops listing a folder. Its files stay where they are.
+func (c *Config) RemoveFolder(id string) error {
+	if _, ok := c.Folder(id); !ok {
+		return notFoundf("folder %q does not exist", id)
+	}
+	return c.apply(func(n *Config) {
+		n.Folders = slices.DeleteFunc(n.Folders, func(f Folder) bool { return f.ID == id })
+	})
+}
+
+// UnshareFolder stops sharing a folder with a device.
+func (c *Config) UnshareFolder(folderID string, dev proto.DeviceID) error {
+	f, ok := c.Folder(folderID)
+	if !ok {
+		return notFoundf("folder %q does not exist", folderID)
+	}
+	if !slices.Contains(f.Devices, dev) {
+		return notFoundf("folder %q is not shared with device %s", folderID, dev)
+	}
+	return c.changeFolder(folderID, func(f *Folder) {
+		f.Devices = slices.DeleteFunc(f.Devices, func(d proto.DeviceID) bool { return d == dev })
+	})
+}
+
+// SetFolderPaused pauses or resumes a folder.
+func (c *Config) SetFolderPaused(id string, paused bool) error {
+	return c.changeFolder(id, func(f *Folder) { f.Paused = paused })
+}
+
+// SetFolderPath points a folder at the directory it was moved to: the
+// path is made absolute and clean.
+func (c *Config) SetFolderPath(id, path string) error {
+	if strings.TrimSpace(path) == "" {
+		return invalidf("folder path is empty")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return invalidf("folder path %q: %v", path, err)
+	}
+	return c.changeFolder(id, func(f *Folder) { f.Path = abs })
+}
+
+// SetFolderLabel changes the name a folder is shown by; empty shows its
+// ID.
+func (c *Config) SetFolderLabel(id, label string) error {
+	label = strings.TrimSpace(label)
+	return c.changeFolder(id, func(f *Folder) { f.Label = label })
+}
+
+// SetFolderScanInterval changes how often a folder is rescanned in full; 0
+// means the global interval.
+func (c *Config) SetFolderScanInterval(id string, d Duration) error {
+	return c.changeFolder(id, func(f *Folder) { f.ScanInterval = d })
+}
+
+// RenameDevice changes the name a device is shown by; empty shows its ID.
+func (c *Config) RenameDevice(id proto.DeviceID, name string) error {
+	name = strings.TrimSpace(name)
+	if err := checkName(name); err != nil {
+		return invalidf("device name: %v", err)
+	}
+	return c.changeDevice(id, func(d *Device) { d.Name = name })
+}
+
+// SetDevicePaused pauses or resumes a device.
+func (c *Config) SetDevicePaused(id proto.DeviceID, paused bool) error {
+	return c.changeDevice(id, func(d *Device) { d.Paused = paused })
+}
+
+// SetDeviceAddrs sets the addresses a device is dialled at; none means it
+// is found by discovery.
+func (c *Config) SetDeviceAddrs(id proto.DeviceID, addrs []string) error {
+	addrs = slices.Clone(addrs)
+	return c.changeDevice(id, func(d *Device) { d.Addrs = addrs })
 }
