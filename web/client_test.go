@@ -40,6 +40,7 @@ func TestClientRoundTrip(t *testing.T) {
 	}
 	st.Folders[0].Errors, st.Folders[0].Devices, st.Folders[0].HeldSample = []string{}, []string{}, []string{}
 	st.Folders[0].ApartSample = []string{}
+	st.Devices[0].Addrs, st.Offered = []string{}, []web.OfferedFolder{}
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("Status:\n got %+v\nwant %+v", got, st)
 	}
@@ -55,8 +56,19 @@ func TestClientRoundTrip(t *testing.T) {
 	if err != nil || id != "docs" {
 		t.Fatalf("AddFolder = %q, %v", id, err)
 	}
+	name, addrs, paused := "phone", []string{"phone:1"}, true
+	must(t, c.SetDevice(ctx, devA, web.DeviceSettings{Name: &name, Addrs: &addrs, Paused: &paused}))
+	if err := c.UnshareFolder(ctx, "photos", devA); !errors.Is(err, web.ErrNotFound) {
+		t.Fatalf("UnshareFolder of a device it is not shared with = %v", err)
+	}
+	must(t, c.RemoveFolder(ctx, "docs", true))
+	if _, err := c.AcceptFolder(ctx, web.AcceptRequest{Device: devA, Folder: "music", Path: "/m"}); !errors.Is(err, web.ErrNotFound) {
+		t.Fatalf("AcceptFolder of a folder not offered = %v", err)
+	}
 	want := []string{"Status", "Status", "Scan photos sub/dir", "AddDevice " + devB + " nas nas:1,nas:2",
-		"ShareFolder photos " + devB, "RemoveDevice " + devB, "AddFolder docs /docs receive-only"}
+		"ShareFolder photos " + devB, "RemoveDevice " + devB, "AddFolder docs /docs receive-only",
+		"SetDevice " + devA + " name=phone addrs=phone:1 paused=true", "UnshareFolder photos " + devA,
+		"RemoveFolder docs forget=true", "AcceptFolder " + devA + " music /m"}
 	if calls := b.Calls(); !reflect.DeepEqual(calls, want) {
 		t.Fatalf("calls:\n got %q\nwant %q", calls, want)
 	}

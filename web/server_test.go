@@ -63,8 +63,23 @@ func TestRoutes(t *testing.T) {
 		{"share", "POST", "/api/folders/photos/share", `{"device":"` + devA + `"}`, 200, `"ok"`, "ShareFolder photos " + devA},
 		{"share unknown folder", "POST", "/api/folders/nope/share", `{"device":"` + devA + `"}`, 404, "does not exist", "ShareFolder nope " + devA},
 		{"share bad device", "POST", "/api/folders/photos/share", `{"device":"x"}`, 400, "invalid device ID", ""},
+		{"pause folder", "POST", "/api/folders/photos/pause", "", 200, `"ok"`, "FolderAction photos pause"},
+		{"remove folder", "DELETE", "/api/folders/photos", "", 200, `"ok"`, "RemoveFolder photos forget=false"},
+		{"remove folder forget", "DELETE", "/api/folders/photos?forget=true", "", 200, `"ok"`, "RemoveFolder photos forget=true"},
+		{"remove folder bad forget", "DELETE", "/api/folders/photos?forget=maybe", "", 400, "forget wants", ""},
+		{"remove unknown folder", "DELETE", "/api/folders/nope", "", 404, "does not exist", "RemoveFolder nope forget=false"},
+		{"unshare", "DELETE", "/api/folders/photos/devices/" + devA, "", 404, "not shared", "UnshareFolder photos " + devA},
+		{"unshare bad device", "DELETE", "/api/folders/photos/devices/xyz", "", 400, "invalid device ID", ""},
+		{"rename device", "PATCH", "/api/devices/" + strings.ToLower(devA), `{"name":"phone"}`, 200, `"ok"`, "SetDevice " + devA + " name=phone"},
+		{"pause device", "PATCH", "/api/devices/" + devA, `{"paused":true,"addrs":[]}`, 200, `"ok"`, "SetDevice " + devA + " addrs= paused=true"},
+		{"set unknown device", "PATCH", "/api/devices/" + devB, `{"paused":true}`, 404, "not a known device", "SetDevice " + devB + " paused=true"},
+		{"set device unknown field", "PATCH", "/api/devices/" + devA, `{"nick":"x"}`, 400, "unknown field", ""},
+		{"accept not offered", "POST", "/api/offered", `{"device":"` + devA + `","folder":"music","path":"/m"}`, 404, "does not offer", "AcceptFolder " + devA + " music /m"},
+		{"accept no folder", "POST", "/api/offered", `{"device":"` + devA + `"}`, 400, "missing folder", ""},
+		{"accept bad device", "POST", "/api/offered", `{"device":"x","folder":"music"}`, 400, "invalid device ID", ""},
 		{"wrong method", "GET", "/api/scan", "", 405, "method not allowed", ""},
 		{"wrong method on pattern", "PUT", "/api/devices/" + devA, "", 405, "method not allowed", ""},
+		{"wrong method on folder", "PUT", "/api/folders/photos", "", 405, "method not allowed", ""},
 		{"unknown api route", "GET", "/api/nothing", "", 404, "no such page", ""},
 		{"unknown page", "GET", "/index.html", "", 404, "no such page", ""},
 		{"post to the page", "POST", "/", "", 404, "no such page", ""},
@@ -115,7 +130,7 @@ func TestStatusListsAreNeverNull(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &raw); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"folders", "devices", "pending"} {
+	for _, k := range []string{"folders", "devices", "pending", "offered"} {
 		if _, ok := raw[k].([]any); !ok {
 			t.Errorf("%s = %v, want a list", k, raw[k])
 		}

@@ -20,6 +20,16 @@ type Backend interface {
 	FolderAction(ctx context.Context, folder, action string) error
 	// SetFolder changes a folder's settings.
 	SetFolder(ctx context.Context, folder string, s FolderSettings) error
+	// RemoveFolder stops syncing a folder and leaves its files on disk;
+	// forget also drops its index and its history.
+	RemoveFolder(ctx context.Context, folder string, forget bool) error
+	// UnshareFolder stops sharing a folder with a device.
+	UnshareFolder(ctx context.Context, folder, device string) error
+	// SetDevice changes a trusted device's settings.
+	SetDevice(ctx context.Context, id string, s DeviceSettings) error
+	// AcceptFolder takes a folder a trusted device offers and returns its
+	// path.
+	AcceptFolder(ctx context.Context, req AcceptRequest) (string, error)
 
 	// CreateOffer makes a pairing offer, replacing any earlier one, and
 	// returns its code.
@@ -107,6 +117,9 @@ type Status struct {
 	Folders []FolderStatus  `json:"folders"`
 	Devices []DeviceStatus  `json:"devices"`
 	Pending []PendingDevice `json:"pending"`
+	// Offered are the folders trusted devices share with this one that it
+	// does not take yet.
+	Offered []OfferedFolder `json:"offered"`
 }
 
 // ThisDevice names the device the daemon runs on and says how others
@@ -145,6 +158,7 @@ type RelayStatus struct {
 // Folder states.
 const (
 	StateHeld     = "held" // deletions wait for the user
+	StatePaused   = "paused"
 	StateIdle     = "idle"
 	StateScanning = "scanning"
 	StateSyncing  = "syncing"
@@ -154,22 +168,27 @@ const (
 // FolderStatus is one folder's state and counts. Bytes are file content
 // bytes; Need* is what this device still has to fetch.
 type FolderStatus struct {
-	ID          string   `json:"id"`
-	Path        string   `json:"path"`
-	Type        string   `json:"type"`
-	State       string   `json:"state"` // idle, scanning, syncing, error, held, local-changes, out-of-sync or upgrading
-	InSync      bool     `json:"inSync"`
-	NeedFiles   int      `json:"needFiles"`
-	NeedBytes   int64    `json:"needBytes"`
-	LocalFiles  int      `json:"localFiles"`
-	LocalBytes  int64    `json:"localBytes"`
-	GlobalFiles int      `json:"globalFiles"`
-	GlobalBytes int64    `json:"globalBytes"`
-	Conflicts   int      `json:"conflicts"`
-	InRate      float64  `json:"inRate"` // bytes per second pulled, recent average
-	ETA         float64  `json:"eta"`    // seconds left at InRate; 0 when unknown or in sync
-	Errors      []string `json:"errors"`
-	Devices     []string `json:"devices"` // IDs of the devices it is shared with
+	ID     string `json:"id"`
+	Label  string `json:"label,omitempty"`
+	Path   string `json:"path"`
+	Type   string `json:"type"`
+	State  string `json:"state"` // idle, scanning, syncing, error, held, paused, local-changes, out-of-sync or upgrading
+	Paused bool   `json:"paused,omitempty"`
+	// ScanInterval is the folder's own rescan interval (a Go duration);
+	// empty when it uses the global one.
+	ScanInterval string   `json:"scanInterval,omitempty"`
+	InSync       bool     `json:"inSync"`
+	NeedFiles    int      `json:"needFiles"`
+	NeedBytes    int64    `json:"needBytes"`
+	LocalFiles   int      `json:"localFiles"`
+	LocalBytes   int64    `json:"localBytes"`
+	GlobalFiles  int      `json:"globalFiles"`
+	GlobalBytes  int64    `json:"globalBytes"`
+	Conflicts    int      `json:"conflicts"`
+	InRate       float64  `json:"inRate"` // bytes per second pulled, recent average
+	ETA          float64  `json:"eta"`    // seconds left at InRate; 0 when unknown or in sync
+	Errors       []string `json:"errors"`
+	Devices      []string `json:"devices"` // IDs of the devices it is shared with
 	// HeldLocal files vanished here and HeldRemote files a peer deleted at
 	// once; their deletion waits for confirm-deletes or revert (state
 	// "held"). HeldSample names some of them.
@@ -203,6 +222,13 @@ type FolderSettings struct {
 	// Keep, if set, changes which old versions are kept (the --keep form,
 	// e.g. 24h:all,30d:daily,52w:weekly, none or forever).
 	Keep string `json:"keep,omitempty"`
+	// Path, if set, points the folder at the directory it was moved to.
+	Path string `json:"path,omitempty"`
+	// Label, if set, changes the name it is shown by ("" shows the ID).
+	Label *string `json:"label,omitempty"`
+	// ScanInterval, if set, is a Go duration between full rescans; "0"
+	// uses the global interval.
+	ScanInterval string `json:"scanInterval,omitempty"`
 }
 
 // DeleteGuard holds deletions of at least Files files and Percent percent
@@ -225,15 +251,20 @@ const (
 	// ActionOverride makes a send-only folder's state the newest version
 	// everywhere.
 	ActionOverride = "override"
+	// ActionPause stops scanning and syncing the folder until it is
+	// resumed; resuming a paused folder only unpauses it.
+	ActionPause = "pause"
 )
 
 // DeviceStatus is a trusted device and its connection. Bytes count
 // application data sent and received since the daemon started.
 type DeviceStatus struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Connected bool   `json:"connected"`
-	Address   string `json:"address"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Paused    bool     `json:"paused,omitempty"`
+	Addrs     []string `json:"addrs"` // configured; empty means discovered
+	Connected bool     `json:"connected"`
+	Address   string   `json:"address"`
 	// Via says how the connection came about: "incoming" (the device
 	// dialled this one), "address" (a configured address), "lan" (heard on
 	// the local network), "dht" (found in the DHT), "relay" (through the
@@ -295,6 +326,10 @@ func (s *Status) normalize() {
 	s.Folders = nonNil(s.Folders)
 	s.Devices = nonNil(s.Devices)
 	s.Pending = nonNil(s.Pending)
+	s.Offered = nonNil(s.Offered)
+	for i := range s.Devices {
+		s.Devices[i].Addrs = nonNil(s.Devices[i].Addrs)
+	}
 	for i := range s.Folders {
 		s.Folders[i].Errors = nonNil(s.Folders[i].Errors)
 		s.Folders[i].Devices = nonNil(s.Folders[i].Devices)

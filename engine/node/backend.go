@@ -46,13 +46,21 @@ func (n *Node) Status(ctx context.Context) (web.Status, error) {
 		st.Pending = append(st.Pending, web.PendingDevice{ID: dev.String(), Address: p.addr, LastSeen: p.lastSeen.UTC().Format("2006-01-02T15:04:05Z07:00")})
 	}
 	slices.SortFunc(st.Pending, func(a, b web.PendingDevice) int { return strings.Compare(a.ID, b.ID) })
+	st.Offered = offeredStatus(cfg, n.offered.list())
 	return st, nil
 }
 
 func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderStatus {
-	fs := web.FolderStatus{ID: f.ID, Path: f.Path, Type: string(f.Type), State: "error", Errors: []string{}, Devices: []string{}}
+	fs := web.FolderStatus{ID: f.ID, Label: f.Label, Path: f.Path, Type: string(f.Type), State: "error", Paused: f.Paused, Errors: []string{}, Devices: []string{}}
+	if f.ScanInterval != 0 {
+		fs.ScanInterval = f.ScanInterval.String()
+	}
 	for _, d := range f.Devices {
 		fs.Devices = append(fs.Devices, d.String())
+	}
+	if f.Paused {
+		fs.State = web.StatePaused
+		return fs
 	}
 	if r == nil {
 		msg := "folder is not running (is the path there?)"
@@ -93,7 +101,7 @@ func (n *Node) thisDevice(cfg config.Config) web.ThisDevice {
 }
 
 func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
-	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name}
+	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name, Paused: d.Paused, Addrs: slices.Clone(d.Addrs)}
 	if c := n.conns.conn(d.ID); c != nil {
 		ds.Connected, ds.Address, ds.Via = true, c.addr, n.via(c)
 		if c.relayed() {
@@ -213,7 +221,14 @@ func (n *Node) FolderAction(ctx context.Context, folder, action string) error {
 		return web.NotFound(fmt.Errorf("no folder %q", folder))
 	}
 	switch action {
+	case web.ActionPause:
+		return n.setPaused(folder, true)
 	case web.ActionResume:
+		if n.folderPaused(folder) {
+			// Only the pause ends: whether the directory is right is
+			// checked when the folder opens, as at any start.
+			return n.setPaused(folder, false)
+		}
 		if err := platform.InitFolder(cfg.Path); err != nil {
 			return fmt.Errorf("resume folder %s: %w", folder, err)
 		}
@@ -263,11 +278,33 @@ func (n *Node) ShareFolder(ctx context.Context, folder, device string) error {
 
 // SetFolder implements web.Backend.
 func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSettings) error {
-	return n.changeConfig(func(c *config.Config) error { return applyFolderSettings(c, folder, s) })
+	return n.changeConfig(func(c *config.Config) error { return applyFolderSettings(c, folder, s, n.opts.Home) })
 }
 
 // applyFolderSettings changes the settings s names of folder in c.
-func applyFolderSettings(c *config.Config, folder string, s web.FolderSettings) error {
+func applyFolderSettings(c *config.Config, folder string, s web.FolderSettings, home string) error {
+	if _, ok := c.Folder(folder); !ok {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	if s.Path != "" {
+		if err := setFolderPath(c, folder, s.Path, home); err != nil {
+			return err
+		}
+	}
+	if s.Label != nil {
+		if err := c.SetFolderLabel(folder, *s.Label); err != nil {
+			return err
+		}
+	}
+	if s.ScanInterval != "" {
+		var d config.Duration
+		if err := d.UnmarshalText([]byte(s.ScanInterval)); err != nil {
+			return web.BadRequest(err)
+		}
+		if err := c.SetFolderScanInterval(folder, d); err != nil {
+			return err
+		}
+	}
 	if s.Type != "" {
 		t, err := config.ParseFolderType(s.Type)
 		if err != nil {

@@ -31,6 +31,8 @@ const (
 // connHandler is what the connection manager needs from the node.
 type connHandler interface {
 	trusted(dev proto.DeviceID) bool
+	// paused reports whether a trusted device is paused: it is not let in.
+	paused(dev proto.DeviceID) bool
 	addrs(dev proto.DeviceID) []string
 	hello(dev proto.DeviceID) *proto.Hello
 	up(c *peerConn, h *proto.Hello)
@@ -547,6 +549,12 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 		proto.WriteMessage(sc, &proto.Close{Reason: "unknown device"})
 		sc.Close()
 		return nil, nil, fmt.Errorf("device %s is not trusted", dev)
+	}
+	if m.h.paused(dev) {
+		sc.SetWriteDeadline(time.Now().Add(time.Second))
+		proto.WriteMessage(sc, &proto.Close{Reason: "paused"})
+		sc.Close()
+		return nil, nil, fmt.Errorf("device %s is paused", dev)
 	}
 	dialer := m.self
 	if !dialed {

@@ -27,6 +27,7 @@ type recordingHandler struct {
 }
 
 func (h *recordingHandler) trusted(proto.DeviceID) bool                          { return true }
+func (h *recordingHandler) paused(proto.DeviceID) bool                           { return false }
 func (h *recordingHandler) addrs(proto.DeviceID) []string                        { return nil }
 func (h *recordingHandler) hello(proto.DeviceID) *proto.Hello                    { return &proto.Hello{} }
 func (h *recordingHandler) index(*peerConn, *proto.IndexUpdate) error            { return nil }

@@ -39,7 +39,7 @@ func (n *Node) dialHeard(ctx context.Context, l *lan.LAN) {
 	for {
 		changed := l.Changed()
 		for dev := range l.Devices() {
-			if n.trusted(dev) {
+			if n.trusted(dev) && !n.paused(dev) {
 				n.conns.dialNow(ctx, dev)
 			}
 		}

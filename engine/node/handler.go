@@ -16,13 +16,8 @@ import (
 
 // runnerFor returns the runner of folder id if it is shared with dev.
 func (n *Node) runnerFor(id string, dev proto.DeviceID) *folderRunner {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	h := n.folders[id]
-	if h == nil || !h.shared[dev] {
-		return nil
-	}
-	return h.runner
+	r, _ := n.sharedRunner(id, dev)
+	return r
 }
 
 // sharedWith returns the runners of the folders shared with dev.
@@ -45,6 +40,13 @@ func (n *Node) trusted(dev proto.DeviceID) bool {
 	return ok
 }
 
+func (n *Node) paused(dev proto.DeviceID) bool {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	d, ok := n.cfg.Device(dev)
+	return ok && d.Paused
+}
+
 func (n *Node) hello(dev proto.DeviceID) *proto.Hello {
 	n.mu.RLock()
 	name := n.cfg.Name
@@ -59,13 +61,32 @@ func (n *Node) hello(dev proto.DeviceID) *proto.Hello {
 }
 
 func (n *Node) up(c *peerConn, h *proto.Hello) {
+	var offered []string
 	for _, fh := range h.Folders {
-		if r := n.runnerFor(fh.ID, c.dev); r != nil {
+		r, shared := n.sharedRunner(fh.ID, c.dev)
+		switch {
+		case r != nil:
 			r.in.put(engine.PeerUp{Device: c.dev, Hello: fh})
-		} else {
-			n.log.Info("device shares a folder we do not share with it", "device", c.dev.Abbrev(), "folder", fh.ID)
+		case !shared:
+			offered = append(offered, fh.ID)
 		}
 	}
+	if n.offered.set(c.dev, offered, n.opts.Now()) {
+		n.log.Info("device shares folders this one does not take; accept them with `ferry folder accept`", "device", c.dev.Abbrev(), "folders", offered)
+	}
+}
+
+// sharedRunner returns the runner of folder id and whether the folder is
+// shared with dev; a shared folder has no runner while it is paused or
+// stopped.
+func (n *Node) sharedRunner(id string, dev proto.DeviceID) (*folderRunner, bool) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	h := n.folders[id]
+	if h == nil || !h.shared[dev] {
+		return nil, false
+	}
+	return h.runner, true
 }
 
 func (n *Node) down(c *peerConn) {

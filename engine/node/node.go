@@ -74,6 +74,14 @@ type Node struct {
 	// trim gives memory back when the daemon is idle (sampleRates).
 	trim idleTrim
 
+	// offered are the folders trusted devices share that this one does
+	// not take yet.
+	offered offeredFolders
+	// reconfig runs config changes one at a time; closing, under it,
+	// refuses them once the node shuts down.
+	reconfig sync.Mutex
+	closing  bool
+
 	mu      sync.RWMutex
 	cfg     config.Config
 	folders map[string]*folderHandle
@@ -252,6 +260,9 @@ func (n *Node) startGUI(ctx context.Context) (string, error) {
 }
 
 func (n *Node) shutdown() {
+	n.reconfig.Lock()
+	n.closing = true
+	n.reconfig.Unlock()
 	n.mu.Lock()
 	handles := slices.Collect(maps.Values(n.folders))
 	n.mu.Unlock()
@@ -270,6 +281,11 @@ func (n *Node) startFolder(f config.Folder) {
 	ctx, cancel := context.WithCancel(n.runCtx)
 	h := &folderHandle{cfg: f, shared: deviceSet(f.Devices), cancel: cancel, done: make(chan struct{}), retry: make(chan struct{}, 1)}
 	n.folders[f.ID] = h
+	if f.Paused {
+		h.err = errPaused
+		close(h.done)
+		return
+	}
 	err := n.openFolder(h)
 	h.err = err
 	go func() {
@@ -310,6 +326,9 @@ func (n *Node) startFolder(f config.Folder) {
 		}
 	}()
 }
+
+// errPaused is why a paused folder does not run.
+var errPaused = errors.New("paused")
 
 // withResumeHint adds to an error saying a folder's marker is missing how
 // to say the folder is right.
@@ -451,7 +470,9 @@ func (n *Node) trustedDevices() []proto.DeviceID {
 	defer n.mu.RUnlock()
 	out := make([]proto.DeviceID, 0, len(n.cfg.Devices))
 	for _, d := range n.cfg.Devices {
-		out = append(out, d.ID)
+		if !d.Paused {
+			out = append(out, d.ID)
+		}
 	}
 	return out
 }

@@ -55,6 +55,7 @@ func cloneStatus(st web.Status) web.Status {
 	}
 	st.Devices = slices.Clone(st.Devices)
 	st.Pending = slices.Clone(st.Pending)
+	st.Offered = slices.Clone(st.Offered)
 	return st
 }
 
@@ -361,4 +362,101 @@ func (b *Backend) RestoreFolder(ctx context.Context, req web.FolderRestoreReques
 	}
 	progress(web.RestoreProgress{Files: 1, TotalFiles: 2, Bytes: 1, TotalBytes: 2})
 	return web.FolderRestoreResult{Path: req.To, Files: 2, Bytes: 2}, nil
+}
+
+// knownFolder records a call and checks that folder is known.
+func (b *Backend) knownFolder(folder, format string, args ...any) error {
+	if err := b.record(format, args...); err != nil {
+		return err
+	}
+	if !slices.Contains(b.folders, folder) {
+		return web.NotFound(fmt.Errorf("folder %q does not exist", folder))
+	}
+	return nil
+}
+
+// RemoveFolder forgets a known folder.
+func (b *Backend) RemoveFolder(ctx context.Context, folder string, forget bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.knownFolder(folder, "RemoveFolder %s forget=%t", folder, forget); err != nil {
+		return err
+	}
+	b.folders = slices.DeleteFunc(b.folders, func(f string) bool { return f == folder })
+	b.status.Folders = slices.DeleteFunc(b.status.Folders, func(f web.FolderStatus) bool { return f.ID == folder })
+	return nil
+}
+
+// UnshareFolder succeeds for a known folder shared with the device.
+func (b *Backend) UnshareFolder(ctx context.Context, folder, device string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.knownFolder(folder, "UnshareFolder %s %s", folder, device); err != nil {
+		return err
+	}
+	for i, f := range b.status.Folders {
+		if f.ID == folder {
+			if !slices.Contains(f.Devices, device) {
+				return web.NotFound(fmt.Errorf("folder %q is not shared with device %s", folder, device))
+			}
+			b.status.Folders[i].Devices = slices.DeleteFunc(slices.Clone(f.Devices), func(d string) bool { return d == device })
+		}
+	}
+	return nil
+}
+
+// SetDevice changes a known device's name, addresses and pause in the
+// status.
+func (b *Backend) SetDevice(ctx context.Context, id string, s web.DeviceSettings) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var set []string
+	if s.Name != nil {
+		set = append(set, "name="+*s.Name)
+	}
+	if s.Addrs != nil {
+		set = append(set, "addrs="+strings.Join(*s.Addrs, ","))
+	}
+	if s.Paused != nil {
+		set = append(set, fmt.Sprintf("paused=%t", *s.Paused))
+	}
+	if err := b.record("SetDevice %s %s", id, strings.Join(set, " ")); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(b.status.Devices, func(d web.DeviceStatus) bool { return d.ID == id })
+	if i < 0 {
+		return web.NotFound(fmt.Errorf("device %s is not a known device", id))
+	}
+	d := &b.status.Devices[i]
+	if s.Name != nil {
+		d.Name = *s.Name
+	}
+	if s.Addrs != nil {
+		d.Addrs = slices.Clone(*s.Addrs)
+	}
+	if s.Paused != nil {
+		d.Paused = *s.Paused
+	}
+	return nil
+}
+
+// AcceptFolder takes an offered folder listed in the status.
+func (b *Backend) AcceptFolder(ctx context.Context, req web.AcceptRequest) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record("AcceptFolder %s %s %s", req.Device, req.Folder, req.Path); err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(b.status.Offered, func(o web.OfferedFolder) bool { return o.Device == req.Device && o.Folder == req.Folder })
+	if i < 0 {
+		return "", web.NotFound(fmt.Errorf("device %s does not offer folder %q", req.Device, req.Folder))
+	}
+	if req.Path == "" && !b.status.Offered[i].Existing {
+		return "", web.BadRequest(fmt.Errorf("missing path"))
+	}
+	b.status.Offered = slices.Delete(b.status.Offered, i, i+1)
+	if !slices.Contains(b.folders, req.Folder) {
+		b.folders = append(b.folders, req.Folder)
+	}
+	return req.Path, nil
 }
