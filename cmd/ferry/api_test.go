@@ -94,6 +94,27 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	if r := ferry(t, d.home, "folder", "set", "photos", "--keep", "30x:daily"); r.code != exitUsage || !strings.Contains(r.stderr, `unknown unit "x"`) {
 		t.Errorf("folder set --keep 30x:daily: exit %d, %q", r.code, r.stderr)
 	}
+	moved := t.TempDir()
+	ok(t, d.home, "folder", "set", "photos", "--path", moved, "--label", "Family", "--scan-interval", "2h")
+	fails(t, d.home, "does not exist", "folder", "set", "photos", "--path", filepath.Join(moved, "nowhere"))
+	if r := ferry(t, d.home, "folder", "set", "photos", "--scan-interval", "often"); r.code != exitUsage {
+		t.Errorf("folder set --scan-interval often: exit %d, want %d", r.code, exitUsage)
+	}
+	ok(t, d.home, "folder", "pause", "photos")
+	ok(t, d.home, "device", "rename", otherID(1), "work laptop")
+	ok(t, d.home, "device", "pause", otherID(1))
+	ok(t, d.home, "device", "resume", otherID(1))
+	ok(t, d.home, "device", "set", otherID(1), "--addr", "10.0.0.2:22110", "--addr", "laptop.lan:22110")
+	ok(t, d.home, "device", "set", otherID(1), "--discover")
+	if r := ferry(t, d.home, "device", "set", otherID(1)); r.code != exitUsage {
+		t.Errorf("device set without a change: exit %d, want %d", r.code, exitUsage)
+	}
+	fails(t, d.home, "not shared", "folder", "unshare", "photos", otherID(1))
+	if out := ok(t, d.home, "folder", "offered", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("folder offered --json = %q, want []", out)
+	}
+	acceptDir := t.TempDir()
+	fails(t, d.home, "does not offer", "folder", "accept", otherID(1), "music", acceptDir)
 	photo := filepath.Join(d.photos, "sub", "x.jpg")
 	if out := ok(t, d.home, "versions", photo); !strings.Contains(out, "current") {
 		t.Errorf("versions printed %q", out)
@@ -124,6 +145,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 			t.Errorf("ferry %q: exit %d, want %d", args, r.code, exitUsage)
 		}
 	}
+	ok(t, d.home, "folder", "remove", "photos", "--forget")
 
 	calls := d.backend.Calls()
 	for _, want := range []string{
@@ -141,6 +163,16 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"Versions photos sub/x.jpg",
 		"Restore photos sub/x.jpg 3 0001-01-01T00:00:00Z " + restoreTo,
 		"RestoreFolder photos 2026-12-01T18:00:00Z " + folderTo + " false",
+		"SetFolder photos {DeleteGuard:<nil> DefaultDeleteGuard:false Type: Keep: Path:" + moved + ` Label:"Family" ScanInterval:2h0m0s}`,
+		"FolderAction photos pause",
+		"SetDevice " + otherID(1) + " name=work laptop",
+		"SetDevice " + otherID(1) + " paused=true",
+		"SetDevice " + otherID(1) + " paused=false",
+		"SetDevice " + otherID(1) + " addrs=10.0.0.2:22110,laptop.lan:22110",
+		"SetDevice " + otherID(1) + " addrs=",
+		"UnshareFolder photos " + otherID(1),
+		"AcceptFolder " + otherID(1) + " music " + acceptDir,
+		"RemoveFolder photos forget=true",
 	} {
 		if !slices.Contains(calls, want) {
 			t.Errorf("backend calls %q lack %q", calls, want)

@@ -148,5 +148,5 @@ func (gr group) print(w io.Writer) {
 	for _, s := range gr.subs {
 		fmt.Fprintf(w, "  ferry %s %s\n", s.name, s.synopsis)
 	}
-	fmt.Fprintf(w, "\nRun 'ferry %s COMMAND --help' for details.\n", gr.name)
+	fmt.Fprintf(w, "\nRun 'ferry help %s COMMAND' for its flags.\n", gr.name)
 }

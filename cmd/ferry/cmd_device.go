@@ -20,7 +20,10 @@ var (
 		synopsis: "ID [--name NAME] [--addr HOST:PORT]...",
 		help:     "Trust the device with this ID. Without --addr its address is discovered on the local network.",
 	}
-	deviceListUsage   = usage{name: "device list", help: "List the trusted devices: ID, name, addresses."}
+	deviceListUsage = usage{
+		name: "device list", synopsis: "[--json]",
+		help: "List the trusted devices: ID, name, addresses, and whether each is paused. --json prints them as in the config file.",
+	}
 	deviceRemoveUsage = usage{name: "device remove", synopsis: "ID", help: "Forget a device and stop sharing folders with it."}
 	deviceIgnoreUsage = usage{name: "device ignore", synopsis: "ID", help: "Stop listing an unknown device that tries to connect as pending."}
 )
@@ -31,6 +34,10 @@ func runDevice(g *globals, args []string) int {
 		{deviceListUsage, runDeviceList},
 		{deviceRemoveUsage, runDeviceRemove},
 		{deviceIgnoreUsage, runDeviceIgnore},
+		{deviceRenameUsage, runDeviceRename},
+		{deviceSetUsage, runDeviceSet},
+		{devicePauseUsage, runDevicePause},
+		{deviceResumeUsage, runDeviceResume},
 	}}.run(g, args)
 }
 
@@ -70,12 +77,17 @@ func runDeviceAdd(g *globals, args []string) int {
 }
 
 func runDeviceList(g *globals, args []string) int {
-	if _, code, ok := g.parse(deviceListUsage, newFlagSet("device list"), args, 0, 0); !ok {
+	fs := newFlagSet("device list")
+	asJSON := fs.Bool("json", false, "print JSON: the devices as in the config file")
+	if _, code, ok := g.parse(deviceListUsage, fs, args, 0, 0); !ok {
 		return code
 	}
 	cfg, err := config.Load(g.home)
 	if err != nil {
 		return g.fail("device list", err, "")
+	}
+	if *asJSON {
+		return g.printJSON(nonNilList(cfg.Devices))
 	}
 	if len(cfg.Devices) == 0 {
 		fmt.Fprintln(g.stderr, "no devices yet; add one with `ferry device add ID`")
@@ -84,7 +96,11 @@ func runDeviceList(g *globals, args []string) int {
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	for _, d := range cfg.Devices {
 		addrs := strings.Join(d.Addrs, ",")
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", d.ID, orDash(d.Name), orDash(addrs))
+		paused := ""
+		if d.Paused {
+			paused = "\tpaused"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s%s\n", d.ID, orDash(d.Name), orDash(addrs), paused)
 	}
 	tw.Flush()
 	return exitOK

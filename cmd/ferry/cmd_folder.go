@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -26,14 +27,21 @@ var (
 		synopsis: "FOLDER-ID DEVICE-ID",
 		help:     "Share a folder with a trusted device. The other device must add and share the folder too.",
 	}
-	folderListUsage = usage{name: "folder list", help: "List the folders: ID, type, path, the devices each is shared with and which old versions it keeps."}
-	folderSetUsage  = usage{
+	folderListUsage = usage{
+		name: "folder list", synopsis: "[--json]",
+		help: "List the folders: ID, type, path, the devices each is shared with, which old versions it keeps,\n" +
+			"whether it is paused, and its label. --json prints the folders as in the config file.",
+	}
+	folderSetUsage = usage{
 		name:     "folder set",
-		synopsis: "FOLDER-ID [--type send-receive|send-only|receive-only] [--keep POLICY]",
+		synopsis: "FOLDER-ID [--type send-receive|send-only|receive-only] [--keep POLICY] [--path DIR] [--label TEXT] [--scan-interval DURATION]",
 		help: "Change a folder's settings. --type receive-only makes it a backup target: changes made here are\n" +
 			"not sent and never win; send-only makes this device the master: changes from elsewhere are not taken.\n" +
 			"--keep says which old versions this device keeps: rules SPAN:EVERY from the newest, e.g. the default\n" +
-			"24h:all,30d:daily,52w:weekly (all for a day, one a day for 30 days, one a week for a year), none or forever.",
+			"24h:all,30d:daily,52w:weekly (all for a day, one a day for 30 days, one a week for a year), none or forever.\n" +
+			"--path says where the folder's directory was moved to: its index goes with it, and a directory moved\n" +
+			"as it was is not fetched again (one without the folder's .ferry marker waits for `ferry folder resume`).\n" +
+			"--label names the folder for display; --scan-interval sets how often it is rescanned in full (0: the global interval).",
 	}
 )
 
@@ -43,7 +51,12 @@ func runFolder(g *globals, args []string) int {
 		{folderShareUsage, runFolderShare},
 		{folderListUsage, runFolderList},
 		{folderSetUsage, runFolderSet},
+		{folderRemoveUsage, runFolderRemove},
+		{folderUnshareUsage, runFolderUnshare},
+		{folderPauseUsage, runFolderPause},
 		{folderResumeUsage, runFolderResume},
+		{folderOfferedUsage, runFolderOffered},
+		{folderAcceptUsage, runFolderAccept},
 		{folderConfirmUsage, runFolderConfirm},
 		{folderRevertUsage, runFolderRevert},
 		{folderOverrideUsage, runFolderOverride},
@@ -64,16 +77,35 @@ func runFolderSet(g *globals, args []string) int {
 		keep = &p
 		return err
 	})
+	path := fs.String("path", "", "the `DIR` the folder's directory was moved to")
+	var label *string
+	fs.Func("label", "a `TEXT` to show the folder by (empty: its ID)", func(s string) error { label = &s; return nil })
+	var interval *config.Duration
+	fs.Func("scan-interval", "how often to rescan in full, a `DURATION` such as 1h (0: the global interval)", func(s string) error {
+		d, err := parseScanInterval(s)
+		interval = &d
+		return err
+	})
 	pos, code, ok := g.parse(folderSetUsage, fs, args, 1, 1)
 	if !ok {
 		return code
 	}
-	if typ == "" && keep == nil {
-		return g.usageError(folderSetUsage, fs, errors.New("say what to change: --type or --keep"))
+	if typ == "" && keep == nil && *path == "" && label == nil && interval == nil {
+		return g.usageError(folderSetUsage, fs, errors.New("say what to change: --type, --keep, --path, --label or --scan-interval"))
 	}
-	set := web.FolderSettings{Type: string(typ)}
+	set := web.FolderSettings{Type: string(typ), Label: label}
 	if keep != nil {
 		set.Keep = keep.String()
+	}
+	if interval != nil {
+		set.ScanInterval = interval.String()
+	}
+	if *path != "" {
+		abs, err := existingDir(*path)
+		if err != nil {
+			return g.fail("folder set", err, "Give the directory the folder was moved to")
+		}
+		set.Path = abs
 	}
 	ctx, cancel := callContext()
 	defer cancel()
@@ -86,7 +118,25 @@ func runFolderSet(g *globals, args []string) int {
 				}
 			}
 			if keep != nil {
-				return cfg.SetKeep(pos[0], *keep)
+				if err := cfg.SetKeep(pos[0], *keep); err != nil {
+					return err
+				}
+			}
+			if set.Path != "" {
+				if err := config.CheckHomeApart(set.Path, g.home); err != nil {
+					return err
+				}
+				if err := cfg.SetFolderPath(pos[0], set.Path); err != nil {
+					return err
+				}
+			}
+			if label != nil {
+				if err := cfg.SetFolderLabel(pos[0], *label); err != nil {
+					return err
+				}
+			}
+			if interval != nil {
+				return cfg.SetFolderScanInterval(pos[0], *interval)
 			}
 			return nil
 		})
@@ -177,12 +227,17 @@ func runFolderShare(g *globals, args []string) int {
 }
 
 func runFolderList(g *globals, args []string) int {
-	if _, code, ok := g.parse(folderListUsage, newFlagSet("folder list"), args, 0, 0); !ok {
+	fs := newFlagSet("folder list")
+	asJSON := fs.Bool("json", false, "print JSON: the folders as in the config file")
+	if _, code, ok := g.parse(folderListUsage, fs, args, 0, 0); !ok {
 		return code
 	}
 	cfg, err := config.Load(g.home)
 	if err != nil {
 		return g.fail("folder list", err, "")
+	}
+	if *asJSON {
+		return g.printJSON(nonNilList(cfg.Folders))
 	}
 	if len(cfg.Folders) == 0 {
 		fmt.Fprintln(g.stderr, "no folders yet; add one with `ferry folder add PATH`")
@@ -190,7 +245,14 @@ func runFolderList(g *globals, args []string) int {
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	for _, f := range cfg.Folders {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tkeep %s\n", f.ID, f.Type, f.Path, orDash(sharedWith(cfg, f)), f.Keep)
+		extra := ""
+		if f.Paused {
+			extra = "\tpaused"
+		}
+		if f.Label != "" {
+			extra += "\t" + strconv.Quote(f.Label)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tkeep %s%s\n", f.ID, f.Type, f.Path, orDash(sharedWith(cfg, f)), f.Keep, extra)
 	}
 	tw.Flush()
 	return exitOK
@@ -198,6 +260,14 @@ func runFolderList(g *globals, args []string) int {
 
 // sharedWith names a folder's devices: the first group of each ID and the
 // device's name if it has one.
+// nonNilList is s, or an empty list for nil, so that JSON shows [].
+func nonNilList[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func sharedWith(cfg config.Config, f config.Folder) string {
 	names := make([]string, 0, len(f.Devices))
 	for _, id := range f.Devices {

@@ -16,7 +16,8 @@ var (
 		name:     "folder resume",
 		synopsis: "FOLDER-ID",
 		help: "Say that a folder's directory is right: a folder that stopped because its .ferry marker is missing\n" +
-			"(its disk may be unmounted) gets a new marker and starts again; a mass-change warning is cleared.",
+			"(its disk may be unmounted) gets a new marker and starts again; a mass-change warning is cleared.\n" +
+			"A paused folder is only unpaused: its marker is checked as at any start.",
 	}
 	folderConfirmUsage = usage{
 		name:     "folder confirm-deletes",
@@ -58,6 +59,9 @@ func runFolderResume(g *globals, args []string) int {
 			f, ok := cfg.Folder(pos[0])
 			if !ok {
 				return fmt.Errorf("folder %q does not exist", pos[0])
+			}
+			if f.Paused {
+				return cfg.SetFolderPaused(f.ID, false)
 			}
 			return platform.InitFolder(f.Path)
 		})

@@ -2,10 +2,13 @@ package main
 
 import "fmt"
 
-var helpUsage = usage{name: "help", synopsis: "[COMMAND]", help: "Show ferry's commands, or one command's arguments and flags."}
+var helpUsage = usage{
+	name: "help", synopsis: "[COMMAND [SUBCOMMAND]]",
+	help: "Show ferry's commands, or one command's arguments and flags (e.g. `ferry help folder set`).",
+}
 
 func runHelp(g *globals, args []string) int {
-	pos, code, ok := g.parse(helpUsage, newFlagSet("help"), args, 0, 1)
+	pos, code, ok := g.parse(helpUsage, newFlagSet("help"), args, 0, 2)
 	if !ok {
 		return code
 	}
@@ -20,5 +23,5 @@ func runHelp(g *globals, args []string) int {
 		return exitUsage
 	}
 	// Every command prints its own usage on --help and needs no home for it.
-	return cmd.run(g, []string{"--help"})
+	return cmd.run(g, append(pos[1:], "--help"))
 }

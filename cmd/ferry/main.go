@@ -45,8 +45,8 @@ func commands() []command {
 	return []command{
 		{name: "serve", synopsis: "[--listen ADDR] [--gui ADDR]", summary: "run the daemon in the foreground", run: runServe},
 		{name: "id", summary: "print this device's ID", run: runID},
-		{name: "device", synopsis: "add|list|remove ...", summary: "manage trusted devices", run: runDevice},
-		{name: "folder", synopsis: "add|share|list ...", summary: "manage synced folders", run: runFolder},
+		{name: "device", synopsis: "add|list|set|rename|pause|resume|remove ...", summary: "manage trusted devices", run: runDevice},
+		{name: "folder", synopsis: "add|list|set|share|unshare|pause|resume|remove|offered|accept ...", summary: "manage synced folders", run: runFolder},
 		{name: "scan", synopsis: "FOLDER-ID [PATH]", summary: "scan a folder now and wait until done", run: runScan},
 		{name: "versions", synopsis: "PATH", summary: "list the versions of a file this device keeps", run: runVersions},
 		{name: "restore", synopsis: "PATH|--folder ID --at TIME [--to DIR]", summary: "bring back a file or a whole folder as it was", run: runRestore},

@@ -248,6 +248,32 @@ func (c *Config) RenameDevice(id proto.DeviceID, name string) error {
 	return c.changeDevice(id, func(d *Device) { d.Name = name })
 }
 
+// SetDevice changes the settings of device id that are not nil: its name,
+// its addresses and whether it is paused.
+func (c *Config) SetDevice(id proto.DeviceID, name *string, addrs *[]string, paused *bool) error {
+	if _, ok := c.Device(id); !ok {
+		return notFoundf("device %s is not a known device", id)
+	}
+	next := c.Clone()
+	if name != nil {
+		if err := next.RenameDevice(id, *name); err != nil {
+			return err
+		}
+	}
+	if addrs != nil {
+		if err := next.SetDeviceAddrs(id, *addrs); err != nil {
+			return err
+		}
+	}
+	if paused != nil {
+		if err := next.SetDevicePaused(id, *paused); err != nil {
+			return err
+		}
+	}
+	*c = next
+	return nil
+}
+
 // SetDevicePaused pauses or resumes a device.
 func (c *Config) SetDevicePaused(id proto.DeviceID, paused bool) error {
 	return c.changeDevice(id, func(d *Device) { d.Paused = paused })

@@ -177,7 +177,7 @@ func (b *Backend) FolderAction(ctx context.Context, folder, action string) error
 func (b *Backend) SetFolder(ctx context.Context, folder string, fs web.FolderSettings) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.record("SetFolder %s %+v", folder, fs); err != nil {
+	if err := b.record("SetFolder %s %s", folder, settingsText(fs)); err != nil {
 		return err
 	}
 	if !slices.Contains(b.folders, folder) {
@@ -362,6 +362,26 @@ func (b *Backend) RestoreFolder(ctx context.Context, req web.FolderRestoreReques
 	}
 	progress(web.RestoreProgress{Files: 1, TotalFiles: 2, Bytes: 1, TotalBytes: 2})
 	return web.FolderRestoreResult{Path: req.To, Files: 2, Bytes: 2}, nil
+}
+
+// settingsText shows folder settings as a call line: the first fields
+// always, the later ones when set.
+func settingsText(s web.FolderSettings) string {
+	g := "<nil>"
+	if s.DeleteGuard != nil {
+		g = fmt.Sprintf("%d/%d", s.DeleteGuard.Files, s.DeleteGuard.Percent)
+	}
+	out := fmt.Sprintf("{DeleteGuard:%s DefaultDeleteGuard:%t Type:%s Keep:%s", g, s.DefaultDeleteGuard, s.Type, s.Keep)
+	if s.Path != "" {
+		out += " Path:" + s.Path
+	}
+	if s.Label != nil {
+		out += fmt.Sprintf(" Label:%q", *s.Label)
+	}
+	if s.ScanInterval != "" {
+		out += " ScanInterval:" + s.ScanInterval
+	}
+	return out + "}"
 }
 
 // knownFolder records a call and checks that folder is known.
