@@ -278,7 +278,25 @@ func (n *Node) ShareFolder(ctx context.Context, folder, device string) error {
 
 // SetFolder implements web.Backend.
 func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSettings) error {
-	return n.changeConfig(func(c *config.Config) error { return applyFolderSettings(c, folder, s, n.opts.Home) })
+	var moved func() error
+	if s.Path != "" {
+		// The index goes with the folder: its records describe the
+		// moved directory.
+		moved = func() error {
+			n.mu.RLock()
+			f, ok := n.cfg.Folder(folder)
+			n.mu.RUnlock()
+			if !ok {
+				return nil
+			}
+			idx, err := n.db.Folder(folder)
+			if err != nil {
+				return err
+			}
+			return idx.SetPath(f.Path)
+		}
+	}
+	return n.changeConfigThen(func(c *config.Config) error { return applyFolderSettings(c, folder, s, n.opts.Home) }, moved)
 }
 
 // applyFolderSettings changes the settings s names of folder in c.

@@ -55,25 +55,7 @@ func (n *Node) SetDevice(ctx context.Context, device string, s web.DeviceSetting
 	if err != nil {
 		return web.BadRequest(err)
 	}
-	return n.changeConfig(func(c *config.Config) error {
-		if _, ok := c.Device(id); !ok {
-			return web.NotFound(fmt.Errorf("device %s is not a known device", id))
-		}
-		if s.Name != nil {
-			if err := c.RenameDevice(id, *s.Name); err != nil {
-				return err
-			}
-		}
-		if s.Addrs != nil {
-			if err := c.SetDeviceAddrs(id, *s.Addrs); err != nil {
-				return err
-			}
-		}
-		if s.Paused != nil {
-			return c.SetDevicePaused(id, *s.Paused)
-		}
-		return nil
-	})
+	return n.changeConfig(func(c *config.Config) error { return c.SetDevice(id, s.Name, s.Addrs, s.Paused) })
 }
 
 // AcceptFolder implements web.Backend: a folder the device offers is
@@ -110,6 +92,9 @@ func (n *Node) AcceptFolder(ctx context.Context, req web.AcceptRequest) (string,
 		nf, _ := next.Folder(id)
 		if err := config.CheckHomeApart(nf.Path, n.opts.Home); err != nil {
 			return err
+		}
+		if err := os.MkdirAll(nf.Path, 0o755); err != nil {
+			return web.BadRequest(fmt.Errorf("make the folder's directory: %w", err))
 		}
 		if err := platform.InitFolder(nf.Path); err != nil {
 			return web.BadRequest(err)

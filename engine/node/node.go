@@ -354,7 +354,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 	}
 	logNames(fs, n.log.With("folder", h.cfg.ID))
 	h.names = fs.NameRules()
-	idx, err := n.db.Folder(h.cfg.ID)
+	idx, err := n.folderIndex(h.cfg)
 	if err != nil {
 		fs.Close()
 		return err
@@ -380,6 +380,39 @@ func (n *Node) openFolder(h *folderHandle) error {
 	id := h.cfg.ID
 	r.unwatchable = func() { n.rescanUnwatched(id) }
 	return nil
+}
+
+// folderIndex opens the index of folder f. An index kept for another
+// directory (the folder was removed and added again elsewhere, or its path
+// edited by hand) describes files that are not there: it is dropped and
+// rebuilt from the folder on disk and the other devices, as a lost one is,
+// which deletes nothing. Moving a folder with `ferry folder set --path`
+// moves the index with it instead (see SetFolder).
+func (n *Node) folderIndex(f config.Folder) (*index.Folder, error) {
+	idx, err := n.db.Folder(f.ID)
+	if err != nil {
+		return nil, err
+	}
+	was, err := idx.Path()
+	if err != nil {
+		return nil, err
+	}
+	if was != "" && was != f.Path {
+		n.log.Warn("the folder's index was kept for another directory: it is rebuilt from the folder on disk and the other devices; nothing is deleted meanwhile",
+			"folder", f.ID, "was", was, "path", f.Path)
+		if err := n.db.DropFolder(f.ID); err != nil {
+			return nil, err
+		}
+		if idx, err = n.db.Folder(f.ID); err != nil {
+			return nil, err
+		}
+	}
+	if was != f.Path {
+		if err := idx.SetPath(f.Path); err != nil {
+			return nil, err
+		}
+	}
+	return idx, nil
 }
 
 // logNames logs the names a scan of fs leaves out, once each, and those

@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// inBytes is what dev has received from the device id, read from the API
+// (faster than the CLI, for tight polling).
+func (d *device) inBytes(id string) int64 {
+	d.t.Helper()
+	body, ok := d.apiGet("/api/status")
+	if !ok {
+		d.t.Fatalf("%s: status did not answer", d.name)
+	}
+	var s status
+	if err := json.Unmarshal(body, &s); err != nil {
+		d.t.Fatal(err)
+	}
+	for _, p := range s.Devices {
+		if p.ID == id {
+			return p.InBytes
+		}
+	}
+	d.t.Fatalf("%s: device %s not in status", d.name, id)
+	return 0
+}
+
+// folderState is the state of the folder "docs" on d.
+func (d *device) folderState() string {
+	for _, f := range d.status().Folders {
+		if f.ID == "docs" {
+			return f.State
+		}
+	}
+	return ""
+}
+
+// stillFor fails unless what dev receives from id grows by less than 256
+// KiB over two seconds, starting a second after now.
+func stillFor(t *testing.T, d *device, id, what string) {
+	t.Helper()
+	time.Sleep(time.Second)
+	at1 := d.inBytes(id)
+	time.Sleep(2 * time.Second)
+	if grew := d.inBytes(id) - at1; grew > 256<<10 {
+		t.Fatalf("%s: %d bytes still arrived between 1 and 3 s after the pause", what, grew)
+	}
+}
+
+// A folder paused stops its transfer within a second and a device paused
+// likewise; each resume continues the transfer where it stopped, so the
+// file arrives whole without being fetched again from the start.
+func TestPauseStopsTransfer(t *testing.T) {
+	a, b := newDevice(t, "a"), newDevice(t, "b")
+	pair(a, b)
+	a.start()
+	b.start()
+	waitFor(t, 20*time.Second, "connected", func() bool { return b.peer(a.id).Connected })
+	const size = 640 << 20
+	writeLarge(t, a.path("big.bin"), 11, size)
+	base := b.inBytes(a.id)
+
+	waitFor(t, 60*time.Second, "b pulling a third of the file", func() bool { return b.inBytes(a.id)-base > size/3 })
+	b.ferry("folder", "pause", "docs")
+	stillFor(t, b, a.id, "folder paused")
+	if _, err := os.Stat(b.path("big.bin")); err == nil {
+		t.Fatal("the file arrived before the pause took effect; the test needs a slower transfer")
+	}
+	if st := b.folderState(); st != "paused" {
+		t.Fatalf("paused folder state %q", st)
+	}
+	if !b.peer(a.id).Connected {
+		t.Fatal("pausing a folder dropped the device")
+	}
+
+	b.ferry("folder", "resume", "docs")
+	at := b.inBytes(a.id)
+	waitFor(t, 60*time.Second, "b pulling again", func() bool { return b.inBytes(a.id)-at > size/10 })
+	b.ferry("device", "pause", a.id)
+	waitFor(t, time.Second, "device disconnected", func() bool { return !b.peer(a.id).Connected })
+	stillFor(t, b, a.id, "device paused")
+	if b.peer(a.id).Connected || a.peer(b.id).Connected {
+		t.Fatal("a paused device got back in")
+	}
+	if _, err := os.Stat(b.path("big.bin")); err == nil {
+		t.Fatal("the file arrived before the device pause took effect; the test needs a slower transfer")
+	}
+
+	b.ferry("device", "resume", a.id)
+	converge(t, 120*time.Second, a, b)
+	if got := b.inBytes(a.id) - base; got > size*5/4 {
+		t.Fatalf("b received %d MiB for a %d MiB file: resuming started over", got>>20, size>>20)
+	}
+}
+
+// A folder whose directory was moved and set to its new path syncs on
+// without fetching anything again, and nothing changes on the other
+// device.
+func TestFolderMovedResyncsNothing(t *testing.T) {
+	a, b := newDevice(t, "a"), newDevice(t, "b")
+	for i := range 40 {
+		writeFile(t, a.path(fmt.Sprintf("dir%d/file%02d.bin", i%4, i)), chachaBytes(uint64(100+i), 256<<10), 0o644)
+	}
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, 60*time.Second, a, b)
+	before := snapshot(t, a.folder)
+	received := b.inBytes(a.id)
+	sent := a.inBytes(b.id)
+
+	moved := filepath.Join(filepath.Dir(b.folder), "moved", "docs")
+	if err := os.MkdirAll(filepath.Dir(moved), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(b.folder, moved); err != nil {
+		t.Fatal(err)
+	}
+	b.ferry("folder", "set", "docs", "--path", moved)
+	b.folder = moved
+	converge(t, 60*time.Second, a, b)
+	if got := b.inBytes(a.id) - received; got > 256<<10 {
+		t.Fatalf("b received %d KiB after the move", got>>10)
+	}
+	if got := a.inBytes(b.id) - sent; got > 256<<10 {
+		t.Fatalf("a received %d KiB after the move: b sent changes", got>>10)
+	}
+	if diff := compare(before, snapshot(t, a.folder)); diff != "" {
+		t.Fatalf("a's folder changed: %s", diff)
+	}
+	for _, f := range b.status().Folders {
+		if f.Conflicts != 0 || len(f.Errors) != 0 {
+			t.Fatalf("after the move: %+v", f)
+		}
+	}
+	if log := b.log.String(); strings.Contains(log, "kept for another directory") {
+		t.Fatalf("the moved folder's index was rebuilt instead of kept:\n%s", tail(log, 2000))
+	}
+	// Changes go on both ways from the new path.
+	writeFile(t, filepath.Join(moved, "after-move.txt"), []byte("hello"), 0o644)
+	converge(t, 30*time.Second, a, b)
+}
+
+// A removed folder keeps its files and stops syncing; the other device's
+// share shows up as an offered folder, which accept takes into a new
+// directory; unshare stops sharing with one device.
+func TestRemoveOfferAccept(t *testing.T) {
+	a, b := newDevice(t, "a"), newDevice(t, "b")
+	writeFile(t, a.path("one.txt"), []byte("one"), 0o644)
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, 30*time.Second, a, b)
+
+	b.ferry("folder", "remove", "docs")
+	if _, err := os.Stat(b.path("one.txt")); err != nil {
+		t.Fatalf("remove touched the files: %v", err)
+	}
+	writeFile(t, a.path("two.txt"), []byte("two"), 0o644)
+	type offer struct {
+		Device, DeviceName, Folder string
+		Existing                   bool
+	}
+	var offers []offer
+	waitFor(t, 20*time.Second, "b lists a's folder as offered", func() bool {
+		if err := json.Unmarshal([]byte(b.ferry("folder", "offered", "--json")), &offers); err != nil {
+			t.Fatal(err)
+		}
+		return len(offers) == 1
+	})
+	if o := offers[0]; o.Device != a.id || o.DeviceName != "a" || o.Folder != "docs" || o.Existing {
+		t.Fatalf("offered: %+v", o)
+	}
+	if out := b.ferry("folder", "offered"); !strings.Contains(out, "docs") {
+		t.Fatalf("folder offered:\n%s", out)
+	}
+	if _, err := os.Stat(b.path("two.txt")); err == nil {
+		t.Fatal("a removed folder still received a file")
+	}
+
+	// Accepting into a new directory: the index kept for the old one is
+	// not used for it, so nothing is taken for deleted.
+	into := filepath.Join(filepath.Dir(b.folder), "accepted")
+	if out := strings.TrimSpace(b.ferry("folder", "accept", a.id, "docs", into)); out != into {
+		t.Fatalf("accept printed %q, want %q", out, into)
+	}
+	b.folder = into
+	converge(t, 30*time.Second, a, b)
+	if log := b.log.String(); !strings.Contains(log, "kept for another directory") {
+		t.Fatalf("the index kept for the removed folder's directory was not dropped:\n%s", tail(log, 2000))
+	}
+	if offered := strings.TrimSpace(b.ferry("folder", "offered", "--json")); offered != "[]" {
+		t.Fatalf("still offered after accept: %s", offered)
+	}
+	for _, name := range []string{"one.txt", "two.txt"} {
+		if _, err := os.Stat(a.path(name)); err != nil {
+			t.Fatalf("a lost %s: %v", name, err)
+		}
+	}
+
+	a.ferry("folder", "unshare", "docs", b.id)
+	writeFile(t, a.path("three.txt"), []byte("three"), 0o644)
+	a.ferry("scan", "docs")
+	time.Sleep(2 * time.Second)
+	if _, err := os.Stat(b.path("three.txt")); err == nil {
+		t.Fatal("an unshared folder still synced")
+	}
+}
