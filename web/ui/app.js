@@ -1,7 +1,7 @@
 // The ferry web UI: polls the daemon's API every second and renders the
 // status into the page, and browses a folder's history when asked. Plain
 // DOM, no build step, no inline code (the page's Content-Security-Policy
-// forbids it). It is one file of some 850 lines because the page loads
+// forbids it). It is one file of some 1,100 lines because the page loads
 // exactly the files the daemon embeds; its parts are marked "---- part ----".
 'use strict';
 
@@ -179,6 +179,7 @@
     setText(document, '#reach', reachText(st.device));
     renderDevices(st.devices);
     renderPending(st.pending);
+    renderOffered(st.offered || []);
     renderFolders(st.folders, st.devices);
     renderPairFolders(st.folders);
     renderJoinExisting(st.folders);
@@ -188,16 +189,17 @@
     $('devices-empty').hidden = devices.length > 0;
     $('devices').hidden = devices.length === 0;
     syncRows($('devices-body'), devices, 'data-device-id', (d) => d.id,
-      () => el('tr', {}, el('td', { class: 'name' }), el('td', { class: 'id' }, el('code')),
+      (d) => el('tr', {}, el('td', { class: 'name' }), el('td', { class: 'id' }, el('code')),
         el('td', {}, el('span', { class: 'connected' })), el('td', { class: 'address' }),
-        el('td', { class: 'in-rate num' }), el('td', { class: 'out-rate num' })),
+        el('td', { class: 'in-rate num' }), el('td', { class: 'out-rate num' }), deviceControls(d)),
       (row, d) => {
         setText(row, '.name', d.name || '(no name)');
         setText(row, '.id code', shortID(d.id));
         row.querySelector('.id').title = d.id;
         const c = row.querySelector('.connected');
         c.dataset.connected = String(d.connected);
-        setText(row, '.connected', d.connected ? 'connected' : 'disconnected');
+        setText(row, '.connected', d.paused ? 'paused' : d.connected ? 'connected' : 'disconnected');
+        updateDeviceControls(row, d);
         setText(row, '.address', d.connected ? viaText(d, devices) : '—');
         setText(row, '.in-rate', rate(d.inRate));
         setText(row, '.out-rate', rate(d.outRate));
@@ -293,7 +295,8 @@
         el('span', { class: 'resume-result', 'aria-live': 'polite' })),
       el('div', { class: 'share' }, select, ' ',
         el('button', { type: 'button', class: 'share-submit', text: 'Share', onclick: () => share(f.id, select) }),
-        ' ', el('span', { class: 'share-result', 'aria-live': 'polite' })));
+        ' ', el('span', { class: 'share-result', 'aria-live': 'polite' })),
+      folderControls(f));
   }
 
   // updateApart lists what the folder's type keeps apart from the other
@@ -351,6 +354,7 @@
     updateApart(row, f);
     row.querySelector('.resume').hidden = !f.errors.some((e) => e.includes('ferry folder resume'));
     updateShareSelect(row, devices.filter((d) => !f.devices.includes(d.id)));
+    updateFolderControls(row, f);
   }
 
   // updateHeld shows deletions the folder holds and a mass change, with the
@@ -422,6 +426,194 @@
       say(out, 'error', e.message);
     }
     refresh();
+  }
+
+  // ---- everyday controls ----
+  // Pausing, renaming, moving, unsharing and removing folders and devices,
+  // and taking the folders other devices offer. What removes or moves
+  // something asks for a second click first.
+
+  // armed runs act on the second click of button within five seconds; the
+  // first click shows prompt on the button.
+  function armed(button, prompt, act) {
+    if (!button.dataset.armed) {
+      button.dataset.armed = button.textContent;
+      button.textContent = prompt;
+      setTimeout(() => {
+        if (button.dataset.armed) { button.textContent = button.dataset.armed; delete button.dataset.armed; }
+      }, 5000);
+      return;
+    }
+    button.textContent = button.dataset.armed;
+    delete button.dataset.armed;
+    act();
+  }
+
+  // control makes an API call for a control and says how it went in out.
+  async function control(out, method, path, body, okText) {
+    try {
+      await api(method, path, body);
+      say(out, 'ok', okText);
+    } catch (e) {
+      say(out, 'error', e.message);
+    }
+    refresh();
+  }
+
+  const folderPath = (id) => '/api/folders/' + encodeURIComponent(id);
+  const devicePath = (id) => '/api/devices/' + encodeURIComponent(id);
+
+  function folderControls(f) {
+    const id = f.id;
+    const out = el('p', { class: 'controls-result', 'aria-live': 'polite', hidden: '' });
+    const forget = el('input', { type: 'checkbox', class: 'forget' });
+    const form = el('form', { class: 'settings-form fields', autocomplete: 'off' },
+      el('label', {}, 'Label ', el('input', { class: 'label-input', name: 'label', placeholder: id })),
+      el('label', {}, 'Type ', el('select', { class: 'type-input', name: 'type' },
+        el('option', { value: 'send-receive', text: 'send and receive' }),
+        el('option', { value: 'send-only', text: 'send only' }),
+        el('option', { value: 'receive-only', text: 'receive only' }))),
+      el('label', {}, 'Rescan every ', el('input', { class: 'scan-input', name: 'scanInterval', placeholder: 'default', spellcheck: 'false' })),
+      el('label', {}, 'Moved to ', el('input', { class: 'path-input', name: 'path', placeholder: 'its new path', spellcheck: 'false' })),
+      el('p', {}, el('button', { type: 'submit', class: 'settings-save', text: 'Save settings' })));
+    form.addEventListener('submit', (ev) => { ev.preventDefault(); saveFolder(id, form, out); });
+    const box = el('details', { class: 'controls' },
+      el('summary', { text: 'Settings' }),
+      el('div', { class: 'control-row' },
+        el('button', { type: 'button', class: 'pause-toggle secondary', onclick: (ev) => togglePause(id, ev.target, out) }), ' ',
+        el('button', {
+          type: 'button', class: 'remove-folder danger secondary', text: 'Remove folder',
+          onclick: (ev) => armed(ev.target, forget.checked ? 'Click again: stop syncing and forget its history' : 'Click again: stop syncing (the files stay)',
+            () => control(out, 'DELETE', folderPath(id) + (forget.checked ? '?forget=true' : ''), undefined, 'removed')),
+        }), ' ',
+        el('label', { class: 'check' }, forget, 'also forget its index and the old versions kept')),
+      form,
+      el('ul', { class: 'unshare-list' }),
+      out);
+    box.addEventListener('toggle', () => { if (box.open) fillFolderForm(form, box.closest('.folder').folderStatus); });
+    return box;
+  }
+
+  // fillFolderForm shows a folder's settings in its form.
+  function fillFolderForm(form, f) {
+    if (!f) return;
+    form.querySelector('.label-input').value = f.label || '';
+    form.querySelector('.type-input').value = f.type;
+    form.querySelector('.scan-input').value = f.scanInterval || '';
+    form.querySelector('.path-input').value = '';
+    form.dataset.label = f.label || '';
+    form.dataset.type = f.type;
+    form.dataset.scan = f.scanInterval || '';
+  }
+
+  function updateFolderControls(row, f) {
+    row.folderStatus = f;
+    setText(row, '.folder-id', f.label ? `${f.label} (${f.id})` : f.id);
+    const btn = row.querySelector('.pause-toggle');
+    const text = f.paused ? 'Resume' : 'Pause';
+    if (btn.textContent !== text) btn.textContent = text;
+    btn.dataset.paused = String(!!f.paused);
+    const list = row.querySelector('.unshare-list');
+    const key = f.devices.map((d) => d + '=' + deviceName(d)).join(',');
+    if (list.dataset.key === key) return;
+    list.dataset.key = key;
+    list.replaceChildren(...f.devices.map((d) => el('li', { 'data-device-id': d }, `Shared with ${deviceName(d)} `,
+      el('button', {
+        type: 'button', class: 'unshare secondary', text: 'Stop sharing',
+        onclick: (ev) => armed(ev.target, `Click again to stop sharing with ${deviceName(d)}`,
+          () => control(row.querySelector('.controls-result'), 'DELETE', folderPath(f.id) + '/devices/' + encodeURIComponent(d), undefined, 'no longer shared')),
+      }))));
+  }
+
+  function togglePause(id, button, out) {
+    const paused = button.dataset.paused === 'true';
+    control(out, 'POST', folderPath(id) + (paused ? '/resume' : '/pause'), undefined, paused ? 'resumed' : 'paused');
+  }
+
+  // saveFolder sends the settings the form changed; a new path takes a
+  // second click, since the folder then syncs what is there.
+  function saveFolder(id, form, out) {
+    const body = {};
+    const label = form.querySelector('.label-input').value.trim();
+    const type = form.querySelector('.type-input').value;
+    const scan = form.querySelector('.scan-input').value.trim();
+    const path = form.querySelector('.path-input').value.trim();
+    if (label !== form.dataset.label) body.label = label;
+    if (type !== form.dataset.type) body.type = type;
+    if (scan !== form.dataset.scan) body.scanInterval = scan || '0';
+    if (path) body.path = path;
+    if (Object.keys(body).length === 0) { say(out, 'error', 'nothing changed'); return; }
+    const send = async () => {
+      await control(out, 'PATCH', folderPath(id), body, 'saved');
+      if (out.dataset.state === 'ok') {
+        form.dataset.label = label; form.dataset.type = type; form.dataset.scan = scan;
+        form.querySelector('.path-input').value = '';
+      }
+    };
+    if (!path) { send(); return; }
+    armed(form.querySelector('.settings-save'), `Click again if the folder's directory is now ${path}`, send);
+  }
+
+  function deviceControls(d) {
+    const out = el('span', { class: 'device-result', 'aria-live': 'polite', hidden: '' });
+    const name = el('input', { class: 'rename-input', 'aria-label': 'Name', placeholder: 'name' });
+    const addrs = el('input', { class: 'addrs-input', 'aria-label': 'Addresses', placeholder: 'host:port, … (empty: discover)', spellcheck: 'false' });
+    const form = el('form', { class: 'device-form', autocomplete: 'off' }, name, addrs,
+      el('button', { type: 'submit', class: 'device-save', text: 'Save' }));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const list = addrs.value.split(',').map((a) => a.trim()).filter((a) => a);
+      control(out, 'PATCH', devicePath(d.id), { name: name.value.trim(), addrs: list }, 'saved');
+    });
+    const more = el('details', { class: 'device-more' }, el('summary', { text: 'Edit' }), form,
+      el('button', {
+        type: 'button', class: 'remove-device danger secondary', text: 'Remove device',
+        onclick: (ev) => armed(ev.target, 'Click again: forget it and stop sharing with it',
+          () => control(out, 'DELETE', devicePath(d.id), undefined, 'removed')),
+      }));
+    more.addEventListener('toggle', () => {
+      const cur = more.closest('tr').deviceStatus;
+      if (more.open && cur) { name.value = cur.name || ''; addrs.value = (cur.addrs || []).join(', '); }
+    });
+    return el('td', { class: 'actions' },
+      el('button', {
+        type: 'button', class: 'device-pause secondary',
+        onclick: (ev) => {
+          const paused = ev.target.dataset.paused === 'true';
+          control(out, 'PATCH', devicePath(d.id), { paused: !paused }, paused ? 'resumed' : 'paused');
+        },
+      }), ' ', more, ' ', out);
+  }
+
+  function updateDeviceControls(row, d) {
+    row.deviceStatus = d;
+    const btn = row.querySelector('.device-pause');
+    const text = d.paused ? 'Resume' : 'Pause';
+    if (btn.textContent !== text) btn.textContent = text;
+    btn.dataset.paused = String(!!d.paused);
+  }
+
+  // renderOffered lists the folders other devices share with this one that
+  // it does not take, each with where to put it.
+  function renderOffered(offered) {
+    $('offered-section').hidden = offered.length === 0;
+    syncRows($('offered-list'), offered, 'data-offer', (o) => o.device + '/' + o.folder,
+      (o) => {
+        const path = el('input', { class: 'offer-path', 'aria-label': `Where to put ${o.folder}`, spellcheck: 'false' });
+        const out = el('span', { class: 'offer-result', 'aria-live': 'polite', hidden: '' });
+        return el('li', { class: 'panel' }, el('p', { class: 'offer-text' }), path,
+          el('p', {}, el('button', {
+            type: 'button', class: 'offer-accept', text: 'Accept',
+            onclick: () => control(out, 'POST', '/api/offered', { device: o.device, folder: o.folder, path: path.value.trim() }, 'accepted'),
+          }), ' ', out));
+      },
+      (row, o) => {
+        setText(row, '.offer-text', `${deviceName(o.device)} shares the folder “${o.folder}”` +
+          (o.existing ? ': a folder here has this ID; accepting shares it with them.' : '. Put it in:'));
+        const path = row.querySelector('.offer-path');
+        path.hidden = o.existing;
+        if (!path.placeholder) path.placeholder = `/home/me/${o.folder}`;
+      });
   }
 
   // ---- pairing ----
