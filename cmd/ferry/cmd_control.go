@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,7 @@ var (
 	}
 	folderAcceptUsage = usage{
 		name:     "folder accept",
-		synopsis: "DEVICE-ID FOLDER-ID [PATH]",
+		synopsis: "DEVICE-ID FOLDER-ID [PATH] [--json]",
 		help: "Take a folder a trusted device offers (see `ferry folder offered`) into the directory PATH, made when\n" +
 			"missing: files already there are kept and merged. When a folder here has that ID, it is shared with the\n" +
 			"device instead and PATH may be left out. Prints the folder's path. Needs a running daemon.",
@@ -164,7 +165,7 @@ func runFolderPause(g *globals, args []string) int {
 
 func runFolderOffered(g *globals, args []string) int {
 	fs := newFlagSet("folder offered")
-	asJSON := fs.Bool("json", false, "print JSON: a list of {device, deviceName, folder, existing, lastSeen}")
+	asJSON := jsonFlag(fs, "a list of {device, deviceName, folder, existing, lastSeen}")
 	if _, code, ok := g.parse(folderOfferedUsage, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -199,7 +200,9 @@ func runFolderOffered(g *globals, args []string) int {
 }
 
 func runFolderAccept(g *globals, args []string) int {
-	pos, code, ok := g.parse(folderAcceptUsage, newFlagSet("folder accept"), args, 2, 3)
+	fs := newFlagSet("folder accept")
+	asJSON := jsonFlag(fs, "{path}")
+	pos, code, ok := g.parse(folderAcceptUsage, fs, args, 2, 3)
 	if !ok {
 		return code
 	}
@@ -222,6 +225,9 @@ func runFolderAccept(g *globals, args []string) int {
 	path, err := c.AcceptFolder(ctx, req)
 	if err != nil {
 		return g.fail("folder accept", explainAPIError(g.home, addr, err), hintIfNotFound(err, "See `ferry folder offered`"))
+	}
+	if *asJSON {
+		return g.printJSON(map[string]string{"path": path})
 	}
 	fmt.Fprintln(g.stdout, path)
 	return exitOK
@@ -293,6 +299,12 @@ func (g *globals) setDevice(what, device string, s web.DeviceSettings) int {
 		return g.fail(what, err, hintIfNotFound(err, "See `ferry device list`"))
 	}
 	return exitOK
+}
+
+// jsonFlag adds --json to fs: print what the command prints as JSON of the
+// given shape.
+func jsonFlag(fs *flag.FlagSet, shape string) *bool {
+	return fs.Bool("json", false, "print JSON: "+shape)
 }
 
 // parseScanInterval reads --scan-interval: a Go duration, or 0 for the

@@ -116,3 +116,26 @@ func TestHelpDocumentsSubcommandFlags(t *testing.T) {
 		}
 	}
 }
+
+// Every command that prints something prints JSON with --json.
+func TestJSONOutput(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	decode := func(args ...string) map[string]string {
+		t.Helper()
+		var m map[string]string
+		if err := json.Unmarshal([]byte(ok(t, home, args...)), &m); err != nil {
+			t.Fatalf("ferry %s --json: %v", strings.Join(args, " "), err)
+		}
+		return m
+	}
+	id := strings.TrimSpace(ok(t, home, "id"))
+	if m := decode("id", "--json"); m["id"] != id {
+		t.Errorf("id --json = %v, want %s", m, id)
+	}
+	if m := decode("version", "--json"); m["version"] == "" || m["go"] == "" || m["os"] == "" {
+		t.Errorf("version --json = %v", m)
+	}
+	if m := decode("folder", "add", dir, "--id", "stuff", "--json"); m["id"] != "stuff" {
+		t.Errorf("folder add --json = %v", m)
+	}
+}

@@ -19,7 +19,7 @@ import (
 var (
 	folderAddUsage = usage{
 		name:     "folder add",
-		synopsis: "PATH [--id ID] [--type send-receive|send-only|receive-only]",
+		synopsis: "PATH [--id ID] [--type send-receive|send-only|receive-only] [--json]",
 		help:     "Sync the existing directory PATH and print its folder ID (by default made from the directory's name).",
 	}
 	folderShareUsage = usage{
@@ -154,6 +154,7 @@ func runFolderAdd(g *globals, args []string) int {
 		typ, err = config.ParseFolderType(s)
 		return err
 	})
+	asJSON := jsonFlag(fs, "{id}")
 	pos, code, ok := g.parse(folderAddUsage, fs, args, 1, 1)
 	if !ok {
 		return code
@@ -181,6 +182,9 @@ func runFolderAdd(g *globals, args []string) int {
 		})
 	if err != nil {
 		return g.fail("folder add", err, "")
+	}
+	if *asJSON {
+		return g.printJSON(map[string]string{"id": added})
 	}
 	fmt.Fprintln(g.stdout, added)
 	return exitOK

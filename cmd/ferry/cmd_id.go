@@ -8,17 +8,22 @@ import (
 )
 
 var idUsage = usage{
-	name: "id",
+	name: "id", synopsis: "[--json]",
 	help: "Print this device's ID, creating the device's identity on first use.\nGive the ID to your other devices: `ferry device add ID` there.",
 }
 
 func runID(g *globals, args []string) int {
-	if _, code, ok := g.parse(idUsage, newFlagSet("id"), args, 0, 0); !ok {
+	fs := newFlagSet("id")
+	asJSON := jsonFlag(fs, "{id}")
+	if _, code, ok := g.parse(idUsage, fs, args, 0, 0); !ok {
 		return code
 	}
 	id, err := deviceID(g.home)
 	if err != nil {
 		return g.fail("id", err, "")
+	}
+	if *asJSON {
+		return g.printJSON(map[string]string{"id": id.String()})
 	}
 	fmt.Fprintln(g.stdout, id)
 	return exitOK

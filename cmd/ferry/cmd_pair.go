@@ -16,7 +16,7 @@ import (
 
 var pairUsage = usage{
 	name:     "pair",
-	synopsis: "[--folder ID]... [--ttl DURATION] | pair CODE [--addr HOST:PORT] [--into DIR] [--folder ID=PATH]...",
+	synopsis: "[--folder ID]... [--ttl DURATION] [--json] | pair CODE [--addr HOST:PORT] [--into DIR] [--folder ID=PATH]... [--json]",
 	help: "Pair this device with another one by a short code, instead of exchanging device IDs by hand.\n\n" +
 		"Without CODE: show a pairing code (and its QR code) and wait until the other device joins with it.\n" +
 		"The joining device is trusted and gets the folders named by --folder (all folders when none is named).\n" +
@@ -25,7 +25,10 @@ var pairUsage = usage{
 		"are accepted into --folder ID=PATH, or else into a new directory DIR/ID for --into DIR (default\n" +
 		"~/Ferry; DIR/ID-2 and so on when DIR/ID holds something). An offered folder with the ID of a folder\n" +
 		"this device has is joined with it only when --folder ID=PATH names that folder's path: its files are\n" +
-		"then shared with the other device. Otherwise it is left alone, and the output says so.",
+		"then shared with the other device. Otherwise it is left alone, and the output says so.\n\n" +
+		"--json prints JSON lines instead: the offer (code, state, expiresAt, folders) when shown and again\n" +
+		"once a device joined (state paired, peer, peerName); or what joining set up (device, name, folders,\n" +
+		"declined, unconfirmed).",
 }
 
 // pairPoll is how often `ferry pair` asks the daemon whether someone joined.
@@ -38,6 +41,7 @@ func runPair(g *globals, args []string) int {
 	ttl := fs.Duration("ttl", 10*time.Minute, "offer: how long the code stays valid")
 	addr := fs.String("addr", "", "join: the other device's address (HOST:PORT), skipping discovery")
 	into := fs.String("into", "", "join: put accepted folders under this directory (default ~/Ferry)")
+	asJSON := jsonFlag(fs, "one object per line, see above")
 	pos, code, ok := g.parse(pairUsage, fs, args, 0, 1)
 	if !ok {
 		return code
@@ -59,28 +63,33 @@ func runPair(g *globals, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if len(pos) == 0 {
-		return offerPairing(ctx, g, c, apiAddr, folders, *ttl)
+		return offerPairing(ctx, g, c, apiAddr, folders, *ttl, *asJSON)
 	}
-	return joinPairing(ctx, g, c, apiAddr, req)
+	return joinPairing(ctx, g, c, apiAddr, req, *asJSON)
 }
 
 // offerPairing shows a code and waits for the other device.
-func offerPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string, folders []string, ttl time.Duration) int {
+func offerPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string, folders []string, ttl time.Duration, asJSON bool) int {
 	callCtx, cancel := callContext()
 	offer, err := c.CreateOffer(callCtx, web.OfferRequest{Folders: folders, TTL: ttl.String()})
 	cancel()
 	if err != nil {
 		return g.apiFail("pair", apiAddr, err)
 	}
-	if qr, err := web.QRText(offer.Code); err == nil {
-		fmt.Fprint(g.stdout, qr)
+	if asJSON {
+		offer.QRSVG = ""
+		g.printJSONLine(offer)
+	} else {
+		if qr, err := web.QRText(offer.Code); err == nil {
+			fmt.Fprint(g.stdout, qr)
+		}
+		fmt.Fprintf(g.stdout, "\nPairing code:  %s\n\n", offer.Code)
+		fmt.Fprintf(g.stdout, "On the other device run:  ferry pair %s\n", offer.Code)
+		if len(offer.Folders) > 0 {
+			fmt.Fprintf(g.stdout, "It will get:  %s\n", strings.Join(offer.Folders, ", "))
+		}
+		fmt.Fprintf(g.stdout, "Waiting until %s (Ctrl-C to cancel)...\n", localTime(offer.ExpiresAt))
 	}
-	fmt.Fprintf(g.stdout, "\nPairing code:  %s\n\n", offer.Code)
-	fmt.Fprintf(g.stdout, "On the other device run:  ferry pair %s\n", offer.Code)
-	if len(offer.Folders) > 0 {
-		fmt.Fprintf(g.stdout, "It will get:  %s\n", strings.Join(offer.Folders, ", "))
-	}
-	fmt.Fprintf(g.stdout, "Waiting until %s (Ctrl-C to cancel)...\n", localTime(offer.ExpiresAt))
 	for {
 		select {
 		case <-ctx.Done():
@@ -103,6 +112,11 @@ func offerPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string
 		case web.OfferWaiting:
 			continue
 		case web.OfferPaired:
+			if asJSON {
+				cur.QRSVG = ""
+				g.printJSONLine(cur)
+				return exitOK
+			}
 			fmt.Fprintf(g.stdout, "Paired with %s (%s).\n", cur.Peer, orDash(cur.PeerName))
 			return exitOK
 		case web.OfferExpired:
@@ -146,12 +160,16 @@ func joinRequest(code, addr, into string, folders []string) (web.JoinRequest, er
 }
 
 // joinPairing joins the device showing req.Code and says what was set up.
-func joinPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string, req web.JoinRequest) int {
+func joinPairing(ctx context.Context, g *globals, c *web.Client, apiAddr string, req web.JoinRequest, asJSON bool) int {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	res, err := c.Join(ctx, req)
 	if err != nil {
 		return g.apiFail("pair", apiAddr, err)
+	}
+	if asJSON {
+		g.printJSONLine(res)
+		return exitOK
 	}
 	fmt.Fprintf(g.stdout, "Paired with %s (%s).\n", res.Device, orDash(res.Name))
 	for _, f := range res.Folders {

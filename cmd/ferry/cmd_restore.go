@@ -221,6 +221,13 @@ func restoreProgress(p web.RestoreProgress, took time.Duration) string {
 }
 
 // printJSON prints v as indented JSON.
+// printJSONLine prints v as one line of JSON.
+func (g *globals) printJSONLine(v any) {
+	if err := json.NewEncoder(g.stdout).Encode(v); err != nil {
+		g.fail("json", err, "")
+	}
+}
+
 func (g *globals) printJSON(v any) int {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")

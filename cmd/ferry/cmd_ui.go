@@ -18,7 +18,7 @@ import (
 
 var uiUsage = usage{
 	name:     "ui",
-	synopsis: "[--print]",
+	synopsis: "[--print [--json]]",
 	help: "Open the running daemon's web UI in this machine's browser, signed in.\n" +
 		"The address carries the API key (after #, so it is never sent over the network or logged);\n" +
 		"whoever has it controls ferry, so keep it to yourself. --print only prints it.",
@@ -32,6 +32,7 @@ const uiOpenFile = "ui-open.html"
 func runUI(g *globals, args []string) int {
 	fs := newFlagSet("ui")
 	printOnly := fs.Bool("print", false, "print the address instead of opening a browser")
+	asJSON := jsonFlag(fs, "{url}, with --print")
 	if _, code, ok := g.parse(uiUsage, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -49,6 +50,9 @@ func runUI(g *globals, args []string) int {
 		return g.fail("ui", err, "")
 	}
 	link := uiURL(addr, key)
+	if *printOnly && *asJSON {
+		return g.printJSON(map[string]string{"url": link})
+	}
 	if *printOnly {
 		fmt.Fprintln(g.stdout, link)
 		return exitOK

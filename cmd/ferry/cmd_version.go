@@ -6,11 +6,16 @@ import (
 	"runtime/debug"
 )
 
-var versionUsage = usage{name: "version", help: "Print ferry's version, the Go version and the platform."}
+var versionUsage = usage{name: "version", synopsis: "[--json]", help: "Print ferry's version, the Go version and the platform."}
 
 func runVersion(g *globals, args []string) int {
-	if _, code, ok := g.parse(versionUsage, newFlagSet("version"), args, 0, 0); !ok {
+	fs := newFlagSet("version")
+	asJSON := jsonFlag(fs, "{version, go, os, arch}")
+	if _, code, ok := g.parse(versionUsage, fs, args, 0, 0); !ok {
 		return code
+	}
+	if *asJSON {
+		return g.printJSON(map[string]string{"version": buildVersion(), "go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH})
 	}
 	fmt.Fprintf(g.stdout, "ferry %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return exitOK
