@@ -117,6 +117,10 @@ func (f *Folder) openTop() error {
 	return nil
 }
 
+// Device returns the device number of the file system the folder's root
+// is on, 0 when the platform has none.
+func (f *Folder) Device() uint64 { return f.rootDev }
+
 // onOtherDevice reports whether fi, a directory in the folder, is on
 // another file system than the folder's root: a mount point.
 func (f *Folder) onOtherDevice(fi fs.FileInfo) bool {

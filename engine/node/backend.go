@@ -293,7 +293,11 @@ func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSetting
 			if err != nil {
 				return err
 			}
-			return idx.SetPath(f.Path)
+			_, dev, err := idx.Root()
+			if err != nil {
+				return err
+			}
+			return idx.SetRoot(f.Path, dev)
 		}
 	}
 	return n.changeConfigThen(func(c *config.Config) error { return applyFolderSettings(c, folder, s, n.opts.Home) }, moved)

@@ -354,7 +354,7 @@ func (n *Node) openFolder(h *folderHandle) error {
 	}
 	logNames(fs, n.log.With("folder", h.cfg.ID))
 	h.names = fs.NameRules()
-	idx, err := n.folderIndex(h.cfg)
+	idx, err := n.folderIndex(h.cfg, fs.Device())
 	if err != nil {
 		fs.Close()
 		return err
@@ -382,22 +382,26 @@ func (n *Node) openFolder(h *folderHandle) error {
 	return nil
 }
 
-// folderIndex opens the index of folder f. An index kept for another
-// directory (the folder was removed and added again elsewhere, or its path
-// edited by hand) describes files that are not there: it is dropped and
-// rebuilt from the folder on disk and the other devices, as a lost one is,
-// which deletes nothing. Moving a folder with `ferry folder set --path`
-// moves the index with it instead (see SetFolder).
-func (n *Node) folderIndex(f config.Folder) (*index.Folder, error) {
+// folderIndex opens the index of folder f, whose directory is on the file
+// system dev. An index kept for another directory (the folder was removed
+// and added again elsewhere, or its path edited by hand) describes files
+// that are not there: it is dropped and rebuilt from the folder on disk and
+// the other devices, as a lost one is, which deletes nothing. Moving a
+// folder with `ferry folder set --path` moves the index with it instead
+// (see SetFolder); a folder moved to another file system has other inode
+// numbers there, which its records then forget, so that the files it has
+// are taken for what they were and not for new versions.
+func (n *Node) folderIndex(f config.Folder, dev uint64) (*index.Folder, error) {
 	idx, err := n.db.Folder(f.ID)
 	if err != nil {
 		return nil, err
 	}
-	was, err := idx.Path()
+	was, wasDev, err := idx.Root()
 	if err != nil {
 		return nil, err
 	}
-	if was != "" && was != f.Path {
+	switch {
+	case was != "" && was != f.Path:
 		n.log.Warn("the folder's index was kept for another directory: it is rebuilt from the folder on disk and the other devices; nothing is deleted meanwhile",
 			"folder", f.ID, "was", was, "path", f.Path)
 		if err := n.db.DropFolder(f.ID); err != nil {
@@ -406,9 +410,15 @@ func (n *Node) folderIndex(f config.Folder) (*index.Folder, error) {
 		if idx, err = n.db.Folder(f.ID); err != nil {
 			return nil, err
 		}
+	case wasDev != 0 && dev != 0 && wasDev != dev:
+		changed, err := idx.ForgetInodes()
+		if err != nil {
+			return nil, err
+		}
+		n.log.Info("the folder is on another file system than before: its files are checked by content and time", "folder", f.ID, "records", changed)
 	}
-	if was != f.Path {
-		if err := idx.SetPath(f.Path); err != nil {
+	if was != f.Path || wasDev != dev {
+		if err := idx.SetRoot(f.Path, dev); err != nil {
 			return nil, err
 		}
 	}

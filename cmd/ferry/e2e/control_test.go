@@ -3,11 +3,17 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"ferry/proto"
 )
 
 // inBytes is what dev has received from the device id, read from the API
@@ -145,6 +151,104 @@ func TestFolderMovedResyncsNothing(t *testing.T) {
 	// Changes go on both ways from the new path.
 	writeFile(t, filepath.Join(moved, "after-move.txt"), []byte("hello"), 0o644)
 	converge(t, 30*time.Second, a, b)
+}
+
+// shortOf is the short form of a device ID, as the history names devices.
+func shortOf(t *testing.T, id string) string {
+	t.Helper()
+	d, err := proto.ParseDeviceID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Short().String()
+}
+
+// inodes maps each file under root to its inode number.
+func inodes(t *testing.T, root string) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return err
+		}
+		out[p[len(root):]] = fi.Sys().(*syscall.Stat_t).Ino
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A folder copied to another file system (cp -a to a new disk) and set to
+// its new path takes its files for what they were: no new versions go out,
+// so the other device rewrites none of its files.
+func TestFolderMovedToOtherFileSystem(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "ferry-move-")
+	if err != nil {
+		t.Fatalf("no tmpfs to move to: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	var st1, st2 syscall.Stat_t
+	if syscall.Stat(shm, &st1) != nil || syscall.Stat(t.TempDir(), &st2) != nil || st1.Dev == st2.Dev {
+		t.Fatalf("/dev/shm is not another file system than the temp directory")
+	}
+	a, b := newDevice(t, "a"), newDevice(t, "b")
+	for i := range 30 {
+		writeFile(t, a.path(fmt.Sprintf("d%d/f%02d.bin", i%3, i)), chachaBytes(uint64(300+i), 64<<10), 0o644)
+	}
+	pair(a, b)
+	a.start()
+	b.start()
+	converge(t, 60*time.Second, a, b)
+	aIno := inodes(t, a.folder)
+
+	moved := filepath.Join(shm, "docs")
+	if out, err := exec.Command("cp", "-a", b.folder, moved).CombinedOutput(); err != nil {
+		t.Fatalf("cp -a: %v: %s", err, out)
+	}
+	bIno := inodes(t, moved)
+	if err := os.RemoveAll(b.folder); err != nil {
+		t.Fatal(err)
+	}
+	b.ferry("folder", "set", "docs", "--path", moved)
+	b.folder = moved
+	converge(t, 60*time.Second, a, b)
+	// What b sends after its scan reaches a after that scan returned.
+	time.Sleep(2 * time.Second)
+	converge(t, 60*time.Second, a, b)
+	// The files stay the versions a made: b sent no new ones.
+	aShort := shortOf(t, a.id)
+	for _, name := range []string{"d0/f00.bin", "d1/f01.bin", "d2/f29.bin"} {
+		var vs []struct {
+			ID uint64
+			By string
+		}
+		if err := json.Unmarshal([]byte(a.ferry("versions", a.path(name), "--json")), &vs); err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 1 || vs[0].ID != 0 || vs[0].By != aShort {
+			t.Fatalf("a's versions of %s after b moved: %+v; want only a's own (%s)", name, vs, aShort)
+		}
+	}
+	if log := b.log.String(); !strings.Contains(log, "on another file system than before") {
+		t.Fatalf("b did not see the new file system:\n%s", tail(log, 2000))
+	}
+	if got := inodes(t, a.folder); !maps.Equal(got, aIno) {
+		t.Fatal("a rewrote its files after b moved to another file system")
+	}
+	if got := inodes(t, moved); !maps.Equal(got, bIno) {
+		t.Fatal("b rewrote its files after moving")
+	}
+	for _, f := range b.status().Folders {
+		if f.Conflicts != 0 || len(f.Errors) != 0 {
+			t.Fatalf("after the move: %+v", f)
+		}
+	}
 }
 
 // A removed folder keeps its files and stops syncing; the other device's
