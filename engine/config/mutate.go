@@ -179,3 +179,27 @@ func (c *Config) SetDeleteGuard(folderID string, g *DeleteGuard) error {
 		n.Folders[i].DeleteGuard = g
 	})
 }
+
+// SetLimits sets the bandwidth limits all devices share, in bytes per
+// second; 0 is no limit.
+func (c *Config) SetLimits(send, recv int64) error {
+	if err := checkLimits("", send, recv); err != nil {
+		return err
+	}
+	return c.apply(func(n *Config) { n.MaxSend, n.MaxRecv = send, recv })
+}
+
+// SetDeviceLimits sets the bandwidth limits of the device id, in bytes
+// per second; 0 is no limit.
+func (c *Config) SetDeviceLimits(id proto.DeviceID, send, recv int64) error {
+	if _, ok := c.Device(id); !ok {
+		return notFoundf("device %s is not a known device", id)
+	}
+	if err := checkLimits("device "+id.String()+" ", send, recv); err != nil {
+		return err
+	}
+	return c.apply(func(n *Config) {
+		i := slices.IndexFunc(n.Devices, func(d Device) bool { return d.ID == id })
+		n.Devices[i].MaxSend, n.Devices[i].MaxRecv = send, recv
+	})
+}
