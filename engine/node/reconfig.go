@@ -43,6 +43,7 @@ func (n *Node) changeConfig(change func(*config.Config) error) error {
 	// with its own lock held, so taking it under n.mu would deadlock.
 	n.conns.setIgnored(next.Ignored)
 	n.setRelayBudget(next)
+	n.conns.bw.apply(limitsOf(next, n.opts.MaxSend, n.opts.MaxRecv), false)
 	for _, d := range prev.Devices {
 		if _, ok := next.Device(d.ID); !ok {
 			reconnect = append(reconnect, d.ID)
