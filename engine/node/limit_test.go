@@ -1,11 +1,14 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -354,3 +357,50 @@ func benchWrite(b *testing.B, w io.Writer) {
 type discardConn struct{ sinkConn }
 
 func (*discardConn) Write(p []byte) (int, error) { return len(p), nil }
+
+// A limit set through a config change holds on the live connection, and
+// lifting it speeds the transfer up without a new connection.
+func TestLimitFollowsConfigChange(t *testing.T) {
+	base := t.TempDir()
+	a := startNode(t, "a", map[string]string{"docs": filepath.Join(base, "a")})
+	b := startNode(t, "b", map[string]string{"docs": filepath.Join(base, "b")})
+	trust(t, a, b.id, nil, "docs")
+	trust(t, b, a.id, []string{a.addr}, "docs")
+	waitUntil(t, func() bool { return peerStatus(t, a, b.id).Connected && a.conns.conn(b.id) != nil })
+	conn := a.conns.conn(b.id)
+	const rate, size = 512 << 10, 8 << 20
+	if err := a.changeConfig(func(c *config.Config) error { return c.SetDeviceLimits(b.id, rate, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, size)
+	rand.NewChaCha8([32]byte{1}).Read(data)
+	if err := os.WriteFile(filepath.Join(base, "a", "big.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Scan(t.Context(), "docs", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { return peerStatus(t, b, a.id).InBytes >= rate/2 })
+	in0, t0 := peerStatus(t, b, a.id).InBytes, time.Now()
+	time.Sleep(2 * time.Second)
+	in1, t1 := peerStatus(t, b, a.id).InBytes, time.Now()
+	got := float64(in1-in0) / t1.Sub(t0).Seconds()
+	t.Logf("b received at %.0f bytes/s under a limit of %d", got, rate)
+	if got < 0.75*rate || got > 1.25*rate {
+		t.Fatalf("b received at %.0f bytes/s under a limit of %d", got, rate)
+	}
+	if err := a.changeConfig(func(c *config.Config) error { return c.SetDeviceLimits(b.id, 0, 0) }); err != nil {
+		t.Fatal(err)
+	}
+	lifted := time.Now()
+	waitUntil(t, func() bool {
+		got, err := os.ReadFile(filepath.Join(base, "b", "big.bin"))
+		return err == nil && bytes.Equal(got, data)
+	})
+	if d := time.Since(lifted); d > 5*time.Second {
+		t.Fatalf("the rest took %v once the limit was lifted; at the limit it takes about 10 s", d)
+	}
+	if a.conns.conn(b.id) != conn {
+		t.Fatal("the connection was replaced: a limit change must not reconnect")
+	}
+}
