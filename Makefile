@@ -46,7 +46,7 @@ FUZZ_TARGETS := \
 	./proto/pair:FuzzParseHello ./proto/pair:FuzzIntro ./proto/pair:FuzzAbortReason \
 	./index:FuzzDecodeRecord ./index:FuzzEncodeRecord \
 	./discovery/lan:FuzzDecode ./discovery/lan:FuzzEncode ./discovery/lan:FuzzHandle \
-	./engine/config:FuzzDecode ./engine/config:FuzzDuration ./engine/enginetest:FuzzSim \
+	./engine/config:FuzzDecode ./engine/config:FuzzDuration ./engine/config:FuzzParseRate ./engine/enginetest:FuzzSim \
 	./platform:FuzzTempName ./platform:FuzzDecodeKey ./platform/service:FuzzSystemdWord \
 	./web:FuzzRequestBody
 fuzz:

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"ferry/engine/config"
 	"ferry/engine/node"
 	"ferry/platform/service"
 	"ferry/web"
@@ -20,14 +21,19 @@ import (
 
 var serveUsage = usage{
 	name:     "serve",
-	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--no-dht] [--dht-port PORT] [--dht-bootstrap HOST:PORT[,HOST:PORT...]] [--no-portmap] [--log-format text|json] [--log-level LEVEL]",
+	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--no-dht] [--dht-port PORT] [--dht-bootstrap HOST:PORT[,HOST:PORT...]] [--no-portmap] [--max-send RATE] [--max-recv RATE] [--log-format text|json] [--log-level LEVEL]",
 	help: "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.\n" +
 		"It announces this device on the local network (UDP broadcast and IPv6 multicast) and finds the others there;\n" +
 		"--no-lan turns that off (devices are then reached at their configured addresses only).\n" +
 		"It finds trusted devices across the internet through the BitTorrent Mainline DHT, on UDP at the sync port's\n" +
 		"number (--dht-port to change it; --dht-bootstrap or dht.bootstrap in the config to join through other nodes;\n" +
 		"--no-dht turns it off), and asks the router to forward the sync port by UPnP or NAT-PMP (--no-portmap turns\n" +
-		"that off). Devices that cannot reach each other connect through a device both trust.",
+		"that off). Devices that cannot reach each other connect through a device both trust.\n" +
+		"--max-send and --max-recv limit what this device sends to and receives from all devices together, in bytes\n" +
+		"per second (e.g. 500K, 1.5M, 2MB/s; K/M/G are 1024-based; 0 for no limit). They replace maxSend and maxRecv of the\n" +
+		"config for this run, and a change of those in the config while it runs does not undo them. Like the\n" +
+		"config's, they leave out devices on the local network unless limitLAN is set in the config; a device's\n" +
+		"own limits (maxSend and maxRecv of the device in the config) apply on top, the local network included.",
 }
 
 // heapSoftLimit is the daemon's soft limit on the Go heap unless GOMEMLIMIT
@@ -56,6 +62,16 @@ func runServe(g *globals, args []string) int {
 	dhtPort := fs.Int("dht-port", 0, "UDP port of the DHT node (default: the number of the sync port)")
 	dhtBootstrap := fs.String("dht-bootstrap", "", "comma-separated HOST:PORT of DHT nodes to join through (default from config, else the public routers)")
 	noPortmap := fs.Bool("no-portmap", false, "do not ask the router to forward the sync port")
+	var maxSend, maxRecv *int64
+	rateFlag := func(name, what string, to **int64) {
+		fs.Func(name, "limit what this device "+what+" all devices together to `RATE` bytes per second (500K, 1.5M, 0 for none; K/M/G are 1024-based; default from config)", func(s string) error {
+			r, err := config.ParseRate(s)
+			*to = &r
+			return err
+		})
+	}
+	rateFlag("max-send", "sends to", &maxSend)
+	rateFlag("max-recv", "receives from", &maxRecv)
 	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
 		return code
 	}
@@ -100,6 +116,7 @@ func runServe(g *globals, args []string) int {
 		return node.Run(ctx, node.Options{
 			Home: g.home, Listen: listen, GUI: *gui, Logger: logger, NoLAN: *noLAN, LANPort: *lanPort,
 			DHT: !*noDHT, DHTPort: *dhtPort, DHTBootstrap: boot, Portmap: !*noPortmap,
+			MaxSend: maxSend, MaxRecv: maxRecv,
 			Ready: func(addr string) {
 				if err := writeAPIAddr(g.home, addr); err != nil {
 					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)

@@ -68,6 +68,12 @@ type Config struct {
 	// Relay configures forwarding connections between two trusted
 	// devices that cannot reach each other; nil means DefaultRelay.
 	Relay *Relay `json:"relay,omitempty"`
+	// MaxSend and MaxRecv limit, in bytes per second, what all devices
+	// together send and receive; 0 is no limit. Connections to addresses
+	// on the local network are exempt unless LimitLAN is set.
+	MaxSend  int64 `json:"maxSend,omitempty"`
+	MaxRecv  int64 `json:"maxRecv,omitempty"`
+	LimitLAN bool  `json:"limitLAN,omitempty"`
 }
 
 // DHT configures the Mainline DHT node of the daemon.
@@ -118,6 +124,10 @@ type Device struct {
 	// Paused devices are neither dialled nor let in; what they share
 	// waits until they are resumed.
 	Paused bool `json:"paused,omitempty"`
+	// MaxSend and MaxRecv limit, in bytes per second, what is sent to and
+	// received from this device, on the local network too; 0 is no limit.
+	MaxSend int64 `json:"maxSend,omitempty"`
+	MaxRecv int64 `json:"maxRecv,omitempty"`
 }
 
 // Folder is a synced folder and the devices it is shared with.
@@ -257,6 +267,9 @@ func (c *Config) Validate() error {
 	if c.Relay != nil && c.Relay.BudgetPerDay < 0 {
 		return invalidf("relay budgetPerDay %d is negative", c.Relay.BudgetPerDay)
 	}
+	if err := checkLimits("", c.MaxSend, c.MaxRecv); err != nil {
+		return err
+	}
 	if err := c.validateDevices(); err != nil {
 		return err
 	}
@@ -305,6 +318,9 @@ func (c *Config) validateDevices() error {
 			return invalidf("device %s is listed twice", d.ID)
 		}
 		seen[d.ID] = true
+		if err := checkLimits("device "+d.ID.String()+" ", d.MaxSend, d.MaxRecv); err != nil {
+			return err
+		}
 		for _, a := range d.Addrs {
 			if err := checkAddr(a, true); err != nil {
 				return invalidf("device %s address %q: %v", d.ID, a, err)

@@ -87,6 +87,7 @@ func TestLoadErrors(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"version":1,"name":"n","listen":[":1"],"gui":"127.0.0.1:2","scanInterval":"3s","devices":[],"folders":[{"id":"a","path":"/x","type":"send-only"}]}`))
+	f.Add([]byte(`{"maxSend":1000,"maxRecv":5,"limitLAN":true,"devices":[{"id":"AEAAAAA-AAAAAAY-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA","maxSend":1}]}`))
 	f.Add([]byte(`{"folders":[{"id":"a","path":"/x/../y"},{"id":"b","path":"/y/z"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := decode(data)

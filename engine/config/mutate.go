@@ -285,3 +285,24 @@ func (c *Config) SetDeviceAddrs(id proto.DeviceID, addrs []string) error {
 	addrs = slices.Clone(addrs)
 	return c.changeDevice(id, func(d *Device) { d.Addrs = addrs })
 }
+
+// SetLimits sets the bandwidth limits all devices share, in bytes per
+// second; 0 is no limit.
+func (c *Config) SetLimits(send, recv int64) error {
+	if err := checkLimits("", send, recv); err != nil {
+		return err
+	}
+	return c.apply(func(n *Config) { n.MaxSend, n.MaxRecv = send, recv })
+}
+
+// SetDeviceLimits sets the bandwidth limits of the device id, in bytes
+// per second; 0 is no limit.
+func (c *Config) SetDeviceLimits(id proto.DeviceID, send, recv int64) error {
+	if _, ok := c.Device(id); !ok {
+		return notFoundf("device %s is not a known device", id)
+	}
+	if err := checkLimits("device "+id.String()+" ", send, recv); err != nil {
+		return err
+	}
+	return c.changeDevice(id, func(d *Device) { d.MaxSend, d.MaxRecv = send, recv })
+}

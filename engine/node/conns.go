@@ -146,6 +146,7 @@ type connManager struct {
 	now  func() time.Time
 
 	gate *gate // connections still in their handshake
+	bw   *bandwidth
 
 	mu      sync.Mutex
 	conns   map[proto.DeviceID]*peerConn
@@ -170,7 +171,7 @@ type dialState struct {
 
 func newConnManager(key noise.Keypair, h connHandler, log *slog.Logger, now func() time.Time) *connManager {
 	return &connManager{
-		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now,
+		key: key, self: proto.DeviceID(key.Public), h: h, log: log, now: now, bw: newBandwidth(log),
 		gate:  newGate(maxUnauthenticated, maxUnauthenticatedPerAddr),
 		conns: make(map[proto.DeviceID]*peerConn), stats: make(map[proto.DeviceID]*counters),
 		pending: make(map[proto.DeviceID]pendingDevice), backoff: make(map[proto.DeviceID]dialState),
@@ -560,13 +561,14 @@ func (m *connManager) open(ctx context.Context, nc net.Conn, dialed bool, want p
 	if !dialed {
 		dialer = dev
 	}
-	c := newPeerConn(sc, dev, dialer, m.counters(dev))
-	if rs, ok := nc.(*relayStream); ok {
+	rs, relayed := nc.(*relayStream)
+	c := newPeerConn(m.bw.wrap(sc, dev, relayed), dev, dialer, m.counters(dev))
+	if relayed {
 		c.via = rs.via.dev
 	}
 	hello, err := m.exchangeHello(c)
 	if err != nil {
-		sc.Close()
+		c.nc.Close()
 		return nil, nil, fmt.Errorf("device %s: %w", dev.Abbrev(), err)
 	}
 	return c, hello, nil

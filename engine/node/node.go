@@ -48,6 +48,10 @@ type Options struct {
 	DHTBootstrap []string
 	// Portmap turns on asking the router to forward the sync port.
 	Portmap bool
+	// MaxSend and MaxRecv, when not nil, replace the config's limits on
+	// what all devices together send and receive, in bytes per second
+	// (0: none), while the node runs; config changes leave them be.
+	MaxSend, MaxRecv *int64
 }
 
 // Node is a running ferry daemon.
@@ -158,6 +162,7 @@ func open(opts Options) (*Node, func(), error) {
 	n.conns = newConnManager(n.key, n, n.log, opts.Now)
 	n.relays.init()
 	n.setRelayBudget(cfg)
+	n.conns.bw.apply(limitsOf(cfg, opts.MaxSend, opts.MaxRecv), true)
 	n.resolver = discovery.NewStatic()
 	n.setAddrs(config.Config{}, cfg)
 	n.conns.setIgnored(cfg.Ignored)

@@ -75,6 +75,7 @@ func (n *Node) changeConfigThen(change func(*config.Config) error, stopped func(
 	n.conns.setIgnored(next.Ignored)
 	n.setRelayBudget(next)
 	n.offered.forgetShared(next)
+	n.conns.bw.apply(limitsOf(next, n.opts.MaxSend, n.opts.MaxRecv), false)
 	reconnect := plan.reconnect
 	for _, d := range prev.Devices {
 		nd, ok := next.Device(d.ID)
