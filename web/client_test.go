@@ -40,6 +40,7 @@ func TestClientRoundTrip(t *testing.T) {
 	}
 	st.Folders[0].Errors, st.Folders[0].Devices, st.Folders[0].HeldSample = []string{}, []string{}, []string{}
 	st.Folders[0].ApartSample = []string{}
+	st.Folders[0].Pulling = []web.PullProgress{}
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("Status:\n got %+v\nwant %+v", got, st)
 	}
