@@ -41,6 +41,7 @@ func TestClientRoundTrip(t *testing.T) {
 	st.Folders[0].Errors, st.Folders[0].Devices, st.Folders[0].HeldSample = []string{}, []string{}, []string{}
 	st.Folders[0].ApartSample = []string{}
 	st.Devices[0].Addrs, st.Offered = []string{}, []web.OfferedFolder{}
+	st.Folders[0].Pulling = []web.PullProgress{}
 	if !reflect.DeepEqual(got, st) {
 		t.Fatalf("Status:\n got %+v\nwant %+v", got, st)
 	}

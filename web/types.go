@@ -166,7 +166,11 @@ const (
 )
 
 // FolderStatus is one folder's state and counts. Bytes are file content
-// bytes; Need* is what this device still has to fetch.
+// bytes; Need* is what this device still has to fetch. NeedBytes drops as
+// blocks arrive: it leaves out what is already in place of the files being
+// pulled now (blocks fetched, copied from local files, or kept from an
+// interrupted pull), so GlobalBytes-NeedBytes is the folder's progress in
+// bytes even while one large file is pulled.
 type FolderStatus struct {
 	ID     string `json:"id"`
 	Label  string `json:"label,omitempty"`
@@ -208,6 +212,20 @@ type FolderStatus struct {
 	// (state "upgrading"): an index written by an older version is
 	// upgraded once, when the folder starts.
 	Upgraded int `json:"upgraded,omitempty"`
+	// Pulling lists files being pulled now, at most MaxPulling of them,
+	// those begun first first; PullingFiles counts them all.
+	Pulling      []PullProgress `json:"pulling"`
+	PullingFiles int            `json:"pullingFiles"`
+}
+
+// MaxPulling is how many files being pulled a FolderStatus names at most.
+const MaxPulling = 8
+
+// PullProgress is a file being pulled: Done of its Size bytes are in place.
+type PullProgress struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	Done int64  `json:"done"`
 }
 
 // FolderSettings changes a folder's settings; nil fields are left alone.
@@ -335,6 +353,7 @@ func (s *Status) normalize() {
 		s.Folders[i].Devices = nonNil(s.Folders[i].Devices)
 		s.Folders[i].HeldSample = nonNil(s.Folders[i].HeldSample)
 		s.Folders[i].ApartSample = nonNil(s.Folders[i].ApartSample)
+		s.Folders[i].Pulling = nonNil(s.Folders[i].Pulling)
 	}
 }
 

@@ -3,25 +3,32 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"ferry/web"
 )
 
 var statusUsage = usage{
 	name:     "status",
-	synopsis: "[--json] [--watch [--every DURATION]]",
+	synopsis: "[--json] [--watch [--interval DURATION]]",
 	help: "Show the running daemon's folders (state, progress, rate, ETA, errors) and devices (connection, rates).\n" +
-		"--watch redraws the view until interrupted.\n" +
+		"--watch redraws the view every --interval (1s) until interrupted: per folder the percent done in bytes, the rate,\n" +
+		"the ETA and the files being pulled now, each with its own percent. On a terminal each view replaces the last; otherwise\n" +
+		"the views follow each other, a blank line between them, without escape codes. With --json, --watch prints one\n" +
+		"status document per line per interval.\n" +
 		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error|\n" +
 		"local-changes|out-of-sync|upgrading), upgraded, inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
-		"heldLocal, heldRemote, heldSample, massChange, apart, apartSample,\n" +
+		"heldLocal, heldRemote, heldSample, massChange, apart, apartSample, pulling[] (the files being pulled now, at most 8,\n" +
+		"with name, size and done bytes), pullingFiles (how many are pulled in all); needBytes leaves out what is in place of them,\n" +
 		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
 		"address, lastSeen. Rates are bytes per second, eta is seconds.",
 }
@@ -33,12 +40,14 @@ func runStatus(g *globals, args []string) int {
 	fs := newFlagSet("status")
 	asJSON := fs.Bool("json", false, "print JSON, exactly as the API returns it")
 	watch := fs.Bool("watch", false, "redraw the status until interrupted")
-	every := fs.Duration("every", time.Second, "how often --watch redraws")
+	var every time.Duration
+	fs.DurationVar(&every, "interval", time.Second, "how often --watch redraws, e.g. 500ms or 5s (at least 100ms)")
+	fs.DurationVar(&every, "every", time.Second, "the same as --interval")
 	if _, code, ok := g.parse(statusUsage, fs, args, 0, 0); !ok {
 		return code
 	}
-	if *every < 100*time.Millisecond {
-		return g.usageError(statusUsage, fs, fmt.Errorf("--every %s is too short; use at least 100ms", *every))
+	if every < 100*time.Millisecond {
+		return g.usageError(statusUsage, fs, fmt.Errorf("--every %s is too short; use at least 100ms", every))
 	}
 	c, addr, code, ok := g.mustDaemon("status")
 	if !ok {
@@ -66,13 +75,13 @@ func runStatus(g *globals, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return watchStatus(ctx, g, c, addr, *every, *asJSON)
+	return watchStatus(ctx, g, c, addr, every, *asJSON)
 }
 
 // watchStatus redraws the status every interval until ctx ends. On a
 // terminal each view replaces the last; otherwise views follow each other.
 func watchStatus(ctx context.Context, g *globals, c *web.Client, addr string, every time.Duration, asJSON bool) int {
-	tty := isTerminal(g.stdout)
+	tty := isTerminal(g.stdout) && !asJSON
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -83,10 +92,13 @@ func watchStatus(ctx context.Context, g *globals, c *web.Client, addr string, ev
 		callCtx, cancel := context.WithTimeout(ctx, every+5*time.Second)
 		if asJSON {
 			raw, err := c.StatusJSON(callCtx)
-			if err != nil && ctx.Err() == nil {
-				fmt.Fprintf(&buf, "{\"error\": %q}\n", "cannot reach the daemon at "+addr+": "+err.Error())
+			switch {
+			case err == nil:
+				writeJSONLine(&buf, raw)
+			case ctx.Err() == nil:
+				msg, _ := json.Marshal(map[string]string{"error": "cannot reach the daemon at " + addr + ": " + err.Error()})
+				writeJSONLine(&buf, msg)
 			}
-			buf.Write(raw)
 		} else {
 			st, err := c.Status(callCtx)
 			switch {
@@ -110,6 +122,15 @@ func watchStatus(ctx context.Context, g *globals, c *web.Client, addr string, ev
 		case <-t.C:
 		}
 	}
+}
+
+// writeJSONLine writes the JSON document raw on one line.
+func writeJSONLine(buf *bytes.Buffer, raw []byte) {
+	if err := json.Compact(buf, raw); err != nil {
+		msg, _ := json.Marshal(map[string]string{"error": "the daemon sent a status that is not JSON: " + err.Error()})
+		buf.Write(msg)
+	}
+	buf.WriteByte('\n')
 }
 
 // isTerminal reports whether w is a character device such as a terminal.
@@ -162,6 +183,7 @@ func printFolderStatus(w io.Writer, f web.FolderStatus) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "    global    %s\n", filesAndBytes(f.GlobalFiles, f.GlobalBytes))
+		printPulling(w, f)
 	}
 	if f.Conflicts > 0 {
 		fmt.Fprintf(w, "    conflicts %d (files named *.conflict-*)\n", f.Conflicts)
@@ -177,6 +199,35 @@ func printFolderStatus(w io.Writer, f web.FolderStatus) {
 	for _, e := range f.Errors {
 		fmt.Fprintf(w, "    error     %s\n", e)
 	}
+}
+
+// printPulling lists the files being pulled now, each with its progress.
+func printPulling(w io.Writer, f web.FolderStatus) {
+	for _, p := range f.Pulling {
+		fmt.Fprintf(w, "    pulling   %s  %s of %s\n", printable(p.Name), filePercent(p), formatBytes(p.Size))
+	}
+	if n := f.PullingFiles - len(f.Pulling); n > 0 {
+		fmt.Fprintf(w, "              ... and %d more being pulled\n", n)
+	}
+}
+
+// printable is name as it is, or quoted when it holds characters that a
+// terminal would not show as they are: a peer chooses the names.
+func printable(name string) string {
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(name)
+		}
+	}
+	return name
+}
+
+// filePercent is how much of a file being pulled is in place.
+func filePercent(p web.PullProgress) string {
+	if p.Size <= 0 {
+		return percentOf(0)
+	}
+	return percentOf(float64(p.Done) / float64(p.Size))
 }
 
 // printHeld explains held deletions and a mass change, and the ways out.
@@ -267,8 +318,11 @@ func done(f web.FolderStatus) float64 {
 	return min(max(float64(f.GlobalBytes-f.NeedBytes)/float64(f.GlobalBytes), 0), 1)
 }
 
-func percent(f web.FolderStatus) string {
-	p := done(f) * 100
+func percent(f web.FolderStatus) string { return percentOf(done(f)) }
+
+// percentOf renders the fraction done as a percent.
+func percentOf(done float64) string {
+	p := min(max(done, 0), 1) * 100
 	if p > 99 && p < 100 {
 		p = 99 // never round an unfinished sync up to 100 %
 	}

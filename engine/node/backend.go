@@ -70,7 +70,7 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 		fs.Errors = append(fs.Errors, msg)
 		return fs
 	}
-	s := r.status()
+	s, pulling, inFlight := r.progress()
 	fs.State, fs.InSync = s.State, s.InSync
 	fs.NeedFiles, fs.NeedBytes = s.NeedFiles, s.NeedBytes
 	fs.LocalFiles, fs.LocalBytes = s.LocalFiles, s.LocalBytes
@@ -79,6 +79,10 @@ func folderStatus(f config.Folder, r *folderRunner, stopped error) web.FolderSta
 	fs.HeldLocal, fs.HeldRemote, fs.HeldSample, fs.MassChange = s.HeldLocal, s.HeldRemote, s.HeldSample, s.MassChange
 	fs.Apart, fs.ApartSample = s.Apart, s.ApartSample
 	fs.Upgraded = s.Upgraded
+	fs.PullingFiles, fs.Pulling = inFlight, make([]web.PullProgress, 0, len(pulling))
+	for _, p := range pulling {
+		fs.Pulling = append(fs.Pulling, web.PullProgress{Name: p.Name, Size: p.Size, Done: p.Done})
+	}
 	fs.InRate = r.pullRate.rate()
 	if fs.NeedBytes > 0 && fs.InRate > 0 {
 		fs.ETA = float64(fs.NeedBytes) / fs.InRate

@@ -59,6 +59,8 @@ type folderRunner struct {
 	// pulled counts the bytes written into files being pulled.
 	pulled   atomic.Int64
 	pullRate meter
+	// pulls are the files being pulled now and how far each has come.
+	pulls pullProgress
 
 	// unwatched is set when the folder cannot be watched; unwatchable, set
 	// by the node before run, is then called to shorten the scan interval.
@@ -184,6 +186,9 @@ func (r *folderRunner) step(ctx context.Context) (busy bool) {
 	r.mu.Lock()
 	for _, in := range inputs {
 		r.eng.Step(in)
+		if res, ok := in.(engine.OpResult); ok {
+			r.pulls.end(res.Name) // the engine counts what it did from now on
+		}
 	}
 	has := r.eng.HasReady()
 	var rd engine.Ready
@@ -302,6 +307,18 @@ func (r *folderRunner) status() engine.Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.eng.Status()
+}
+
+// progress is the engine's status together with the pulls in flight, at
+// most maxPullingShown of them named, read at one moment: NeedBytes leaves
+// out the bytes already in place of the files being pulled.
+func (r *folderRunner) progress() (st engine.Status, pulling []pullState, inFlight int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st = r.eng.Status()
+	pulling, inFlight, done := r.pulls.snapshot(maxPullingShown)
+	st.NeedBytes = max(st.NeedBytes-done, 0)
+	return st, pulling, inFlight
 }
 
 func (r *folderRunner) hello(dev proto.DeviceID) (proto.FolderHello, bool) {

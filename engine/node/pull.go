@@ -80,7 +80,9 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 	defer src.close()
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(blocksInFlight)
-	for i, offsets := range missingBlocks(tmp, existed, f.Blocks) {
+	missing := missingBlocks(tmp, existed, f.Blocks)
+	prog := r.pulls.begin(f.Name, f.Size, f.Size-missingBytes(f.Blocks, missing))
+	for i, offsets := range missing {
 		g.Go(func() error {
 			if err := r.acquireBlock(ctx); err != nil {
 				return err
@@ -96,6 +98,7 @@ func (r *folderRunner) fill(ctx context.Context, tmp *os.File, existed bool, op 
 					return fmt.Errorf("write temp file: %w", err)
 				}
 				r.pulled.Add(int64(len(data)))
+				prog.add(int64(len(data)))
 			}
 			return nil
 		})
@@ -119,6 +122,15 @@ func missingBlocks(tmp *os.File, existed bool, blocks []proto.Block) map[int][]i
 		out[j] = append(out[j], b.Offset)
 	}
 	return out
+}
+
+// missingBytes is how many bytes of the file the missing blocks fill.
+func missingBytes(blocks []proto.Block, missing map[int][]int64) int64 {
+	var n int64
+	for i, offsets := range missing {
+		n += int64(blocks[i].Size) * int64(len(offsets))
+	}
+	return n
 }
 
 // holds reports whether tmp already has block b at its offset.

@@ -275,6 +275,8 @@
       el('div', { class: 'path' }),
       el('div', { class: 'sync' }, el('span', { class: 'sync-text' }), ' ',
         el('progress', { max: '100' }), ' ', el('span', { class: 'eta muted' })),
+      el('div', { class: 'pulling', hidden: '' }, el('span', { class: 'pulling-text' }), ' ',
+        el('progress', { class: 'pulling-bar', max: '100' }), ' ', el('span', { class: 'pulling-more muted' })),
       el('div', { class: 'meta muted' }, el('span', { class: 'files' }), ' · ',
         el('span', { class: 'conflicts' }), ' · ', el('span', { class: 'shared' })),
       el('div', { class: 'held', hidden: '' },
@@ -341,6 +343,7 @@
     }
     setText(row, '.sync-text', text);
     setText(row, '.eta', eta);
+    updatePulling(row, f);
     setText(row, '.files', `${f.localFiles} files, ${bytes(f.localBytes)}`);
     setText(row, '.conflicts', f.conflicts === 1 ? '1 conflict' : `${f.conflicts} conflicts`);
     row.querySelector('.conflicts').classList.toggle('warn', f.conflicts > 0);
@@ -355,6 +358,20 @@
     row.querySelector('.resume').hidden = !f.errors.some((e) => e.includes('ferry folder resume'));
     updateShareSelect(row, devices.filter((d) => !f.devices.includes(d.id)));
     updateFolderControls(row, f);
+  }
+
+  // updatePulling shows the first file being pulled now and how much of it
+  // is in place.
+  function updatePulling(row, f) {
+    const box = row.querySelector('.pulling');
+    const p = (f.pulling || [])[0];
+    box.hidden = f.inSync || !p;
+    if (box.hidden) return;
+    const pct = p.size > 0 ? Math.floor(100 * Math.min(p.done, p.size) / p.size) : 0;
+    row.querySelector('.pulling-bar').value = pct;
+    setText(row, '.pulling-text', `Pulling ${p.name}: ${pct}% of ${bytes(p.size)}`);
+    const more = (f.pullingFiles || 0) - 1;
+    setText(row, '.pulling-more', more > 0 ? `and ${more} more ${more === 1 ? 'file' : 'files'}` : '');
   }
 
   // updateHeld shows deletions the folder holds and a mass change, with the
