@@ -87,7 +87,11 @@ func (u usage) print(w io.Writer, fs *flag.FlagSet) {
 			first = false
 		}
 		arg, text := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  --%s %s\n        %s\n", f.Name, arg, text)
+		dashes := "--"
+		if len(f.Name) == 1 {
+			dashes = "-"
+		}
+		fmt.Fprintf(w, "  %s%s %s\n        %s\n", dashes, f.Name, arg, text)
 	})
 }
 

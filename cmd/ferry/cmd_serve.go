@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -21,7 +22,7 @@ import (
 
 var serveUsage = usage{
 	name:     "serve",
-	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--no-dht] [--dht-port PORT] [--dht-bootstrap HOST:PORT[,HOST:PORT...]] [--no-portmap] [--max-send RATE] [--max-recv RATE] [--log-format text|json] [--log-level LEVEL]",
+	synopsis: "[--listen ADDR]... [--gui ADDR] [--no-lan] [--lan-port PORT] [--no-dht] [--dht-port PORT] [--dht-bootstrap HOST:PORT[,HOST:PORT...]] [--no-portmap] [--max-send RATE] [--max-recv RATE] [--log-format text|json] [--log-level LEVEL] [--log-file PATH]",
 	help: "Run the daemon in the foreground until SIGINT or SIGTERM.\nIt syncs every configured folder with its devices and serves the local web UI and API.\n" +
 		"It announces this device on the local network (UDP broadcast and IPv6 multicast) and finds the others there;\n" +
 		"--no-lan turns that off (devices are then reached at their configured addresses only).\n" +
@@ -33,7 +34,10 @@ var serveUsage = usage{
 		"per second (e.g. 500K, 1.5M, 2MB/s; K/M/G are 1024-based; 0 for no limit). They replace maxSend and maxRecv of the\n" +
 		"config for this run, and a change of those in the config while it runs does not undo them. Like the\n" +
 		"config's, they leave out devices on the local network unless limitLAN is set in the config; a device's\n" +
-		"own limits (maxSend and maxRecv of the device in the config) apply on top, the local network included.",
+		"own limits (maxSend and maxRecv of the device in the config) apply on top, the local network included.\n" +
+		"It logs to stderr; with --log-file to that file (rotated at 10 MiB, three old files kept, private to this user),\n" +
+		"and to stderr as well when stderr is a terminal or the systemd journal. The service that `ferry install` makes\n" +
+		"passes its log file (see `ferry log`).",
 }
 
 // heapSoftLimit is the daemon's soft limit on the Go heap unless GOMEMLIMIT
@@ -54,6 +58,7 @@ func runServe(g *globals, args []string) int {
 	gui := fs.String("gui", "", "address of the web UI and API (default from config, 127.0.0.1:8484)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	logFile := fs.String("log-file", "", "write the log to the file at `PATH`, rotated by size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until the daemon stops")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file every 10 seconds while the daemon runs")
 	noLAN := fs.Bool("no-lan", false, "do not announce or look for devices on the local network")
@@ -75,7 +80,12 @@ func runServe(g *globals, args []string) int {
 	if _, code, ok := g.parse(serveUsage, fs, args, 0, 0); !ok {
 		return code
 	}
-	logger, err := newLogger(g, *logFormat, *logLevel)
+	logOut, closeLog, err := g.logOutput(*logFile)
+	if err != nil {
+		return g.fail("serve", err, "Pass another --log-file")
+	}
+	defer closeLog()
+	logger, err := newLogger(logOut, *logFormat, *logLevel)
 	if err != nil {
 		return g.usageError(serveUsage, fs, err)
 	}
@@ -112,8 +122,12 @@ func runServe(g *globals, args []string) int {
 			removeAPIAddr(g.home, addr)
 		}
 	}()
+	if *logFile != "" {
+		// A line to tell one run from the next in a file that outlives it.
+		logger.Info("ferry starting", "home", g.home, "pid", os.Getpid())
+	}
 	err = service.Run(service.DefaultName, func(ctx context.Context) error {
-		return node.Run(ctx, node.Options{
+		err := node.Run(ctx, node.Options{
 			Home: g.home, Listen: listen, GUI: *gui, Logger: logger, NoLAN: *noLAN, LANPort: *lanPort,
 			DHT: !*noDHT, DHTPort: *dhtPort, DHTBootstrap: boot, Portmap: !*noPortmap,
 			MaxSend: maxSend, MaxRecv: maxRecv,
@@ -122,6 +136,9 @@ func runServe(g *globals, args []string) int {
 					logger.Warn("cannot record the API address; CLI commands may not find this daemon", "err", err)
 				} else {
 					recorded.Store(addr)
+				}
+				if *logFile != "" {
+					logger.Info("ferry is running", "gui", "http://"+addr+"/")
 				}
 				// The signed-in link goes only to a terminal, never
 				// into a service's log.
@@ -133,9 +150,17 @@ func runServe(g *globals, args []string) int {
 				}
 			},
 		})
+		if err != nil && *logFile != "" {
+			// Said here: a Windows service's process ends right after.
+			logger.Error("ferry stopped", "err", err)
+		}
+		return err
 	})
 	if err != nil {
 		return g.fail("serve", err, "")
+	}
+	if *logFile != "" {
+		logger.Info("ferry stopped")
 	}
 	return exitOK
 }
@@ -160,7 +185,7 @@ func parseHostPorts(s string) ([]string, error) {
 	return out, nil
 }
 
-func newLogger(g *globals, format, level string) (*slog.Logger, error) {
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("bad --log-level %q", level)
@@ -168,9 +193,9 @@ func newLogger(g *globals, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(g.stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(g.stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("bad --log-format %q: want text or json", format)
 }

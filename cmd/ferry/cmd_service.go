@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
+	"time"
 
+	"ferry/engine/config"
 	"ferry/platform/service"
 )
 
@@ -14,14 +17,15 @@ var (
 	installUsage = usage{
 		name:     "install",
 		synopsis: "[--system [--user USER]]",
-		help: "Install ferry as a service that runs `ferry --home HOME serve` with this home directory:\n" +
-			"this user's service, started at login (a systemd user unit, a LaunchAgent), or with --system\n" +
-			"a system-wide one started at boot. A system-wide service never runs as root: it runs as the user\n" +
-			"`" + service.SystemUser + "` (made when missing), or --user, with its home " + systemHomeText() + " unless --home is given;\n" +
-			"that user must be able to read and write the folders it syncs.\n" +
-			"Windows has system services only. Start it with `ferry start`.",
+		help: "Install ferry as a service that runs `ferry --home HOME serve` with this home directory, and start it:\n" +
+			"this user's service, started at login (a systemd user unit, a LaunchAgent, a scheduled task on Windows),\n" +
+			"or with --system a system-wide one started at boot (a systemd system unit, a LaunchDaemon, a Windows service).\n" +
+			"A system-wide service never runs as root: it runs as the user `" + service.SystemUser + "` (made when missing), or --user,\n" +
+			"with its home " + systemHomeText() + " unless --home is given; that user must be able to read and write the folders\n" +
+			"it syncs. It prints where the service logs (`ferry log` shows it) and the web UI's address once the service\n" +
+			"answers. If the service does not start, it stays installed and the command fails: see `ferry log`.",
 	}
-	uninstallUsage = usage{name: "uninstall", synopsis: "[--system]", help: "Stop and remove the service that `ferry install` installed."}
+	uninstallUsage = usage{name: "uninstall", synopsis: "[--system]", help: "Stop the service that `ferry install` installed, if it runs, and remove it. Its log stays."}
 	startUsage     = usage{name: "start", synopsis: "[--system]", help: "Start the installed service now."}
 	stopUsage      = usage{name: "stop", synopsis: "[--system]", help: "Stop the installed service. It starts again at the next login (or boot)."}
 	statusSvcUsage = usage{
@@ -30,8 +34,21 @@ var (
 	}
 )
 
+// controller is what the service commands do with a service: a
+// *service.Controller, or a fake in tests.
+type controller interface {
+	Install() error
+	Uninstall() error
+	Start() error
+	Stop() error
+	Status() (service.Status, error)
+	Describe() string
+	Inspect() string
+	Config() service.Config
+}
+
 // serviceAction is what one service command does with the controller.
-type serviceAction func(g *globals, c *service.Controller, mode service.Mode) int
+type serviceAction func(g *globals, c controller, mode service.Mode) int
 
 func runInstall(g *globals, args []string) int {
 	return g.serviceCommand(installUsage, args, service.HostProbe(), installService)
@@ -110,6 +127,8 @@ func (g *globals) serviceHint(err error, command string, mode service.Mode, insp
 		return "Install it with `ferry install" + systemFlag(mode) + "`"
 	case errors.Is(err, service.ErrInstalled):
 		return "Remove it first with `ferry uninstall" + systemFlag(mode) + "`"
+	case runtime.GOOS == "windows" && mode == service.User && command == "install":
+		return "If Windows does not let this user schedule tasks, an administrator can install a Windows service with `ferry install --system`"
 	case mode == service.System && errors.Is(err, fs.ErrPermission):
 		return asRoot
 	case mode == service.System && os.Geteuid() > 0 && inspect != "":
@@ -135,7 +154,14 @@ func systemHomeText() string {
 	return service.SystemHome
 }
 
-func installService(g *globals, c *service.Controller, mode service.Mode) int {
+// startWait bounds how long install waits for the started service to
+// answer; startPoll is how often it looks.
+var (
+	startWait = 15 * time.Second
+	startPoll = 200 * time.Millisecond
+)
+
+func installService(g *globals, c controller, mode service.Mode) int {
 	if err := c.Install(); err != nil {
 		return g.fail("install", err, g.serviceHint(err, "install", mode, c.Inspect()))
 	}
@@ -148,22 +174,86 @@ func installService(g *globals, c *service.Controller, mode service.Mode) int {
 	if cfg.Home != g.home {
 		fmt.Fprintf(g.stdout, "its home is %s: give other commands `--home %[1]s` (e.g. `sudo ferry --home %[1]s ui`)\n", shellQuote(cfg.Home))
 	}
-	fmt.Fprintf(g.stdout, "start it now with `ferry start%s`\n", systemFlag(mode))
+	if cfg.LogFile != "" {
+		fmt.Fprintf(g.stdout, "its log: %s (`ferry log%s` shows it, -f follows it)\n", cfg.LogFile, systemFlag(mode))
+	}
+	begin := time.Now()
+	err := c.Start()
+	addr := ""
+	if err == nil {
+		addr, err = waitAnswering(c, cfg.Home, begin)
+	}
+	if err != nil {
+		hint := fmt.Sprintf("It stays installed: see `ferry log%s` and `%s`, then `ferry start%[1]s` (or `ferry uninstall%[1]s`)", systemFlag(mode), c.Inspect())
+		return g.fail("install", err, hint)
+	}
+	fmt.Fprintf(g.stdout, "started it; web UI at http://%s/ (run `ferry ui` to open it signed in)\n", addr)
 	if mode == service.User && runtime.GOOS == "linux" {
 		fmt.Fprintln(g.stdout, "to keep it running while you are logged out: `loginctl enable-linger`")
 	}
 	return exitOK
 }
 
-func uninstallService(g *globals, c *service.Controller, mode service.Mode) int {
+// waitAnswering waits, at most startWait, until the service started at
+// begin records its API address in home, and returns the address to reach
+// it at. It fails at once when the service manager says the service failed,
+// and at the end of the wait when it is still not running or not answering.
+func waitAnswering(c controller, home string, begin time.Time) (string, error) {
+	deadline := time.Now().Add(startWait)
+	for {
+		fi, err := os.Stat(filepath.Join(home, apiAddrFile))
+		// A record older than the start is a stale one of an earlier run.
+		if err == nil && !fi.ModTime().Before(begin.Add(-time.Second)) {
+			cfg, err := config.Load(home)
+			if err != nil {
+				cfg = config.Default()
+			}
+			return apiAddr(home, cfg), nil
+		}
+		st, err := c.Status()
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("started %s, but: %w", c.Describe(), err)
+		case st == service.StatusFailed:
+			return "", fmt.Errorf("started %s, but it failed", c.Describe())
+		case time.Now().After(deadline) && st != service.StatusRunning:
+			return "", fmt.Errorf("started %s, but it is %s", c.Describe(), st)
+		case time.Now().After(deadline):
+			return "", fmt.Errorf("started %s, but it has not answered within %v; it may still be starting", c.Describe(), startWait)
+		}
+		time.Sleep(startPoll)
+	}
+}
+
+func uninstallService(g *globals, c controller, mode service.Mode) int {
+	st, err := c.Status()
+	if err == nil && st == service.StatusNotInstalled {
+		err = service.ErrNotInstalled
+	}
+	if err != nil {
+		return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
+	}
+	if st == service.StatusRunning {
+		if err := c.Stop(); err != nil {
+			return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
+		}
+		fmt.Fprintf(g.stdout, "stopped %s\n", c.Describe())
+	}
 	if err := c.Uninstall(); err != nil {
 		return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
 	}
-	fmt.Fprintf(g.stdout, "removed %s\n", c.Describe())
+	fmt.Fprintf(g.stdout, "removed %s", c.Describe())
+	if st != service.StatusRunning {
+		fmt.Fprintf(g.stdout, " (it was %s)", st)
+	}
+	fmt.Fprintln(g.stdout)
+	if log := c.Config().LogFile; log != "" {
+		fmt.Fprintf(g.stdout, "its log stays at %s\n", log)
+	}
 	return exitOK
 }
 
-func startService(g *globals, c *service.Controller, mode service.Mode) int {
+func startService(g *globals, c controller, mode service.Mode) int {
 	if err := c.Start(); err != nil {
 		return g.fail("start", err, g.serviceHint(err, "start", mode, c.Inspect()))
 	}
@@ -171,7 +261,7 @@ func startService(g *globals, c *service.Controller, mode service.Mode) int {
 	return exitOK
 }
 
-func stopService(g *globals, c *service.Controller, mode service.Mode) int {
+func stopService(g *globals, c controller, mode service.Mode) int {
 	if err := c.Stop(); err != nil {
 		return g.fail("stop", err, g.serviceHint(err, "stop", mode, c.Inspect()))
 	}
@@ -179,7 +269,7 @@ func stopService(g *globals, c *service.Controller, mode service.Mode) int {
 	return exitOK
 }
 
-func serviceStatus(g *globals, c *service.Controller, mode service.Mode) int {
+func serviceStatus(g *globals, c controller, mode service.Mode) int {
 	st, err := c.Status()
 	if err != nil {
 		return g.fail("service status", err, g.serviceHint(err, "service status", mode, c.Inspect()))

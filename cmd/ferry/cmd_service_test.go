@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,5 +198,157 @@ func TestServiceHint(t *testing.T) {
 		if got := g.serviceHint(c.err, c.command, c.mode, "systemctl --user status ferry"); got != c.want {
 			t.Errorf("%s: hint %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+// fakeController is a service manager in memory. Its Start writes the API
+// address into the home as the daemon does once it answers, unless
+// noAnswer; startErr fails the start, and after is the state once started.
+type fakeController struct {
+	cfg      service.Config
+	state    service.Status
+	startErr error
+	after    service.Status
+	noAnswer bool
+	calls    []string
+}
+
+func (f *fakeController) Install() error {
+	f.calls = append(f.calls, "install")
+	f.state = service.StatusStopped
+	return nil
+}
+
+func (f *fakeController) Uninstall() error {
+	f.calls = append(f.calls, "uninstall")
+	if f.state == service.StatusRunning {
+		return fmt.Errorf("uninstall while running")
+	}
+	f.state = service.StatusNotInstalled
+	return nil
+}
+
+func (f *fakeController) Start() error {
+	f.calls = append(f.calls, "start")
+	if f.startErr != nil {
+		return f.startErr
+	}
+	f.state = f.after
+	if !f.noAnswer && f.after == service.StatusRunning {
+		return writeAPIAddr(f.cfg.Home, "127.0.0.1:18484")
+	}
+	return nil
+}
+
+func (f *fakeController) Stop() error {
+	f.calls = append(f.calls, "stop")
+	f.state = service.StatusStopped
+	return nil
+}
+
+func (f *fakeController) Status() (service.Status, error) { return f.state, nil }
+func (f *fakeController) Describe() string                { return "systemd user unit /u/ferry.service" }
+func (f *fakeController) Inspect() string                 { return "systemctl --user status ferry" }
+func (f *fakeController) Config() service.Config          { return f.cfg }
+
+func newFake(t *testing.T) (*globals, *fakeController, *bytes.Buffer, *bytes.Buffer) {
+	home := t.TempDir()
+	var out, errOut bytes.Buffer
+	g := &globals{home: home, stdout: &out, stderr: &errOut}
+	f := &fakeController{cfg: service.Config{Home: home, LogFile: "/home/ana/.local/state/ferry/ferry.log"}, after: service.StatusRunning}
+	return g, f, &out, &errOut
+}
+
+// TestInstallStarts: install installs, starts, and prints the log's place
+// and the address the daemon answers at.
+func TestInstallStarts(t *testing.T) {
+	g, f, out, errOut := newFake(t)
+	if code := installService(g, f, service.User); code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if got := strings.Join(f.calls, ","); got != "install,start" {
+		t.Errorf("calls %s, want install,start", got)
+	}
+	for _, want := range []string{
+		"installed systemd user unit /u/ferry.service",
+		"its log: /home/ana/.local/state/ferry/ferry.log (`ferry log` shows it, -f follows it)",
+		"started it; web UI at http://127.0.0.1:18484/ (run `ferry ui` to open it signed in)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout %q lacks %q", out, want)
+		}
+	}
+	if strings.Contains(out.String(), "ferry start") {
+		t.Errorf("stdout still tells to start it: %q", out)
+	}
+}
+
+// TestInstallStartFails: a service that does not start fails the command
+// with exit 1 and one line saying what to do, and stays installed.
+func TestInstallStartFails(t *testing.T) {
+	defer func(w time.Duration) { startWait = w }(startWait)
+	startWait = 300 * time.Millisecond
+	cases := []struct {
+		name string
+		edit func(f *fakeController)
+		want string
+	}{
+		{"start refused", func(f *fakeController) { f.startErr = fmt.Errorf("systemctl start: exit status 1") }, "systemctl start: exit status 1"},
+		{"failed", func(f *fakeController) { f.after = service.StatusFailed }, "started systemd user unit /u/ferry.service, but it failed"},
+		{"stopped", func(f *fakeController) { f.after = service.StatusStopped }, "but it is stopped"},
+		{"silent", func(f *fakeController) { f.noAnswer = true }, "but it has not answered within 300ms; it may still be starting"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g, f, out, errOut := newFake(t)
+			// A record of an earlier run is not an answer.
+			writeAPIAddr(g.home, "127.0.0.1:1")
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(filepath.Join(g.home, apiAddrFile), old, old)
+			c.edit(f)
+			code := installService(g, f, service.User)
+			hint := "It stays installed: see `ferry log` and `systemctl --user status ferry`, then `ferry start` (or `ferry uninstall`)"
+			if code != exitError || strings.Count(errOut.String(), "\n") != 1 || !strings.HasPrefix(errOut.String(), "ferry: install: ") ||
+				!strings.Contains(errOut.String(), c.want) || !strings.HasSuffix(errOut.String(), hint+"\n") {
+				t.Fatalf("exit %d, stderr %q; want exit 1 and one line with %q and the hint", code, errOut, c.want)
+			}
+			if slices.Contains(f.calls, "uninstall") || f.state == service.StatusNotInstalled {
+				t.Error("the service was removed")
+			}
+			if !strings.Contains(out.String(), "its log: ") {
+				t.Errorf("stdout %q does not say where the log is", out)
+			}
+		})
+	}
+}
+
+// TestUninstallStopsAndRemoves: a running service is stopped, then
+// removed, and the output says both; a stopped one is only removed.
+func TestUninstallStopsAndRemoves(t *testing.T) {
+	g, f, out, errOut := newFake(t)
+	f.state = service.StatusRunning
+	if code := uninstallService(g, f, service.User); code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if got := strings.Join(f.calls, ","); got != "stop,uninstall" {
+		t.Errorf("calls %s, want stop,uninstall", got)
+	}
+	want := "stopped systemd user unit /u/ferry.service\nremoved systemd user unit /u/ferry.service\nits log stays at /home/ana/.local/state/ferry/ferry.log\n"
+	if out.String() != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+
+	g, f, out, _ = newFake(t)
+	f.state = service.StatusStopped
+	if code := uninstallService(g, f, service.User); code != exitOK || strings.Join(f.calls, ",") != "uninstall" ||
+		!strings.HasPrefix(out.String(), "removed systemd user unit /u/ferry.service (it was stopped)\n") {
+		t.Errorf("stopped service: exit %d, calls %v, stdout %q", code, f.calls, out)
+	}
+
+	g, f, _, errOut = newFake(t)
+	f.state = service.StatusNotInstalled
+	if code := uninstallService(g, f, service.System); code != exitError || len(f.calls) != 0 ||
+		!strings.Contains(errOut.String(), "not installed. Install it with `ferry install --system`") {
+		t.Errorf("missing service: exit %d, calls %v, stderr %q", code, f.calls, errOut)
 	}
 }

@@ -53,11 +53,12 @@ func commands() []command {
 		{name: "status", synopsis: "[--json] [--watch]", summary: "show the running daemon's folders and devices", run: runStatus},
 		{name: "ui", synopsis: "[--print]", summary: "open the web UI in a browser, signed in", run: runUI},
 		{name: "pair", synopsis: "[CODE]", summary: "pair with another device by a short code", run: runPair},
-		{name: "install", synopsis: "[--system]", summary: "install ferry as a service started at login (--system: at boot)", run: runInstall},
+		{name: "install", synopsis: "[--system]", summary: "install and start ferry as a service started at login (--system: at boot)", run: runInstall},
 		{name: "uninstall", synopsis: "[--system]", summary: "stop and remove the service", run: runUninstall},
 		{name: "start", synopsis: "[--system]", summary: "start the installed service", run: runStart},
 		{name: "stop", synopsis: "[--system]", summary: "stop the installed service", run: runStop},
 		{name: "service", synopsis: "status [--system]", summary: "show whether the service runs", run: runService},
+		{name: "log", synopsis: "[-f] [-n N] [--system]", summary: "print the service's log (-f: follow it)", run: runLog},
 		{name: "help", synopsis: "[COMMAND]", summary: "show help for ferry or a command", noHome: true, run: runHelp},
 		{name: "version", summary: "print ferry's version", noHome: true, run: runVersion},
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -40,7 +41,13 @@ func prepareAccount(cfg Config) error {
 	if uid == 0 {
 		return fmt.Errorf("user %q is root; the system-wide service runs as a user of its own", cfg.User)
 	}
-	return prepareHome(cfg.Home, cfg.User, uid, gid)
+	if err := prepareHome(cfg.Home, cfg.User, uid, gid); err != nil {
+		return err
+	}
+	if cfg.LogFile == "" {
+		return nil
+	}
+	return prepareLog(cfg.LogFile, cfg.User, uid, gid)
 }
 
 // useraddArgs are the arguments that create name as a system account whose
@@ -62,22 +69,71 @@ func createSystemUser(name, home string) error {
 // changes the owner of an existing directory: that could hand any
 // directory named by mistake to the service's user.
 func prepareHome(home, name string, uid, gid int) error {
-	fi, err := os.Stat(home)
+	err := prepareDir(home, "home", 0o700, name, uid, gid)
+	if errors.Is(err, errNotTheirs) {
+		return fmt.Errorf("home %s is not a directory of user %s; make it theirs (`chown -R %s %s`) or choose another with --home", home, name, name, home)
+	}
+	return err
+}
+
+var errNotTheirs = errors.New("not theirs")
+
+// prepareDir makes dir with perm for uid, or checks that it is theirs
+// (errNotTheirs if not).
+func prepareDir(dir, what string, perm fs.FileMode, name string, uid, gid int) error {
+	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(home, 0o700); err != nil {
-			return fmt.Errorf("create home %s: %w", home, err)
+		if err := os.MkdirAll(dir, perm); err != nil {
+			return fmt.Errorf("create %s %s: %w", what, dir, err)
 		}
-		if err := os.Chown(home, uid, gid); err != nil {
-			return fmt.Errorf("give home %s to %s: %w", home, name, err)
+		if err := os.Chmod(dir, perm); err != nil { // less the umask
+			return fmt.Errorf("create %s %s: %w", what, dir, err)
+		}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return fmt.Errorf("give %s %s to %s: %w", what, dir, name, err)
 		}
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("home %s: %w", home, err)
+		return fmt.Errorf("%s %s: %w", what, dir, err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !fi.IsDir() || !ok || int(st.Uid) != uid {
-		return fmt.Errorf("home %s is not a directory of user %s; make it theirs (`chown -R %s %s`) or choose another with --home", home, name, name, home)
+	if st, ok := fi.Sys().(*syscall.Stat_t); !fi.IsDir() || !ok || int(st.Uid) != uid {
+		return errNotTheirs
+	}
+	return nil
+}
+
+// prepareLog makes the directory of a system-wide service's log file
+// (0750) and the file (0640) for uid, so that the service, which cannot
+// create anything in /var/log, can write it, and the members of its group
+// read it. Existing ones must be the user's.
+func prepareLog(path, name string, uid, gid int) error {
+	dir := filepath.Dir(path)
+	if err := prepareDir(dir, "log directory", 0o750, name, uid, gid); errors.Is(err, errNotTheirs) {
+		return fmt.Errorf("log directory %s is not a directory of user %s; make it theirs (`chown -R %s %s`)", dir, name, name, dir)
+	} else if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if errors.Is(err, fs.ErrExist) {
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return fmt.Errorf("log file %s: %w", path, err)
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !fi.Mode().IsRegular() || !ok || int(st.Uid) != uid {
+			return fmt.Errorf("log file %s is not a file of user %s; make it theirs (`chown %s %s`) or remove it", path, name, name, path)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create log file %s: %w", path, err)
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o640); err != nil {
+		return fmt.Errorf("create log file %s: %w", path, err)
+	}
+	if err := os.Chown(path, uid, gid); err != nil {
+		return fmt.Errorf("give log file %s to %s: %w", path, name, err)
 	}
 	return nil
 }

@@ -52,3 +52,36 @@ func TestPrepareAccountRefuses(t *testing.T) {
 		t.Errorf("useradd %q", got)
 	}
 }
+
+// TestPrepareLog: a system service's log directory and file are made for
+// its user, 0750 and 0640, and someone else's are refused.
+func TestPrepareLog(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a directory to another user needs root")
+	}
+	const nobody = 65534
+	old := syscall.Umask(0o077) // as the install runs under a strict umask
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "log", "ferry", "ferry.log")
+	if err := prepareLog(path, "nobody", nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{filepath.Dir(path): os.ModeDir | 0o750, path: 0o640} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode() != want || fi.Sys().(*syscall.Stat_t).Uid != nobody {
+			t.Errorf("%s: %v, %v; want %v owned by 65534", p, fi.Mode(), err, want)
+		}
+	}
+	if err := prepareLog(path, "nobody", nobody, nobody); err != nil {
+		t.Fatalf("prepareLog again: %v", err)
+	}
+	root := filepath.Join(t.TempDir(), "ferry.log")
+	os.WriteFile(root, nil, 0o600)
+	if err := prepareLog(root, "nobody", nobody, nobody); err == nil || !strings.Contains(err.Error(), "is not a directory of user nobody") {
+		t.Errorf("prepareLog in root's directory: %v", err)
+	}
+	os.Chown(filepath.Dir(root), nobody, nobody)
+	if err := prepareLog(root, "nobody", nobody, nobody); err == nil || !strings.Contains(err.Error(), "chown nobody "+root) {
+		t.Errorf("prepareLog of root's file: %v", err)
+	}
+}

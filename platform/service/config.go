@@ -40,6 +40,9 @@ type Config struct {
 	// (SystemUser when empty); a user service runs as its user. Windows
 	// runs system services as its service account.
 	User string
+	// LogFile is the daemon's log file, passed as serve --log-file; none
+	// when empty. NewController sets the platform's place (LogPath).
+	LogFile string
 }
 
 // Validate fills defaults and checks that the service files can hold the
@@ -69,7 +72,10 @@ func (c *Config) Validate() error {
 	if c.User != "" && !validUserName(c.User) {
 		return fmt.Errorf("user name %q: want a letter or '_', then letters, digits, '_', '-' or '.'", c.User)
 	}
-	for _, p := range []struct{ what, path string }{{"executable", c.Executable}, {"home", c.Home}} {
+	for _, p := range []struct{ what, path string }{{"executable", c.Executable}, {"home", c.Home}, {"log file", c.LogFile}} {
+		if p.what == "log file" && p.path == "" {
+			continue
+		}
 		if err := checkPath(p.path); err != nil {
 			return fmt.Errorf("service %s %q: %w", p.what, p.path, err)
 		}
@@ -94,7 +100,7 @@ func validUserName(n string) bool {
 
 func checkPath(p string) error {
 	switch {
-	case !filepath.IsAbs(p):
+	case !filepath.IsAbs(p) && !windowsAbs(p):
 		return fmt.Errorf("not an absolute path")
 	case strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return fmt.Errorf("contains a control character")
@@ -106,5 +112,9 @@ func checkPath(p string) error {
 
 // Args are the arguments the service passes to the ferry binary.
 func (c Config) Args() []string {
-	return []string{"--home", c.Home, "serve"}
+	args := []string{"--home", c.Home, "serve"}
+	if c.LogFile != "" {
+		args = append(args, "--log-file", c.LogFile)
+	}
+	return args
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 
@@ -44,17 +45,33 @@ type Controller struct {
 	cfg  Config
 	goos string
 	path string // the service file; "" on Windows
-	svc  service.Service
+	svc  backend
 }
 
-// NewController prepares to control the service cfg describes. On Linux it
+// NewController prepares to control the service cfg describes, which logs
+// to the platform's place (LogPath) unless cfg names a log file. On Linux it
 // returns a *NoManagerError unless systemd (and, for a user unit, the user's
-// systemd manager) runs, as p sees it.
+// systemd manager) runs, as p sees it. A Windows user's service is a
+// scheduled task.
 func NewController(cfg Config, p Probe) (*Controller, error) {
+	if cfg.LogFile == "" {
+		path, err := HostLogPath(cfg.Mode)
+		if err != nil {
+			return nil, err
+		}
+		cfg.LogFile = path
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	goos := runtime.GOOS
+	if goos == "windows" && cfg.Mode == User {
+		u, err := user.Current()
+		if err != nil {
+			return nil, fmt.Errorf("scheduled task %s: find the current user: %w", cfg.Name, err)
+		}
+		return &Controller{cfg: cfg, goos: goos, svc: newTask(cfg, u.Username)}, nil
+	}
 	opts, err := options(goos, cfg, p)
 	if err != nil {
 		return nil, err

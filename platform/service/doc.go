@@ -1,10 +1,19 @@
 // Package service installs and runs ferry as an operating-system service,
 // on top of github.com/kardianos/service.
 //
-// A service runs "<ferry binary> --home <home> serve" and is either a user
-// service (the default: a systemd user unit on Linux, a LaunchAgent on
-// macOS) or a system-wide one (a systemd system unit, a LaunchDaemon).
-// Windows has only system services, so both modes install one there.
+// A service runs "<ferry binary> --home <home> serve --log-file <log>" and
+// is either a user service (the default: a systemd user unit on Linux, a
+// LaunchAgent on macOS, a scheduled task at the user's logon on Windows) or
+// a system-wide one (a systemd system unit, a LaunchDaemon, a Windows
+// service). Windows services run as a service account and need an
+// administrator, so a Windows user's ferry is a task ([TaskXML]), managed
+// with schtasks.
+//
+// The log file is in the platform's usual place ([LogPath]) and is written
+// into the service's command line, so the daemon does not guess where it
+// runs; for a system-wide service the install makes its directory (0750)
+// and the file (0640) for the service's user, who cannot create them under
+// /var/log or /Library/Logs.
 //
 // ferry writes its own service files ([UnitFile], [LaunchdPlist]) instead of
 // the library's defaults, which on systemd want multi-user.target even for a

@@ -16,7 +16,10 @@ func (c *Controller) Describe() string {
 		"linux":  {"systemd user unit", "systemd system unit"},
 		"darwin": {"LaunchAgent", "LaunchDaemon"},
 	}[c.goos]
-	if kind[0] == "" {
+	switch {
+	case c.goos == "windows" && c.cfg.Mode == User:
+		return "scheduled task " + c.cfg.Name + " (at logon)"
+	case kind[0] == "":
 		return "Windows service " + c.cfg.Name
 	}
 	return kind[c.cfg.Mode] + " " + c.path
@@ -27,6 +30,8 @@ func (c *Controller) Inspect() string {
 	switch {
 	case c.goos == "darwin":
 		return "launchctl list " + c.cfg.Name
+	case c.goos == "windows" && c.cfg.Mode == User:
+		return "schtasks /Query /TN " + c.cfg.Name + " /V /FO LIST"
 	case c.goos == "windows":
 		return "sc query " + c.cfg.Name
 	case c.cfg.Mode == User:
@@ -54,6 +59,8 @@ func (c *Controller) Status() (Status, error) {
 
 // Install writes the service file and enables the service, which then
 // starts at the next login (user) or boot (system). It does not start it.
+// For a system-wide service it also makes the service's user, home and log
+// directory.
 func (c *Controller) Install() error {
 	if c.path != "" {
 		if _, err := os.Stat(c.path); err == nil {

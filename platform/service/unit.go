@@ -70,8 +70,9 @@ func systemdWord(s string) string {
 }
 
 // LaunchdPlist renders cfg's launchd property list: loaded at login (user)
-// or boot (system), restarted 5 s after a failure, with ferry's output in
-// service.log in the home directory.
+// or boot (system), restarted 5 s after a failure, with what ferry prints
+// outside its log file (a crash's trace) in service.log in the home
+// directory.
 func LaunchdPlist(cfg Config) (string, error) {
 	if err := cfg.Validate(); err != nil {
 		return "", err

@@ -35,8 +35,8 @@ var unitCases = []struct {
 	file string
 	cfg  Config
 }{
-	{"user.service", Config{Executable: "/usr/local/bin/ferry", Home: "/home/ana/.config/ferry"}},
-	{"system.service", Config{Executable: "/usr/local/bin/ferry", Home: "/var/lib/ferry", Mode: System}},
+	{"user.service", Config{Executable: "/usr/local/bin/ferry", Home: "/home/ana/.config/ferry", LogFile: "/home/ana/.local/state/ferry/ferry.log"}},
+	{"system.service", Config{Executable: "/usr/local/bin/ferry", Home: "/var/lib/ferry", Mode: System, LogFile: "/var/log/ferry/ferry.log"}},
 	{"quoted.service", Config{Executable: "/opt/my apps/ferry", Home: `/home/ana/50% "sync" $HOME\x`}},
 }
 
@@ -137,7 +137,7 @@ func FuzzSystemdWord(f *testing.F) {
 }
 
 func TestLaunchdPlist(t *testing.T) {
-	cfg := Config{Executable: "/Applications/ferry app/ferry", Home: "/Users/ana/Library/Application Support/ferry & <co>"}
+	cfg := Config{Executable: "/Applications/ferry app/ferry", Home: "/Users/ana/Library/Application Support/ferry & <co>", LogFile: "/Users/ana/Library/Logs/ferry/ferry.log"}
 	plist, err := LaunchdPlist(cfg)
 	if err != nil {
 		t.Fatal(err)
