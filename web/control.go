@@ -16,6 +16,10 @@ type DeviceSettings struct {
 	Addrs *[]string `json:"addrs,omitempty"`
 	// Paused devices are neither dialled nor let in.
 	Paused *bool `json:"paused,omitempty"`
+	// MaxSend and MaxRecv limit what is sent to and received from the
+	// device, in bytes per second, on the local network too; 0 is no limit.
+	MaxSend *int64 `json:"maxSend,omitempty"`
+	MaxRecv *int64 `json:"maxRecv,omitempty"`
 }
 
 // OfferedFolder is a folder a trusted device shares with this one that

@@ -103,9 +103,16 @@ func checkDeviceControls(t *testing.T, ctx context.Context, b *webtest.Backend) 
 	run(t, ctx,
 		chromedp.SetValue(chromedp.CSS(laptop+".rename-input"), "work laptop"),
 		chromedp.SetValue(chromedp.CSS(laptop+".addrs-input"), "10.0.0.2:22110, laptop.lan:22110"),
+		chromedp.SetValue(chromedp.CSS(laptop+".max-send-input"), "2M"),
+		chromedp.SetValue(chromedp.CSS(laptop+".max-recv-input"), "1.5 MB/s"),
 		chromedp.Click(chromedp.CSS(laptop+".device-save")))
-	waitCall(t, b, "SetDevice "+devA+" name=work laptop addrs=10.0.0.2:22110,laptop.lan:22110")
+	waitCall(t, b, "SetDevice "+devA+" name=work laptop addrs=10.0.0.2:22110,laptop.lan:22110 maxSend=2097152 maxRecv=1572864")
 	waitText(t, ctx, laptop+".name", "work laptop")
+	run(t, ctx, chromedp.SetValue(chromedp.CSS(laptop+".max-send-input"), "fast"), chromedp.Click(chromedp.CSS(laptop+".device-save")))
+	waitText(t, ctx, laptop+".device-result", "a limit is bytes per second")
+	// Opened again, the form shows the limits as they were set.
+	run(t, ctx, chromedp.Click(chromedp.CSS(laptop+".device-more summary")), chromedp.Click(chromedp.CSS(laptop+".device-more summary")))
+	wait(t, ctx, `document.querySelector('`+laptop+`.max-send-input').value === '2M' && document.querySelector('`+laptop+`.max-recv-input').value === '1536K'`)
 
 	nas := `#devices [data-device-id="` + devB + `"] `
 	run(t, ctx, chromedp.Click(chromedp.CSS(nas+".device-more summary")), chromedp.Click(chromedp.CSS(nas+".remove-device")))

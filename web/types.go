@@ -277,12 +277,16 @@ const (
 // DeviceStatus is a trusted device and its connection. Bytes count
 // application data sent and received since the daemon started.
 type DeviceStatus struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Paused    bool     `json:"paused,omitempty"`
-	Addrs     []string `json:"addrs"` // configured; empty means discovered
-	Connected bool     `json:"connected"`
-	Address   string   `json:"address"`
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Paused bool     `json:"paused,omitempty"`
+	Addrs  []string `json:"addrs"` // configured; empty means discovered
+	// MaxSend and MaxRecv are the device's own bandwidth limits in bytes
+	// per second; 0 is none.
+	MaxSend   int64  `json:"maxSend,omitempty"`
+	MaxRecv   int64  `json:"maxRecv,omitempty"`
+	Connected bool   `json:"connected"`
+	Address   string `json:"address"`
 	// Via says how the connection came about: "incoming" (the device
 	// dialled this one), "address" (a configured address), "lan" (heard on
 	// the local network), "dht" (found in the DHT), "relay" (through the

@@ -106,6 +106,10 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 	ok(t, d.home, "device", "resume", otherID(1))
 	ok(t, d.home, "device", "set", otherID(1), "--addr", "10.0.0.2:22110", "--addr", "laptop.lan:22110")
 	ok(t, d.home, "device", "set", otherID(1), "--discover")
+	ok(t, d.home, "device", "set", otherID(1), "--max-send", "2M", "--max-recv", "500K")
+	if r := ferry(t, d.home, "device", "set", otherID(1), "--max-send", "lots"); r.code != exitUsage {
+		t.Errorf("device set --max-send lots: exit %d, want %d", r.code, exitUsage)
+	}
 	if r := ferry(t, d.home, "device", "set", otherID(1)); r.code != exitUsage {
 		t.Errorf("device set without a change: exit %d, want %d", r.code, exitUsage)
 	}
@@ -170,6 +174,7 @@ func TestCommandsGoThroughTheAPI(t *testing.T) {
 		"SetDevice " + otherID(1) + " paused=false",
 		"SetDevice " + otherID(1) + " addrs=10.0.0.2:22110,laptop.lan:22110",
 		"SetDevice " + otherID(1) + " addrs=",
+		"SetDevice " + otherID(1) + " maxSend=2097152 maxRecv=512000",
 		"UnshareFolder photos " + otherID(1),
 		"AcceptFolder " + otherID(1) + " music " + acceptDir,
 		"RemoveFolder photos forget=true",

@@ -56,8 +56,10 @@ var (
 	deviceResumeUsage = usage{name: "device resume", synopsis: "ID", help: "Sync with a paused device again."}
 	deviceSetUsage    = usage{
 		name:     "device set",
-		synopsis: "ID [--name NAME] [--addr HOST:PORT]... [--discover]",
-		help:     "Change a device's settings: --addr replaces the addresses it is dialled at; --discover drops them, so it is found on the network.",
+		synopsis: "ID [--name NAME] [--addr HOST:PORT]... [--discover] [--max-send RATE] [--max-recv RATE]",
+		help: "Change a device's settings: --addr replaces the addresses it is dialled at; --discover drops them, so it is\n" +
+			"found on the network. --max-send and --max-recv limit what is sent to and received from it, in bytes per\n" +
+			"second (e.g. 500K, 2M; K/M/G are 1024-based; 0 for no limit), on the local network too.",
 	}
 )
 
@@ -264,6 +266,15 @@ func runDeviceSet(g *globals, args []string) int {
 	var addrs stringList
 	fs.Var(&addrs, "addr", "an address where the device listens, `HOST:PORT`; repeat for more")
 	discover := fs.Bool("discover", false, "drop the device's addresses: find it on the network")
+	rateFlag := func(name, what string, into **int64) {
+		fs.Func(name, "limit what is "+what+" this device to `RATE` bytes per second (e.g. 2M; 0: no limit)", func(v string) error {
+			r, err := config.ParseRate(v)
+			*into = &r
+			return err
+		})
+	}
+	rateFlag("max-send", "sent to", &s.MaxSend)
+	rateFlag("max-recv", "received from", &s.MaxRecv)
 	pos, code, ok := g.parse(deviceSetUsage, fs, args, 1, 1)
 	if !ok {
 		return code
@@ -294,7 +305,9 @@ func (g *globals) setDevice(what, device string, s web.DeviceSettings) int {
 	defer cancel()
 	err = g.change(
 		func(c *web.Client) error { return c.SetDevice(ctx, id.String(), s) },
-		func(cfg *config.Config) error { return cfg.SetDevice(id, s.Name, s.Addrs, s.Paused) })
+		func(cfg *config.Config) error {
+			return cfg.SetDevice(id, config.DeviceChange{Name: s.Name, Addrs: s.Addrs, Paused: s.Paused, MaxSend: s.MaxSend, MaxRecv: s.MaxRecv})
+		})
 	if err != nil {
 		return g.fail(what, err, hintIfNotFound(err, "See `ferry device list`"))
 	}

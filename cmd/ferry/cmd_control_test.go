@@ -31,7 +31,7 @@ func TestControlsWithoutDaemon(t *testing.T) {
 	ok(t, home, "folder", "set", "docs", "--path", moved, "--label", "My docs", "--scan-interval", "45m")
 	ok(t, home, "device", "rename", dev, "phone")
 	ok(t, home, "device", "pause", dev)
-	ok(t, home, "device", "set", dev, "--addr", "192.0.2.1:22110")
+	ok(t, home, "device", "set", dev, "--addr", "192.0.2.1:22110", "--max-recv", "1M")
 	cfg, err := config.Load(home)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestControlsWithoutDaemon(t *testing.T) {
 	if !f.Paused || f.Path != moved || f.Label != "My docs" || f.ScanInterval != config.Duration(45*time.Minute) {
 		t.Fatalf("folder settings: %+v", f)
 	}
-	if d.Name != "phone" || !d.Paused || len(d.Addrs) != 1 || d.Addrs[0] != "192.0.2.1:22110" {
+	if d.Name != "phone" || !d.Paused || len(d.Addrs) != 1 || d.Addrs[0] != "192.0.2.1:22110" || d.MaxRecv != 1<<20 || d.MaxSend != 0 {
 		t.Fatalf("device settings: %+v", d)
 	}
 	if list := ok(t, home, "folder", "list"); !strings.Contains(list, "paused") || !strings.Contains(list, `"My docs"`) {

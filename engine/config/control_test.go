@@ -119,6 +119,23 @@ func TestDeviceSettings(t *testing.T) {
 	if err := c.SetDeviceAddrs(devB, []string{"no-port"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad address: %v", err)
 	}
+	// SetDevice changes all or nothing.
+	name, limit, bad := "tablet", int64(4096), int64(-1)
+	if err := c.SetDevice(devB, DeviceChange{Name: &name, MaxSend: &limit, MaxRecv: &bad}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a negative limit: %v", err)
+	}
+	if d, _ := c.Device(devB); d.Name != "phone" || d.MaxSend != 0 {
+		t.Fatalf("a refused change changed the device: %+v", d)
+	}
+	if err := c.SetDevice(devB, DeviceChange{Name: &name, MaxSend: &limit}); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.Device(devB); d.Name != "tablet" || d.MaxSend != 4096 || d.MaxRecv != 0 {
+		t.Fatalf("SetDevice: %+v", d)
+	}
+	if err := c.RenameDevice(devB, "phone"); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.RenameDevice(devB, "bad\nname"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("control character: %v", err)
 	}

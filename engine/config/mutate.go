@@ -248,25 +248,46 @@ func (c *Config) RenameDevice(id proto.DeviceID, name string) error {
 	return c.changeDevice(id, func(d *Device) { d.Name = name })
 }
 
-// SetDevice changes the settings of device id that are not nil: its name,
-// its addresses and whether it is paused.
-func (c *Config) SetDevice(id proto.DeviceID, name *string, addrs *[]string, paused *bool) error {
-	if _, ok := c.Device(id); !ok {
+// DeviceChange is a change of a device's settings: the fields that are
+// not nil.
+type DeviceChange struct {
+	Name             *string
+	Addrs            *[]string
+	Paused           *bool
+	MaxSend, MaxRecv *int64
+}
+
+// SetDevice makes the change ch to device id, all of it or nothing.
+func (c *Config) SetDevice(id proto.DeviceID, ch DeviceChange) error {
+	d, ok := c.Device(id)
+	if !ok {
 		return notFoundf("device %s is not a known device", id)
 	}
 	next := c.Clone()
-	if name != nil {
-		if err := next.RenameDevice(id, *name); err != nil {
+	if ch.Name != nil {
+		if err := next.RenameDevice(id, *ch.Name); err != nil {
 			return err
 		}
 	}
-	if addrs != nil {
-		if err := next.SetDeviceAddrs(id, *addrs); err != nil {
+	if ch.Addrs != nil {
+		if err := next.SetDeviceAddrs(id, *ch.Addrs); err != nil {
 			return err
 		}
 	}
-	if paused != nil {
-		if err := next.SetDevicePaused(id, *paused); err != nil {
+	if ch.Paused != nil {
+		if err := next.SetDevicePaused(id, *ch.Paused); err != nil {
+			return err
+		}
+	}
+	if ch.MaxSend != nil || ch.MaxRecv != nil {
+		send, recv := d.MaxSend, d.MaxRecv
+		if ch.MaxSend != nil {
+			send = *ch.MaxSend
+		}
+		if ch.MaxRecv != nil {
+			recv = *ch.MaxRecv
+		}
+		if err := next.SetDeviceLimits(id, send, recv); err != nil {
 			return err
 		}
 	}

@@ -105,7 +105,7 @@ func (n *Node) thisDevice(cfg config.Config) web.ThisDevice {
 }
 
 func (n *Node) deviceStatus(d config.Device) web.DeviceStatus {
-	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name, Paused: d.Paused, Addrs: slices.Clone(d.Addrs)}
+	ds := web.DeviceStatus{ID: d.ID.String(), Name: d.Name, Paused: d.Paused, Addrs: slices.Clone(d.Addrs), MaxSend: d.MaxSend, MaxRecv: d.MaxRecv}
 	if c := n.conns.conn(d.ID); c != nil {
 		ds.Connected, ds.Address, ds.Via = true, c.addr, n.via(c)
 		if c.relayed() {

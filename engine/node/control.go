@@ -55,7 +55,12 @@ func (n *Node) SetDevice(ctx context.Context, device string, s web.DeviceSetting
 	if err != nil {
 		return web.BadRequest(err)
 	}
-	return n.changeConfig(func(c *config.Config) error { return c.SetDevice(id, s.Name, s.Addrs, s.Paused) })
+	return n.changeConfig(func(c *config.Config) error { return c.SetDevice(id, deviceChange(s)) })
+}
+
+// deviceChange is s as a config change.
+func deviceChange(s web.DeviceSettings) config.DeviceChange {
+	return config.DeviceChange{Name: s.Name, Addrs: s.Addrs, Paused: s.Paused, MaxSend: s.MaxSend, MaxRecv: s.MaxRecv}
 }
 
 // AcceptFolder implements web.Backend: a folder the device offers is

@@ -575,12 +575,16 @@
     const out = el('span', { class: 'device-result', 'aria-live': 'polite', hidden: '' });
     const name = el('input', { class: 'rename-input', 'aria-label': 'Name', placeholder: 'name' });
     const addrs = el('input', { class: 'addrs-input', 'aria-label': 'Addresses', placeholder: 'host:port, … (empty: discover)', spellcheck: 'false' });
-    const form = el('form', { class: 'device-form', autocomplete: 'off' }, name, addrs,
+    const maxSend = el('input', { class: 'max-send-input', 'aria-label': 'Send at most, per second', placeholder: 'send: no limit (e.g. 2M)', spellcheck: 'false' });
+    const maxRecv = el('input', { class: 'max-recv-input', 'aria-label': 'Receive at most, per second', placeholder: 'receive: no limit (e.g. 1M)', spellcheck: 'false' });
+    const form = el('form', { class: 'device-form', autocomplete: 'off' }, name, addrs, maxSend, maxRecv,
       el('button', { type: 'submit', class: 'device-save', text: 'Save' }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const list = addrs.value.split(',').map((a) => a.trim()).filter((a) => a);
-      control(out, 'PATCH', devicePath(d.id), { name: name.value.trim(), addrs: list }, 'saved');
+      const send = parseRate(maxSend.value), recv = parseRate(maxRecv.value);
+      if (send === null || recv === null) { say(out, 'error', 'a limit is bytes per second, like 500K, 2M or 0'); return; }
+      control(out, 'PATCH', devicePath(d.id), { name: name.value.trim(), addrs: list, maxSend: send, maxRecv: recv }, 'saved');
     });
     const more = el('details', { class: 'device-more' }, el('summary', { text: 'Edit' }), form,
       el('button', {
@@ -590,7 +594,12 @@
       }));
     more.addEventListener('toggle', () => {
       const cur = more.closest('tr').deviceStatus;
-      if (more.open && cur) { name.value = cur.name || ''; addrs.value = (cur.addrs || []).join(', '); }
+      if (more.open && cur) {
+        name.value = cur.name || '';
+        addrs.value = (cur.addrs || []).join(', ');
+        maxSend.value = rateText(cur.maxSend);
+        maxRecv.value = rateText(cur.maxRecv);
+      }
     });
     return el('td', { class: 'actions' },
       el('button', {
@@ -600,6 +609,23 @@
           control(out, 'PATCH', devicePath(d.id), { paused: !paused }, paused ? 'resumed' : 'paused');
         },
       }), ' ', more, ' ', out);
+  }
+
+  // parseRate reads a limit as ferry's CLI does: bytes per second with K, M
+  // or G (1024-based) and an optional B or /s; empty is 0, no limit; null
+  // when it is not one.
+  function parseRate(s) {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:\/s)?\s*$/i.exec(s);
+    if (s.trim() === '') return 0;
+    if (!m) return null;
+    return Math.round(parseFloat(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase()));
+  }
+
+  // rateText shows a limit the way parseRate reads it back.
+  function rateText(n) {
+    if (!n) return '';
+    for (const [u, f] of [['G', 1024 ** 3], ['M', 1024 ** 2], ['K', 1024]]) if (n % f === 0) return (n / f) + u;
+    return String(n);
   }
 
   function updateDeviceControls(row, d) {

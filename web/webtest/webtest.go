@@ -440,6 +440,12 @@ func (b *Backend) SetDevice(ctx context.Context, id string, s web.DeviceSettings
 	if s.Paused != nil {
 		set = append(set, fmt.Sprintf("paused=%t", *s.Paused))
 	}
+	if s.MaxSend != nil {
+		set = append(set, fmt.Sprintf("maxSend=%d", *s.MaxSend))
+	}
+	if s.MaxRecv != nil {
+		set = append(set, fmt.Sprintf("maxRecv=%d", *s.MaxRecv))
+	}
 	if err := b.record("SetDevice %s %s", id, strings.Join(set, " ")); err != nil {
 		return err
 	}
@@ -456,6 +462,12 @@ func (b *Backend) SetDevice(ctx context.Context, id string, s web.DeviceSettings
 	}
 	if s.Paused != nil {
 		d.Paused = *s.Paused
+	}
+	if s.MaxSend != nil {
+		d.MaxSend = *s.MaxSend
+	}
+	if s.MaxRecv != nil {
+		d.MaxRecv = *s.MaxRecv
 	}
 	return nil
 }

@@ -38,6 +38,18 @@ func TestBandwidthDeviceSendLimit(t *testing.T) {
 	}
 }
 
+// `ferry device set --max-send` on a running daemon holds at once.
+func TestBandwidthDeviceSetLive(t *testing.T) {
+	a, b := newDevice(t, "A"), newDevice(t, "B")
+	pair(a, b)
+	a.start()
+	b.start()
+	waitFor(t, 20*time.Second, "connected", func() bool { return b.peer(a.id).Connected })
+	a.ferry("device", "set", b.id, "--max-send", "1M")
+	writeFile(t, a.path("big.bin"), randomBytes(78, bwFileSize), 0o644)
+	assertRate(t, b, a.id, 1<<20)
+}
+
 // The same transfer with no limit is far faster (a sanity check of the
 // measure above).
 func TestBandwidthUnlimited(t *testing.T) {
