@@ -29,8 +29,8 @@ var (
 	startUsage     = usage{name: "start", synopsis: "[--system]", help: "Start the installed service now."}
 	stopUsage      = usage{name: "stop", synopsis: "[--system]", help: "Stop the installed service. It starts again at the next login (or boot)."}
 	statusSvcUsage = usage{
-		name: "service status", synopsis: "[--system]",
-		help: "Print the service's state: running, stopped, failed or not installed.",
+		name: "service status", synopsis: "[--system] [--json]",
+		help: "Print the service's state: running, stopped, failed or not installed; --json: {state, service, log}.",
 	}
 )
 
@@ -80,6 +80,10 @@ func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, ac
 	fs := newFlagSet(u.name)
 	system := fs.Bool("system", false, "the system-wide service instead of this user's")
 	var runAs *string
+	asJSON := new(bool)
+	if u.name == statusSvcUsage.name {
+		asJSON = jsonFlag(fs, "{state, service, log}")
+	}
 	if u.name == installUsage.name {
 		runAs = fs.String("user", "", "with --system: the `USER` the service runs as (default "+service.SystemUser+", made when missing)")
 	}
@@ -106,6 +110,7 @@ func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, ac
 	if err != nil {
 		return g.fail(u.name, err, g.serviceHint(err, u.name, mode, ""))
 	}
+	g.json = *asJSON
 	return act(g, c, mode)
 }
 
@@ -273,6 +278,9 @@ func serviceStatus(g *globals, c controller, mode service.Mode) int {
 	st, err := c.Status()
 	if err != nil {
 		return g.fail("service status", err, g.serviceHint(err, "service status", mode, c.Inspect()))
+	}
+	if g.json {
+		return g.printJSON(map[string]string{"state": fmt.Sprint(st), "service": c.Describe(), "log": c.Config().LogFile})
 	}
 	fmt.Fprintln(g.stdout, st)
 	return exitOK

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -350,5 +351,23 @@ func TestUninstallStopsAndRemoves(t *testing.T) {
 	if code := uninstallService(g, f, service.System); code != exitError || len(f.calls) != 0 ||
 		!strings.Contains(errOut.String(), "not installed. Install it with `ferry install --system`") {
 		t.Errorf("missing service: exit %d, calls %v, stderr %q", code, f.calls, errOut)
+	}
+}
+
+// TestServiceStatusJSON: service status --json names the state, the
+// service and its log.
+func TestServiceStatusJSON(t *testing.T) {
+	g, f, out, _ := newFake(t)
+	f.state = service.StatusRunning
+	g.json = true
+	if code := serviceStatus(g, f, service.User); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["state"] != fmt.Sprint(service.StatusRunning) || got["service"] != f.Describe() || got["log"] != f.cfg.LogFile {
+		t.Fatalf("service status --json = %v", got)
 	}
 }

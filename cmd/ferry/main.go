@@ -30,6 +30,7 @@ type globals struct {
 	homeSet bool   // home came from --home or $FERRY_HOME, not the default
 	stdout  io.Writer
 	stderr  io.Writer
+	json    bool // a service command prints JSON
 }
 
 // command is one top-level command.
