@@ -8,16 +8,23 @@ import (
 	"ferry/proto"
 )
 
-func TestFolderRoot(t *testing.T) {
+// openDocs opens a new index and its folder "docs".
+func openDocs(t *testing.T) (*DB, *Folder) {
+	t.Helper()
 	db, err := Open(filepath.Join(t.TempDir(), "index.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	f, err := db.Folder("docs")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, f
+}
+
+func TestFolderRoot(t *testing.T) {
+	db, f := openDocs(t)
 	if p, dev, err := f.Root(); err != nil || p != "" || dev != 0 {
 		t.Fatalf("new folder root = %q %d, %v; want none", p, dev, err)
 	}
@@ -30,7 +37,8 @@ func TestFolderRoot(t *testing.T) {
 	if err := db.DropFolder("docs"); err != nil {
 		t.Fatal(err)
 	}
-	if f, err = db.Folder("docs"); err != nil {
+	f, err := db.Folder("docs")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if p, _, _ := f.Root(); p != "" {
@@ -41,18 +49,10 @@ func TestFolderRoot(t *testing.T) {
 // ForgetInodes clears the inode of every local record, across several
 // transactions, and changes nothing else.
 func TestForgetInodes(t *testing.T) {
-	db, err := Open(filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	f, err := db.Folder("docs")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, f := openDocs(t)
 	const n = forgetBatch*2 + 17
 	want := make(map[string]proto.FileInfo, n)
-	err = f.Update(func(tx *Tx) error {
+	err := f.Update(func(tx *Tx) error {
 		for i := range n {
 			r := proto.FileInfo{
 				Name: fmt.Sprintf("d/f%05d", i), Type: proto.FileTypeFile, Size: 1, ModTime: 1e9, Sequence: int64(i + 1),

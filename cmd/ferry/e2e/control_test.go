@@ -105,18 +105,26 @@ func TestPauseStopsTransfer(t *testing.T) {
 	}
 }
 
-// A folder whose directory was moved and set to its new path syncs on
-// without fetching anything again, and nothing changes on the other
-// device.
-func TestFolderMovedResyncsNothing(t *testing.T) {
-	a, b := newDevice(t, "a"), newDevice(t, "b")
-	for i := range 40 {
-		writeFile(t, a.path(fmt.Sprintf("dir%d/file%02d.bin", i%4, i)), chachaBytes(uint64(100+i), 256<<10), 0o644)
+// movePair starts two paired devices with n files of size bytes in
+// three directories on a, synced to b.
+func movePair(t *testing.T, n, size int, seed uint64) (a, b *device) {
+	t.Helper()
+	a, b = newDevice(t, "a"), newDevice(t, "b")
+	for i := range n {
+		writeFile(t, a.path(fmt.Sprintf("d%d/f%02d.bin", i%3, i)), chachaBytes(seed+uint64(i), size), 0o644)
 	}
 	pair(a, b)
 	a.start()
 	b.start()
 	converge(t, 60*time.Second, a, b)
+	return a, b
+}
+
+// A folder whose directory was moved and set to its new path syncs on
+// without fetching anything again, and nothing changes on the other
+// device.
+func TestFolderMovedResyncsNothing(t *testing.T) {
+	a, b := movePair(t, 40, 256<<10, 100)
 	before := snapshot(t, a.folder)
 	received := b.inBytes(a.id)
 	sent := a.inBytes(b.id)
@@ -197,14 +205,7 @@ func TestFolderMovedToOtherFileSystem(t *testing.T) {
 	if syscall.Stat(shm, &st1) != nil || syscall.Stat(t.TempDir(), &st2) != nil || st1.Dev == st2.Dev {
 		t.Fatalf("/dev/shm is not another file system than the temp directory")
 	}
-	a, b := newDevice(t, "a"), newDevice(t, "b")
-	for i := range 30 {
-		writeFile(t, a.path(fmt.Sprintf("d%d/f%02d.bin", i%3, i)), chachaBytes(uint64(300+i), 64<<10), 0o644)
-	}
-	pair(a, b)
-	a.start()
-	b.start()
-	converge(t, 60*time.Second, a, b)
+	a, b := movePair(t, 30, 64<<10, 300)
 	aIno := inodes(t, a.folder)
 
 	moved := filepath.Join(shm, "docs")
