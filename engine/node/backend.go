@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -124,12 +125,16 @@ func (n *Node) Scan(ctx context.Context, folder, path string) error {
 	h := n.folders[folder]
 	var r *folderRunner
 	var root string
+	var stopped error
 	if h != nil {
-		r, root = h.runner, h.cfg.Path
+		r, root, stopped = h.runner, h.cfg.Path, h.err
 	}
 	n.mu.RUnlock()
 	if h == nil {
 		return web.NotFound(fmt.Errorf("no folder %q", folder))
+	}
+	if errors.Is(stopped, errPaused) {
+		return web.BadRequest(fmt.Errorf("folder %s is paused; resume it first (`ferry folder resume %s`)", folder, folder))
 	}
 	if r == nil {
 		return fmt.Errorf("folder %s is not running (is %s there?)", folder, root)

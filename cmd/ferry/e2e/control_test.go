@@ -81,6 +81,9 @@ func TestPauseStopsTransfer(t *testing.T) {
 	if st := b.folderState(); st != "paused" {
 		t.Fatalf("paused folder state %q", st)
 	}
+	if _, errOut, code := b.try("scan", "docs"); code != 1 || !strings.Contains(errOut, "is paused; resume it first") {
+		t.Fatalf("scan of a paused folder: exit %d, %q", code, errOut)
+	}
 	if !b.peer(a.id).Connected {
 		t.Fatal("pausing a folder dropped the device")
 	}
