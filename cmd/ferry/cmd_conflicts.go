@@ -14,7 +14,8 @@ var conflictsUsage = usage{
 	help: "List the conflict copies in FOLDER-ID, or in every folder: when two devices changed a file at once, the\n" +
 		"losing version is kept beside it as name.conflict-YYYYMMDD-HHMMSS-DEVICE.ext. For each, two lines: the file\n" +
 		"and the copy, with the device that made that version, when it was modified and its size. Resolve them\n" +
-		"in the web UI (`ferry ui`): keep one version (the other goes to the history) or both.\n" +
+		"in the web UI (`ferry ui`): keep one version (the other goes to the history) or both; in a receive-only\n" +
+		"folder, resolve them on a device that sends changes.\n" +
 		"--json prints the API's list: [] of {folder, original, copy}, each side with name, exists, device,\n" +
 		"deviceName, modTime, size and version (pass versions back to POST /api/conflicts/resolve).\n" +
 		"Needs a running daemon.",
