@@ -96,6 +96,8 @@ func (s *server) routes() []route {
 		{"POST", "/api/restore/folder", permWrite, s.restoreFolder},
 		{"GET", "/api/history", permRead, s.folderAt},
 		{"GET", "/api/history/moments", permRead, s.moments},
+		{"GET", "/api/conflicts", permRead, s.conflicts},
+		{"POST", "/api/conflicts/resolve", permWrite, s.resolveConflict},
 	}
 }
 

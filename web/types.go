@@ -43,6 +43,7 @@ type Backend interface {
 	Join(ctx context.Context, req JoinRequest) (JoinResult, error)
 
 	History
+	Conflicts
 }
 
 // Pairing offer states.

@@ -51,6 +51,7 @@ func commands() []command {
 		{name: "scan", synopsis: "FOLDER-ID [PATH]", summary: "scan a folder now and wait until done", run: runScan},
 		{name: "versions", synopsis: "PATH", summary: "list the versions of a file this device keeps", run: runVersions},
 		{name: "restore", synopsis: "PATH|--folder ID --at TIME [--to DIR]", summary: "bring back a file or a whole folder as it was", run: runRestore},
+		{name: "conflicts", synopsis: "[FOLDER-ID] [--json]", summary: "list the conflict copies kept when two devices changed a file", run: runConflicts},
 		{name: "status", synopsis: "[--json] [--watch]", summary: "show the running daemon's folders and devices", run: runStatus},
 		{name: "ui", synopsis: "[--print]", summary: "open the web UI in a browser, signed in", run: runUI},
 		{name: "pair", synopsis: "[CODE]", summary: "pair with another device by a short code", run: runPair},

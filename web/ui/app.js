@@ -1112,6 +1112,152 @@
     }
   }
 
+  // ---- conflicts ----
+  // When two devices changed a file at once, the losing version is kept
+  // beside it as a conflict copy. The list is fetched when the status's
+  // conflict counts change, after a resolution, and every conflictsEvery
+  // otherwise; a card that is listed again keeps its element, so an open
+  // confirmation survives the refresh.
+
+  const conflictsEvery = 10000;
+  const conflicts = { sig: '', at: 0, busy: false, types: {}, cards: new Map() };
+
+  function conflictsChanged(st) {
+    conflicts.types = Object.fromEntries(st.folders.map((f) => [f.id, f.type]));
+    const sig = st.folders.map((f) => `${f.id}:${f.conflicts}`).join(',');
+    const due = sig !== conflicts.sig || (conflicts.cards.size > 0 && Date.now() - conflicts.at > conflictsEvery);
+    conflicts.sig = sig;
+    if (due && !conflicts.busy) loadConflicts();
+  }
+
+  async function loadConflicts() {
+    conflicts.busy = true;
+    try {
+      renderConflicts(await api('GET', '/api/conflicts'));
+      conflicts.at = Date.now();
+    } catch (e) {
+      say($('conflicts-msg'), 'error', e.message);
+    } finally {
+      conflicts.busy = false;
+    }
+  }
+
+  const conflictKey = (c) => c.folder + '\u0000' + c.copy.name;
+
+  function renderConflicts(list) {
+    const seen = new Set();
+    const body = $('conflicts-list');
+    for (const c of list) {
+      const key = conflictKey(c);
+      seen.add(key);
+      let card = conflicts.cards.get(key);
+      if (!card) {
+        card = conflictCard(c);
+        conflicts.cards.set(key, card);
+      }
+      updateConflictCard(card, c);
+      body.append(card.el); // in the daemon's order
+    }
+    for (const [key, card] of conflicts.cards) {
+      if (!seen.has(key)) {
+        card.el.remove();
+        conflicts.cards.delete(key);
+      }
+    }
+    $('conflicts-section').hidden = list.length === 0 && $('conflicts-msg').hidden;
+    $('conflicts-count').textContent = list.length === 1 ? '1 file' : `${list.length} files`;
+  }
+
+  function conflictSide(which, label) {
+    return el('div', { class: `version ${which}` },
+      el('p', { class: 'label', text: label }),
+      el('p', { class: 'name' }),
+      el('p', { class: 'by' }),
+      el('p', { class: 'when muted' }),
+      el('button', { type: 'button', class: 'keep', text: 'Keep this one' }));
+  }
+
+  function conflictCard(c) {
+    const card = { el: null, c };
+    const orig = conflictSide('original', 'In the file now');
+    const copy = conflictSide('copy', 'Conflict copy');
+    card.el = el('article', { class: 'conflict panel', 'data-folder': c.folder, 'data-copy': c.copy.name },
+      el('h3', {}, el('code', { class: 'file' }), ' ', el('span', { class: 'folder muted' })),
+      el('div', { class: 'versions' }, orig, copy),
+      el('p', { class: 'both-line' },
+        el('button', { type: 'button', class: 'keep-both secondary', text: 'Keep both' }),
+        ' ', el('span', { class: 'muted', text: 'the copy gets an ordinary name beside the file' })),
+      el('div', { class: 'confirm', hidden: '' },
+        el('p', { class: 'confirm-text warn' }),
+        el('button', { type: 'button', class: 'confirm-yes danger', text: 'Keep it' }), ' ',
+        el('button', { type: 'button', class: 'confirm-no secondary', text: 'Cancel' })),
+      el('p', { class: 'result', hidden: '' }));
+    orig.querySelector('.keep').addEventListener('click', () => askKeep(card, 'original'));
+    copy.querySelector('.keep').addEventListener('click', () => askKeep(card, 'copy'));
+    card.el.querySelector('.keep-both').addEventListener('click', () => resolveConflict(card, 'both'));
+    card.el.querySelector('.confirm-yes').addEventListener('click', () => resolveConflict(card, card.pending));
+    card.el.querySelector('.confirm-no').addEventListener('click', () => { card.el.querySelector('.confirm').hidden = true; });
+    return card;
+  }
+
+  const madeBy = (v) => v.deviceName || (v.device || '').slice(0, 7) || 'an unknown device';
+
+  function describeVersion(v) {
+    return v.exists ? `by ${madeBy(v)}, modified ${new Date(v.modTime).toLocaleString()}, ${bytes(v.size)}` : 'deleted since';
+  }
+
+  function updateConflictCard(card, c) {
+    const changed = card.c.copy.version !== c.copy.version || card.c.original.version !== c.original.version;
+    card.c = c;
+    const root = card.el;
+    setText(root, '.file', c.original.name);
+    setText(root, '.folder', `in ${c.folder}`);
+    for (const [which, v] of [['original', c.original], ['copy', c.copy]]) {
+      const side = root.querySelector(`.version.${which}`);
+      setText(side, '.name', which === 'copy' ? v.name : '');
+      setText(side, '.by', v.exists ? `by ${madeBy(v)}` : 'deleted since');
+      setText(side, '.when', v.exists ? `modified ${new Date(v.modTime).toLocaleString()} · ${bytes(v.size)}` : '');
+    }
+    if (changed) root.querySelector('.confirm').hidden = true;
+    const readOnly = conflicts.types[c.folder] === 'receive-only';
+    for (const b of root.querySelectorAll('.keep, .keep-both')) b.disabled = readOnly;
+    if (readOnly) say(root.querySelector('.result'), '', 'This folder is receive-only: resolve the conflict on a device that sends changes.');
+  }
+
+  // askKeep asks before a version leaves the folder.
+  function askKeep(card, keep) {
+    const c = card.c;
+    const gone = keep === 'copy' ? c.original : c.copy;
+    const kept = keep === 'copy' ? c.copy : c.original;
+    card.pending = keep;
+    let text = `Keep the version ${describeVersion(kept)}. `;
+    text += gone.exists ? `The other one (${describeVersion(gone)}) leaves the folder on every device; it stays in this device's history and can be restored from there.`
+      : 'The conflict copy goes; it stays in this device\'s history.';
+    if (keep === 'original' && !c.original.exists) text = `Remove the conflict copy (${describeVersion(c.copy)}): ${c.original.name} stays deleted. The copy stays in this device's history.`;
+    setText(card.el, '.confirm-text', text);
+    card.el.querySelector('.confirm').hidden = false;
+    card.el.querySelector('.confirm-yes').focus();
+  }
+
+  async function resolveConflict(card, keep) {
+    const c = card.c;
+    const buttons = card.el.querySelectorAll('button');
+    for (const b of buttons) b.disabled = true;
+    card.el.querySelector('.confirm').hidden = true;
+    const req = { folder: c.folder, copy: c.copy.name, keep, copyVersion: c.copy.version, originalVersion: c.original.version };
+    try {
+      const res = await api('POST', '/api/conflicts/resolve', req);
+      const done = keep === 'both' ? `Kept both: the copy is now ${res.name}.`
+        : `Kept ${keep === 'copy' ? 'the conflict copy' : 'the file'} as ${res.name}; the other version is in the history.`;
+      say($('conflicts-msg'), 'ok', done);
+    } catch (e) {
+      say(card.el.querySelector('.result'), 'error', e.message);
+    } finally {
+      for (const b of buttons) b.disabled = false;
+    }
+    loadConflicts();
+  }
+
   // ---- polling ----
 
   async function poll() {
@@ -1120,6 +1266,7 @@
       say($('conn-error'), '', '');
       renderStatus(st);
       renderOffer(offer);
+      conflictsChanged(st);
     } catch (e) {
       if (e.status === 401) {
         showSignIn('The daemon no longer knows this browser (its key changed?).');

@@ -22,6 +22,7 @@ type Backend struct {
 	calls   []string
 	fail    error
 	offer   web.Offer
+	copies  []web.Conflict // see SetConflicts
 }
 
 // New returns a backend whose Status is st; the devices and folders in st
