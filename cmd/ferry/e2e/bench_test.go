@@ -98,6 +98,13 @@ func initialSyncFerry(b *testing.B, ds dataset) time.Duration {
 		diffs := treeDiffs(b, ds.want, src.folder, nil)
 		b.Logf("ferry: the source differs from the data set in %d entries: %q", len(diffs), diffs[:min(len(diffs), 5)])
 	})
+	// Idle after the sync, past the daemons' idle trim: what they keep.
+	time.Sleep(scaleIdle)
+	idleA, _ := rssMiB(b, src.cmd.Process.Pid)
+	idleB, _ := rssMiB(b, dst.cmd.Process.Pid)
+	b.ReportMetric(idleA, "idle-rss-A-MiB")
+	b.ReportMetric(idleB, "idle-rss-B-MiB")
+	b.Logf("ferry: idle after the sync, RSS A %.1f MiB, B %.1f MiB", idleA, idleB)
 	return p.done
 }
 
