@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,7 +17,7 @@ import (
 var (
 	installUsage = usage{
 		name:     "install",
-		synopsis: "[--system [--user USER]]",
+		synopsis: "[--system [--user USER]] [--json]",
 		help: "Install ferry as a service that runs `ferry --home HOME serve` with this home directory, and start it:\n" +
 			"this user's service, started at login (a systemd user unit, a LaunchAgent, a scheduled task on Windows),\n" +
 			"or with --system a system-wide one started at boot (a systemd system unit, a LaunchDaemon, a Windows service).\n" +
@@ -25,9 +26,9 @@ var (
 			"it syncs. It prints where the service logs (`ferry log` shows it) and the web UI's address once the service\n" +
 			"answers. If the service does not start, it stays installed and the command fails: see `ferry log`.",
 	}
-	uninstallUsage = usage{name: "uninstall", synopsis: "[--system]", help: "Stop the service that `ferry install` installed, if it runs, and remove it. Its log stays."}
-	startUsage     = usage{name: "start", synopsis: "[--system]", help: "Start the installed service now."}
-	stopUsage      = usage{name: "stop", synopsis: "[--system]", help: "Stop the installed service. It starts again at the next login (or boot)."}
+	uninstallUsage = usage{name: "uninstall", synopsis: "[--system] [--json]", help: "Stop the service that `ferry install` installed, if it runs, and remove it. Its log stays."}
+	startUsage     = usage{name: "start", synopsis: "[--system] [--json]", help: "Start the installed service now."}
+	stopUsage      = usage{name: "stop", synopsis: "[--system] [--json]", help: "Stop the installed service. It starts again at the next login (or boot)."}
 	statusSvcUsage = usage{
 		name: "service status", synopsis: "[--system] [--json]",
 		help: "Print the service's state: running, stopped, failed or not installed; --json: {state, service, log}.",
@@ -80,10 +81,7 @@ func (g *globals) serviceCommand(u usage, args []string, probe service.Probe, ac
 	fs := newFlagSet(u.name)
 	system := fs.Bool("system", false, "the system-wide service instead of this user's")
 	var runAs *string
-	asJSON := new(bool)
-	if u.name == statusSvcUsage.name {
-		asJSON = jsonFlag(fs, "{state, service, log}")
-	}
+	asJSON := jsonFlag(fs, "what it did, one object (see the README)")
 	if u.name == installUsage.name {
 		runAs = fs.String("user", "", "with --system: the `USER` the service runs as (default "+service.SystemUser+", made when missing)")
 	}
@@ -166,7 +164,29 @@ var (
 	startPoll = 200 * time.Millisecond
 )
 
+// quiet sends a service command's lines nowhere while it prints JSON
+// instead; the returned func restores them.
+func (g *globals) quiet() func() {
+	if !g.json {
+		return func() {}
+	}
+	out := g.stdout
+	g.stdout = io.Discard
+	return func() { g.stdout = out }
+}
+
 func installService(g *globals, c controller, mode service.Mode) int {
+	restore := g.quiet()
+	code := install(g, c, mode)
+	restore()
+	if code == exitOK && g.json {
+		cfg := c.Config()
+		return g.printJSON(map[string]string{"service": c.Describe(), "home": cfg.Home, "user": cfg.User, "log": cfg.LogFile, "ui": "http://" + g.startedAt + "/"})
+	}
+	return code
+}
+
+func install(g *globals, c controller, mode service.Mode) int {
 	if err := c.Install(); err != nil {
 		return g.fail("install", err, g.serviceHint(err, "install", mode, c.Inspect()))
 	}
@@ -192,6 +212,7 @@ func installService(g *globals, c controller, mode service.Mode) int {
 		hint := fmt.Sprintf("It stays installed: see `ferry log%s` and `%s`, then `ferry start%[1]s` (or `ferry uninstall%[1]s`)", systemFlag(mode), c.Inspect())
 		return g.fail("install", err, hint)
 	}
+	g.startedAt = addr
 	fmt.Fprintf(g.stdout, "started it; web UI at http://%s/ (run `ferry ui` to open it signed in)\n", addr)
 	if mode == service.User && runtime.GOOS == "linux" {
 		fmt.Fprintln(g.stdout, "to keep it running while you are logged out: `loginctl enable-linger`")
@@ -242,10 +263,15 @@ func uninstallService(g *globals, c controller, mode service.Mode) int {
 		if err := c.Stop(); err != nil {
 			return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
 		}
-		fmt.Fprintf(g.stdout, "stopped %s\n", c.Describe())
+		if !g.json {
+			fmt.Fprintf(g.stdout, "stopped %s\n", c.Describe())
+		}
 	}
 	if err := c.Uninstall(); err != nil {
 		return g.fail("uninstall", err, g.serviceHint(err, "uninstall", mode, c.Inspect()))
+	}
+	if g.json {
+		return g.printJSON(map[string]any{"removed": c.Describe(), "stopped": st == service.StatusRunning, "log": c.Config().LogFile})
 	}
 	fmt.Fprintf(g.stdout, "removed %s", c.Describe())
 	if st != service.StatusRunning {
@@ -262,6 +288,9 @@ func startService(g *globals, c controller, mode service.Mode) int {
 	if err := c.Start(); err != nil {
 		return g.fail("start", err, g.serviceHint(err, "start", mode, c.Inspect()))
 	}
+	if g.json {
+		return g.printJSON(map[string]string{"started": c.Describe()})
+	}
 	fmt.Fprintf(g.stdout, "started %s\n", c.Describe())
 	return exitOK
 }
@@ -269,6 +298,9 @@ func startService(g *globals, c controller, mode service.Mode) int {
 func stopService(g *globals, c controller, mode service.Mode) int {
 	if err := c.Stop(); err != nil {
 		return g.fail("stop", err, g.serviceHint(err, "stop", mode, c.Inspect()))
+	}
+	if g.json {
+		return g.printJSON(map[string]string{"stopped": c.Describe()})
 	}
 	fmt.Fprintf(g.stdout, "stopped %s\n", c.Describe())
 	return exitOK

@@ -371,3 +371,34 @@ func TestServiceStatusJSON(t *testing.T) {
 		t.Fatalf("service status --json = %v", got)
 	}
 }
+
+// TestServiceCommandsJSON: install, stop, start and uninstall print one
+// JSON object each with --json, and nothing else.
+func TestServiceCommandsJSON(t *testing.T) {
+	g, f, out, errOut := newFake(t)
+	g.json = true
+	decode := func(what string) map[string]any {
+		t.Helper()
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatalf("%s --json printed %q: %v (stderr %q)", what, out, err, errOut)
+		}
+		out.Reset()
+		return m
+	}
+	if code := installService(g, f, service.User); code != exitOK {
+		t.Fatalf("install: exit %d, %q", code, errOut)
+	}
+	if m := decode("install"); m["ui"] != "http://127.0.0.1:18484/" || m["log"] != f.cfg.LogFile || m["service"] != f.Describe() {
+		t.Fatalf("install --json = %v", m)
+	}
+	if code := stopService(g, f, service.User); code != exitOK || decode("stop")["stopped"] != f.Describe() {
+		t.Fatal("stop --json")
+	}
+	if code := startService(g, f, service.User); code != exitOK || decode("start")["started"] != f.Describe() {
+		t.Fatal("start --json")
+	}
+	if m := (func() map[string]any { uninstallService(g, f, service.User); return decode("uninstall") })(); m["removed"] != f.Describe() || m["stopped"] != true {
+		t.Fatalf("uninstall --json = %v", m)
+	}
+}

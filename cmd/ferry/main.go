@@ -31,6 +31,8 @@ type globals struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	json    bool // a service command prints JSON
+	// startedAt is the API address of the service install started.
+	startedAt string
 }
 
 // command is one top-level command.
