@@ -579,3 +579,29 @@ func TestFanotifyMountInside(t *testing.T) {
 		t.Errorf("paths = %q, want [mnt/f]", got)
 	}
 }
+
+// TestInotifyFirst: a watch uses inotify, and fanotify only when inotify's
+// watch limit stops it.
+func TestInotifyFirst(t *testing.T) {
+	requireFanotify(t)
+	old := fanotifyFirst
+	t.Cleanup(func() { fanotifyFirst = old })
+	fanotifyFirst = false
+	wantOld := wantBackend
+	t.Cleanup(func() { wantBackend = wantOld })
+
+	wantBackend = "inotify"
+	s := startWatch(t, t.TempDir(), testOpts)
+	s.write("a", "x")
+	s.waitCovered(changed("a"))
+
+	oldStart := startInotify
+	t.Cleanup(func() { startInotify = oldStart })
+	startInotify = func(string, chan notify.EventInfo, *slog.Logger) (eventSource, error) {
+		return nil, fmt.Errorf("inotify_add_watch: %w", unix.ENOSPC)
+	}
+	wantBackend = "fanotify"
+	s = startWatch(t, t.TempDir(), testOpts)
+	s.write("b", "x")
+	s.waitCovered(changed("b"))
+}

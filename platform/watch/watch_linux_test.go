@@ -40,9 +40,9 @@ func eachBackend(t *testing.T, test func(t *testing.T)) {
 // setBackend makes the watches of the running test use fanotify or
 // inotify, and checks that they do.
 func setBackend(t *testing.T, fanotify bool) {
-	oldUse, oldWant := useFanotify, wantBackend
-	t.Cleanup(func() { useFanotify, wantBackend = oldUse, oldWant })
-	useFanotify, wantBackend = fanotify, "inotify"
+	oldUse, oldWant := fanotifyFirst, wantBackend
+	t.Cleanup(func() { fanotifyFirst, wantBackend = oldUse, oldWant })
+	fanotifyFirst, wantBackend = fanotify, "inotify"
 	if fanotify {
 		wantBackend = "fanotify"
 	}
