@@ -27,6 +27,10 @@ type session struct {
 	batches chan stamped
 	errc    chan error
 	cancel  context.CancelFunc
+	// since is when the first write or mkdirAll since the last
+	// waitCovered began: the changes it waits for are no later, even when
+	// they are stamped only after the writes.
+	since time.Time
 }
 
 // wantBackend is the backend the watches of the running test must use (see
@@ -139,6 +143,15 @@ func changed(names ...string) []change {
 // covers everything ([""]), which would make the check empty.
 func (s *session) waitCovered(changes []change) []Batch {
 	s.t.Helper()
+	if !s.since.IsZero() {
+		changes = slices.Clone(changes)
+		for i := range changes {
+			if changes[i].at.After(s.since) {
+				changes[i].at = s.since
+			}
+		}
+		s.since = time.Time{}
+	}
 	var got []stamped
 	deadline := time.After(eventWait)
 	for slices.ContainsFunc(changes, func(c change) bool { return !seen(got, c) }) {
@@ -171,8 +184,16 @@ func (s *session) path(name string) string {
 	return filepath.Join(s.root, filepath.FromSlash(name))
 }
 
+// began notes that a change starts now (see since).
+func (s *session) began() {
+	if s.since.IsZero() {
+		s.since = time.Now()
+	}
+}
+
 func (s *session) write(name, content string) {
 	s.t.Helper()
+	s.began()
 	if err := os.WriteFile(s.path(name), []byte(content), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
@@ -180,6 +201,7 @@ func (s *session) write(name, content string) {
 
 func (s *session) mkdirAll(name string) {
 	s.t.Helper()
+	s.began()
 	if err := os.MkdirAll(s.path(name), 0o755); err != nil {
 		s.t.Fatal(err)
 	}
