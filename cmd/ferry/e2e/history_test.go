@@ -54,7 +54,7 @@ func TestKeptVersionsRestore(t *testing.T) {
 	edits := []string{"first draft\n", "second draft, longer than the first\n", "third draft\n"}
 	var between time.Time
 	for i, text := range edits {
-		writeFile(t, a.path("notes/plan.txt"), []byte(text), 0o644)
+		replaceFile(t, a.folder, a.path("notes/plan.txt"), []byte(text))
 		a.ferry("scan", "docs")
 		waitFor(t, 20*time.Second, "B has edit "+text, func() bool {
 			got, _ := os.ReadFile(b.path("notes/plan.txt"))

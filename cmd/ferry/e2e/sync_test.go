@@ -24,6 +24,22 @@ func writeFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 	}
 }
 
+// replaceFile puts data at path in one rename, as an editor saving a file
+// does, so that a watcher never sees it half written: a test that counts
+// versions must not find one of a truncated file. The new file is made
+// beside the folder, on the same file system.
+func replaceFile(t testing.TB, folder, path string, data []byte) {
+	t.Helper()
+	staged := filepath.Join(filepath.Dir(folder), "staged-"+filepath.Base(path))
+	writeFile(t, staged, data, 0o644)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(staged, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func randomBytes(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	b := make([]byte, n)
