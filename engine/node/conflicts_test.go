@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,7 +318,7 @@ func TestResolveConflict(t *testing.T) {
 					got[e.Name()] = fx.read(e.Name())
 				}
 			}
-			if !mapsEqual(got, tc.files) {
+			if !maps.Equal(got, tc.files) {
 				t.Fatalf("folder holds %q, want %q", got, tc.files)
 			}
 			if _, ok := tc.files[res.Name]; !ok {
@@ -344,18 +345,6 @@ func TestResolveConflict(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // Keep both takes the next plain name when one is taken.

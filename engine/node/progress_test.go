@@ -12,7 +12,6 @@ import (
 	"ferry/engine"
 	"ferry/engine/config"
 	"ferry/index/chunker"
-	"ferry/platform"
 	"ferry/proto"
 )
 
@@ -40,25 +39,13 @@ func (n *stepNet) request(ctx context.Context, _ proto.DeviceID, req *proto.Requ
 // whose loop the test steps by hand.
 func engineRunner(t *testing.T, net network) (*folderRunner, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := platform.InitFolder(dir); err != nil {
-		t.Fatal(err)
-	}
-	fs, err := platform.OpenFolder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fs.Close() })
+	fs, dir := testFolder(t)
 	cfg := engine.Config{Folder: "docs", Local: devA, Devices: []proto.DeviceID{devB}}
 	r, err := newFolderRunner(cfg, fs, testIndex(t), net, slog.New(slog.DiscardHandler), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.served.close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.commits.run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runCommits(t, r)
 	return r, dir
 }
 

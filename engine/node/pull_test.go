@@ -58,6 +58,18 @@ func (f *fakeNet) count(dev proto.DeviceID) int {
 
 func testRunner(t *testing.T, net network) (*folderRunner, string) {
 	t.Helper()
+	fs, dir := testFolder(t)
+	r := &folderRunner{
+		id: "docs", fs: fs, idx: testIndex(t), net: net, blockSlots: make(chan struct{}, folderBlocksInFlight),
+		commits: newCommitter(fs), served: newOpenFiles(fs, time.Now),
+	}
+	runCommits(t, r)
+	return r, dir
+}
+
+// testFolder is a new folder directory with its marker, opened.
+func testFolder(t *testing.T) (*platform.Folder, string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := platform.InitFolder(dir); err != nil {
 		t.Fatal(err)
@@ -67,16 +79,16 @@ func testRunner(t *testing.T, net network) (*folderRunner, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { fs.Close() })
-	r := &folderRunner{
-		id: "docs", fs: fs, idx: testIndex(t), net: net, blockSlots: make(chan struct{}, folderBlocksInFlight),
-		commits: newCommitter(fs), served: newOpenFiles(fs, time.Now),
-	}
+	return fs, dir
+}
+
+// runCommits runs r's committer until the test ends.
+func runCommits(t *testing.T, r *folderRunner) {
 	t.Cleanup(r.served.close)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.commits.run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return r, dir
 }
 
 func testFile(t *testing.T, name string, size int) ([]byte, proto.FileInfo) {
