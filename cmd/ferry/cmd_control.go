@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -100,17 +101,50 @@ func runFolderRemove(g *globals, args []string) int {
 	return exitOK
 }
 
-// forgetFolder drops a folder's index and history from a home no daemon
-// runs on; the caller holds the home lock.
-func forgetFolder(home, id string) error {
-	db, err := index.Open(filepath.Join(home, "index.db"))
+// withIndex runs fn on the index of a home no daemon runs on, if there is
+// one; the caller holds the home lock.
+func withIndex(home string, fn func(*index.DB) error) error {
+	path := filepath.Join(home, "index.db")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	db, err := index.Open(path)
 	if err != nil {
 		return err
 	}
-	err = db.DropFolder(id)
+	err = fn(db)
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
+	return err
+}
+
+// moveIndex records in a home no daemon runs on that folder id's index
+// describes the directory it was moved to, as the daemon does for
+// `folder set --path`: started, it then keeps the index instead of
+// rebuilding it.
+func moveIndex(home, id, path string) error {
+	return withIndex(home, func(db *index.DB) error {
+		ids, err := db.Folders()
+		if err != nil || !slices.Contains(ids, id) {
+			return err
+		}
+		f, err := db.Folder(id)
+		if err != nil {
+			return err
+		}
+		_, dev, err := f.Root()
+		if err != nil {
+			return err
+		}
+		return f.SetRoot(path, dev)
+	})
+}
+
+// forgetFolder drops a folder's index and history from a home no daemon
+// runs on; the caller holds the home lock.
+func forgetFolder(home, id string) error {
+	err := withIndex(home, func(db *index.DB) error { return db.DropFolder(id) })
 	if err != nil {
 		return err
 	}

@@ -27,8 +27,32 @@ func TestControlsWithoutDaemon(t *testing.T) {
 	ok(t, home, "folder", "add", docs)
 	ok(t, home, "folder", "share", "docs", dev)
 
+	// The folder's index, as a daemon left it.
+	db, err := index.Open(filepath.Join(home, "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := db.Folder("docs")
+	if err == nil {
+		err = idx.SetRoot(docs, 7)
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	ok(t, home, "folder", "pause", "docs")
 	ok(t, home, "folder", "set", "docs", "--path", moved, "--label", "My docs", "--scan-interval", "45m")
+	// The index moves with the folder, so a daemon keeps it.
+	if db, err = index.Open(filepath.Join(home, "index.db")); err != nil {
+		t.Fatal(err)
+	}
+	idx, _ = db.Folder("docs")
+	root, fsDev, err := idx.Root()
+	db.Close()
+	if err != nil || root != moved || fsDev != 7 {
+		t.Fatalf("index root after set --path: %q %d %v; want %q 7", root, fsDev, err, moved)
+	}
 	ok(t, home, "device", "rename", dev, "phone")
 	ok(t, home, "device", "pause", dev)
 	ok(t, home, "device", "set", dev, "--addr", "192.0.2.1:22110", "--max-recv", "1M")
@@ -74,14 +98,6 @@ func TestControlsWithoutDaemon(t *testing.T) {
 	}
 
 	// remove --forget drops the folder's index.
-	db, err := index.Open(filepath.Join(home, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Folder("docs"); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	ok(t, home, "folder", "remove", "docs", "--forget")
 	fails(t, home, "does not exist", "folder", "remove", "docs")
 	if db, err = index.Open(filepath.Join(home, "index.db")); err != nil {

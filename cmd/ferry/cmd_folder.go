@@ -129,6 +129,9 @@ func runFolderSet(g *globals, args []string) int {
 				if err := cfg.SetFolderPath(pos[0], set.Path); err != nil {
 					return err
 				}
+				if err := moveIndex(g.home, pos[0], set.Path); err != nil {
+					return err
+				}
 			}
 			if label != nil {
 				if err := cfg.SetFolderLabel(pos[0], *label); err != nil {

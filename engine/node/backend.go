@@ -289,25 +289,7 @@ func (n *Node) ShareFolder(ctx context.Context, folder, device string) error {
 func (n *Node) SetFolder(ctx context.Context, folder string, s web.FolderSettings) error {
 	var moved func() error
 	if s.Path != "" {
-		// The index goes with the folder: its records describe the
-		// moved directory.
-		moved = func() error {
-			n.mu.RLock()
-			f, ok := n.cfg.Folder(folder)
-			n.mu.RUnlock()
-			if !ok {
-				return nil
-			}
-			idx, err := n.db.Folder(folder)
-			if err != nil {
-				return err
-			}
-			_, dev, err := idx.Root()
-			if err != nil {
-				return err
-			}
-			return idx.SetRoot(f.Path, dev)
-		}
+		moved = func() error { return n.moveIndex(folder) }
 	}
 	return n.changeConfigThen(func(c *config.Config) error { return applyFolderSettings(c, folder, s, n.opts.Home) }, moved)
 }

@@ -147,6 +147,27 @@ func setFolderPath(c *config.Config, folder, path, home string) error {
 	return c.SetFolderPath(folder, abs)
 }
 
+// moveIndex records that folder's index describes the directory the
+// config now names, once the folder has stopped: the index goes with a
+// moved folder (see folderIndex).
+func (n *Node) moveIndex(folder string) error {
+	n.mu.RLock()
+	f, ok := n.cfg.Folder(folder)
+	n.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	idx, err := n.db.Folder(folder)
+	if err != nil {
+		return err
+	}
+	_, dev, err := idx.Root()
+	if err != nil {
+		return err
+	}
+	return idx.SetRoot(f.Path, dev)
+}
+
 // offeredStatus lists the folders trusted devices offer, with their
 // names; a folder shared with the device by now is left out.
 func offeredStatus(cfg config.Config, offers []offered) []web.OfferedFolder {
