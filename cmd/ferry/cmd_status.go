@@ -25,12 +25,13 @@ var statusUsage = usage{
 		"the ETA and the files being pulled now, each with its own percent. On a terminal each view replaces the last; otherwise\n" +
 		"the views follow each other, a blank line between them, without escape codes. With --json, --watch prints one\n" +
 		"status document per line per interval.\n" +
-		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|error|\n" +
-		"local-changes|out-of-sync|upgrading), upgraded, inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
+		"--json prints the API's status document: folders[] with id, path, type, state (idle|scanning|syncing|held|paused|error|\n" +
+		"local-changes|out-of-sync|upgrading), label, paused, scanInterval, upgraded, inSync, needFiles, needBytes, localFiles, localBytes, globalFiles, globalBytes, conflicts, inRate, eta, errors,\n" +
 		"heldLocal, heldRemote, heldSample, massChange, apart, apartSample, pulling[] (the files being pulled now, at most 8,\n" +
 		"with name, size and done bytes), pullingFiles (how many are pulled in all); needBytes leaves out what is in place of them,\n" +
-		"devices; devices[] with id, name, connected, address, inBytes, outBytes, inRate, outRate; pending[] with id,\n" +
-		"address, lastSeen. Rates are bytes per second, eta is seconds.",
+		"devices; devices[] with id, name, paused, addrs, maxSend, maxRecv, connected, address, inBytes, outBytes, inRate, outRate;\n" +
+		"pending[] with id, address, lastSeen; offered[] with device, deviceName, folder, existing, lastSeen (folders other\n" +
+		"devices share that this one does not take). Rates are bytes per second, eta is seconds.",
 }
 
 // clearScreen moves the cursor home and clears a terminal.
@@ -47,7 +48,7 @@ func runStatus(g *globals, args []string) int {
 		return code
 	}
 	if every < 100*time.Millisecond {
-		return g.usageError(statusUsage, fs, fmt.Errorf("--every %s is too short; use at least 100ms", every))
+		return g.usageError(statusUsage, fs, fmt.Errorf("--interval %s is too short; use at least 100ms", every))
 	}
 	c, addr, code, ok := g.mustDaemon("status")
 	if !ok {
