@@ -188,6 +188,11 @@ func sideOf(r *folderRunner, name string) (side, error) {
 // folder that keeps no history, since the version that goes would be
 // lost.
 func (n *Node) ResolveConflict(ctx context.Context, req web.ResolveRequest) (web.ResolveResult, error) {
+	switch req.Keep {
+	case web.KeepCopy, web.KeepOriginal, web.KeepBoth:
+	default:
+		return web.ResolveResult{}, web.BadRequest(fmt.Errorf("keep %q: want %s, %s or %s", req.Keep, web.KeepCopy, web.KeepOriginal, web.KeepBoth))
+	}
 	r, cfg, err := n.conflictFolder(req.Folder)
 	if err != nil {
 		return web.ResolveResult{}, err
@@ -210,10 +215,8 @@ func (n *Node) ResolveConflict(ctx context.Context, req web.ResolveRequest) (web
 		res, err = n.keepCopy(r, cp, orig)
 	case web.KeepOriginal:
 		res, err = n.dropCopy(r, cp, orig)
-	case web.KeepBoth:
-		res, err = n.keepBoth(r, cp, orig, knownDevices(n.id, n.config()))
 	default:
-		return res, web.BadRequest(fmt.Errorf("keep %q: want %s, %s or %s", req.Keep, web.KeepCopy, web.KeepOriginal, web.KeepBoth))
+		res, err = n.keepBoth(r, cp, orig, knownDevices(n.id, n.config()))
 	}
 	if err != nil {
 		return res, fmt.Errorf("resolve %s: %w", cp.name, err)
