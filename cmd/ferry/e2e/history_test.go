@@ -206,7 +206,7 @@ func TestRestoreFromTheBackupsHistory(t *testing.T) {
 	edits := []string{"from A\n", "the plan, as agreed on Monday\n", "overwritten by mistake\n"}
 	var moment time.Time
 	for i, text := range edits[1:] {
-		writeFile(t, a.path("notes.txt"), []byte(text), 0o644)
+		replaceFile(t, a.folder, a.path("notes.txt"), []byte(text))
 		a.ferry("scan", "docs")
 		waitFor(t, 20*time.Second, "B has "+text, func() bool {
 			got, _ := os.ReadFile(b.path("notes.txt"))
@@ -297,7 +297,7 @@ func TestDamagedHistoryIsNeverRestoredWrong(t *testing.T) {
 		t.Errorf("B's folder errors %q; want one saying the history is damaged", errs)
 	}
 	// An edit of kept.bin: its old version is kept too, intact.
-	writeFile(t, a.path("kept.bin"), []byte("short now\n"), 0o644)
+	replaceFile(t, a.folder, a.path("kept.bin"), []byte("short now\n"))
 	converge(t, time.Minute, a, b)
 	kv := b.versions("kept.bin")
 	b.ferry("restore", b.path("kept.bin"), "--version", strconv.FormatUint(kv[1].ID, 10), "--to", out)
